@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the system parts Sinki needs on Debian/Ubuntu (fuse3, libfuse2, rclone, xz-utils),
+# then the npm packages, then builds and checks. Safe to run again: it installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v fusermount >/dev/null 2>&1 || command -v fusermount3 >/dev/null 2>&1 || missing+=(fuse3)
+ldconfig -p 2>/dev/null | grep -q 'libfuse\.so\.2' || missing+=(libfuse2)
+command -v rclone >/dev/null 2>&1 || missing+=(rclone)
+command -v xz >/dev/null 2>&1 || missing+=(xz-utils)
+dpkg -s liblzma-dev >/dev/null 2>&1 || missing+=(liblzma-dev)
+
+if ((${#missing[@]})); then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "native-deps: installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "native-deps: missing ${missing[*]}; run: sudo apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+if [ -x native-deps/build-lzma-system.sh ]; then
+  native-deps/build-lzma-system.sh || echo "native-deps: lzma-native against the system liblzma did not build; the bundled engine is used"
+fi
+npx tsc -p tsconfig.json
+chmod +x dist/cli/main.js
+node native-deps/checks.mjs

@@ -1,0 +1,17 @@
+/** Where a store's bytes live. Paths are store-relative with '/' separators ("packs/ab/abcd..."). */
+export interface Backend {
+  /** Human-readable location, for messages. */
+  readonly location: string;
+  readonly writable: boolean;
+  read(path: string): Promise<Buffer>;
+  readRange(path: string, offset: number, length: number): Promise<Buffer>;
+  /** Atomic and durable: the file appears complete or not at all (temp name, fsync, rename, dir fsync). */
+  write(path: string, data: Buffer): Promise<void>;
+  /** Names of the files under a folder, recursively, relative to that folder. Missing folder: empty. */
+  list(dir: string): Promise<string[]>;
+  /** Size in bytes, or null when the file does not exist. */
+  size(path: string): Promise<number | null>;
+  remove(path: string): Promise<void>;
+  /** Bytes free where the store lives (statfs), or null when unknown. */
+  freeBytes(): Promise<number | null>;
+}

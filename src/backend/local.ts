@@ -1,0 +1,121 @@
+import { constants, promises as fs } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { fromSystemError } from '../errors.js';
+import type { Backend } from './backend.js';
+
+const FILE_MODE = 0o600;
+const DIR_MODE = 0o700;
+
+/** A store in a local folder. */
+export class LocalBackend implements Backend {
+  readonly writable = true;
+  constructor(readonly location: string) {}
+
+  private abs(path: string): string {
+    return join(this.location, path);
+  }
+
+  async read(path: string): Promise<Buffer> {
+    try {
+      return await fs.readFile(this.abs(path));
+    } catch (err) {
+      throw fromSystemError(err, path);
+    }
+  }
+
+  async readRange(path: string, offset: number, length: number): Promise<Buffer> {
+    let handle: fs.FileHandle;
+    try {
+      handle = await fs.open(this.abs(path), constants.O_RDONLY);
+    } catch (err) {
+      throw fromSystemError(err, path);
+    }
+    try {
+      const buf = Buffer.allocUnsafe(length);
+      let done = 0;
+      while (done < length) {
+        const { bytesRead } = await handle.read(buf, done, length - done, offset + done);
+        if (bytesRead === 0) break;
+        done += bytesRead;
+      }
+      return done === length ? buf : buf.subarray(0, done);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async write(path: string, data: Buffer): Promise<void> {
+    const target = this.abs(path);
+    const dir = dirname(target);
+    const temp = join(dir, `.tmp-${randomBytes(6).toString('hex')}`);
+    try {
+      await fs.mkdir(dir, { recursive: true, mode: DIR_MODE });
+      const handle = await fs.open(temp, 'wx', FILE_MODE);
+      try {
+        await handle.writeFile(data);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await fs.rename(temp, target);
+      await syncDir(dir);
+    } catch (err) {
+      await fs.rm(temp, { force: true }).catch(() => undefined);
+      throw fromSystemError(err, path);
+    }
+  }
+
+  async list(dir: string): Promise<string[]> {
+    const root = this.abs(dir);
+    const out: string[] = [];
+    const walk = async (rel: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await fs.readdir(join(root, rel), { withFileTypes: true });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+        throw err;
+      }
+      for (const e of entries) {
+        if (e.name.startsWith('.tmp-')) continue;
+        const child = rel ? `${rel}/${e.name}` : e.name;
+        if (e.isDirectory()) await walk(child);
+        else if (e.isFile()) out.push(child);
+      }
+    };
+    await walk('');
+    return out.sort();
+  }
+
+  async size(path: string): Promise<number | null> {
+    try {
+      return (await fs.stat(this.abs(path))).size;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  }
+
+  async remove(path: string): Promise<void> {
+    await fs.rm(this.abs(path), { force: true });
+  }
+
+  async freeBytes(): Promise<number | null> {
+    try {
+      const s = await fs.statfs(this.location);
+      return s.bavail * s.bsize;
+    } catch {
+      return null;
+    }
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const handle = await fs.open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

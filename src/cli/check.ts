@@ -1,0 +1,33 @@
+import type { Command } from 'commander';
+import { checkStore } from '../repo/check.js';
+import { action } from './action.js';
+import { CODE_TABLE } from '../errors.js';
+
+export function registerCheck(program: Command): void {
+  program
+    .command('check')
+    .description('check the store: structure always; with --read-data every pack and blob too')
+    .option('--read-data', "read every pack: its SHA-256 must equal its name and every blob must open and decompress")
+    .action(
+      action(async (ctx, flags: { readData?: boolean }) =>
+        ctx.withStore('check', false, async (repo) => {
+          const tty = process.stderr.isTTY;
+          const report = await checkStore(repo, {
+            readData: Boolean(flags.readData),
+            onProblem: (m) => process.stderr.write(`${tty ? '\r\x1b[K' : ''}error: ${m}\n`),
+            onPackChecked: (done, total) => {
+              if (tty) process.stderr.write(`\r\x1b[Kread ${done}/${total} packs`);
+            },
+          });
+          if (tty) process.stderr.write('\r\x1b[K');
+          const what = `${report.snapshots} snapshots, ${report.packs} packs${flags.readData ? `, ${report.blobsChecked} blobs read` : ''}`;
+          if (report.problems.length === 0) {
+            process.stdout.write(`no errors were found (${what})\n`);
+            return 0;
+          }
+          process.stdout.write(`${report.problems.length} problem(s) found (${what})\n`);
+          return CODE_TABLE.CORRUPT.exit;
+        }),
+      ),
+    );
+}

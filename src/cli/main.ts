@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { CODE_TABLE } from '../errors.js';
+import { registerBackup } from './backup.js';
+import { registerBrowse } from './browse.js';
+import { registerCheck } from './check.js';
+import { registerDoctor } from './doctor.js';
+import { registerInit } from './init.js';
+import { registerKey } from './key.js';
+import { registerRestore } from './restore.js';
+import { registerUnlock } from './unlock.js';
+import { reportError } from './output.js';
+
+const EXIT_CODES_HELP = `
+Exit codes: 0 ok, 1 fatal error, 2 usage, 3 finished but some files could not be read or restored,
+10 no store there, 11 store locked, 12 wrong password, 13 damaged data, 14 not found,
+15 already exists, 16 disk full, 17 FUSE unavailable, 18 rclone missing, 19 rclone failed.
+
+Password: SINKI_PASSWORD, --password-file or --password-command; otherwise asked on the terminal.
+Store: -s/--store or SINKI_STORE.`;
+
+function buildProgram(): Command {
+  const program = new Command('sinki')
+    .description('Encrypted, compressed, deduplicating backups that are also a filesystem')
+    .version('0.1.0')
+    .option('-s, --store <path>', 'the store folder (default: $SINKI_STORE)')
+    .option('--password-file <file>', 'read the password from this file')
+    .option('--password-command <cmd>', 'run this command and use its output as the password')
+    .option('-v, --verbose', 'more detail in errors (stack traces)')
+    .addHelpText('after', EXIT_CODES_HELP)
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ outputError: (str, write) => write(`sinki: ${str.replace(/^error: /, '')}`) });
+  registerInit(program);
+  registerBackup(program);
+  registerBrowse(program);
+  registerRestore(program);
+  registerCheck(program);
+  registerKey(program);
+  registerUnlock(program);
+  registerDoctor(program);
+  for (const cmd of program.commands) cmd.exitOverride();
+  return program;
+}
+
+async function main(): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(process.argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode === 0 ? 0 : CODE_TABLE.USAGE.exit;
+      return;
+    }
+    process.exitCode = reportError(err, process.argv.includes('--verbose') || process.argv.includes('-v'));
+  }
+}
+
+await main();

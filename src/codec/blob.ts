@@ -1,0 +1,35 @@
+import { SinkiError } from '../errors.js';
+import type { XzEngine } from './xz.js';
+
+/** First byte of every blob payload, before sealing. */
+export const enum BlobEncoding {
+  Raw = 0,
+  Xz = 1,
+}
+
+/** plaintext → payload: xz when asked and it shrinks the data, else raw. */
+export async function encodeBlob(plain: Buffer, compress: boolean, preset: number, xz: XzEngine): Promise<Buffer> {
+  if (compress) {
+    const packed = await xz.compress(plain, preset);
+    if (packed.length + 1 < plain.length) return Buffer.concat([Buffer.of(BlobEncoding.Xz), packed]);
+  }
+  return Buffer.concat([Buffer.of(BlobEncoding.Raw), plain]);
+}
+
+/** payload → plaintext, verified against the expected length (and xz's CRC64 when compressed). */
+export async function decodeBlob(payload: Buffer, plainLength: number, xz: XzEngine, what: string): Promise<Buffer> {
+  const encoding = payload[0];
+  const body = payload.subarray(1);
+  if (encoding === BlobEncoding.Raw) {
+    if (body.length !== plainLength) throw new SinkiError('CORRUPT', `${what}: length ${body.length}, expected ${plainLength}`);
+    return body;
+  }
+  if (encoding === BlobEncoding.Xz) {
+    try {
+      return await xz.decompress(body, plainLength);
+    } catch (err) {
+      throw new SinkiError('CORRUPT', `${what}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  throw new SinkiError('CORRUPT', `${what}: unknown encoding ${encoding}`);
+}

@@ -1,0 +1,148 @@
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { SinkiError } from '../errors.js';
+import type { XzEngine } from './xz.js';
+import {
+  ExactLengthSink,
+  XZ_CHECK_CRC64,
+  assertExpectedLength,
+  assertPreset,
+  assertXzCrc64Header,
+  corruptXz,
+} from './xz-format.js';
+
+/**
+ * The typed face of lzma-native's native `Stream` (src/lzma-stream.cpp, 8.x). We drive it directly
+ * instead of through its readable-stream wrapper: that wrapper maps preset 0 to 6, re-splits input at
+ * every "YZ" byte pair and silently restarts on trailing bytes. `code(buf, true)` runs liblzma on the
+ * libuv thread pool; the stream's mutex is held meanwhile, so nothing may touch the stream until its
+ * `bufferHandler` reports back.
+ */
+interface NativeLzmaStream {
+  easyEncoder_(preset: number, check: number): void;
+  streamDecoder_(memlimit: number | null, flags: number): void;
+  setBufsize(size: number): number;
+  code(chunk: Buffer | null, async: boolean): void;
+  resetUnderlying(): void;
+  bufferHandler: (
+    buf: Buffer | null | undefined,
+    processedChunks: number | undefined,
+    err: Error | null | undefined,
+  ) => void;
+}
+
+interface LzmaNativeModule {
+  Stream: new () => NativeLzmaStream;
+  versionString(): string;
+  asyncCodeAvailable: boolean;
+}
+
+/** liblzma's LZMA_CONCATENATED: keep decoding after the first stream, so trailing garbage is an error. */
+const LZMA_CONCATENATED = 0x08;
+/** Preset 9 needs 65 MiB to decode; anything asking for more is not ours. */
+const DECODER_MEMLIMIT = 128 * 1024 * 1024;
+
+const require = createRequire(import.meta.url);
+
+/** The lzma-native package as installed (its prebuild bundles liblzma 5.2.3). */
+export function loadShippedLzmaNative(): LzmaNativeModule {
+  return checkShape(require('lzma-native'), 'lzma-native');
+}
+
+/** Where native-deps/build-lzma-system.sh puts lzma-native rebuilt against the system liblzma. */
+const SYSTEM_BUILD_DIR = fileURLToPath(new URL('../../native-deps/build/lzma-native-system/', import.meta.url));
+
+/** lzma-native rebuilt against the system liblzma, or null when that build is absent or broken. */
+export function loadSystemLzmaNative(): LzmaNativeModule | null {
+  if (!existsSync(`${SYSTEM_BUILD_DIR}build/Release/lzma_native.node`)) return null;
+  try {
+    return checkShape(require(`${SYSTEM_BUILD_DIR}index.js`), 'lzma-native (system liblzma)');
+  } catch {
+    return null;
+  }
+}
+
+function checkShape(mod: unknown, what: string): LzmaNativeModule {
+  const m = mod as Partial<LzmaNativeModule> | null;
+  if (typeof m?.Stream !== 'function' || typeof m.versionString !== 'function' || m.asyncCodeAvailable !== true) {
+    throw new SinkiError('FATAL', `${what} does not look like lzma-native 8 with async coding`);
+  }
+  return m as LzmaNativeModule;
+}
+
+export function lzmaNativeEngine(name: string, lzma: LzmaNativeModule): XzEngine {
+  return {
+    name: `${name} (liblzma ${lzma.versionString()})`,
+    async compress(data, preset) {
+      assertPreset(preset);
+      const stream = new lzma.Stream();
+      stream.easyEncoder_(preset, XZ_CHECK_CRC64);
+      stream.setBufsize(outputBufferSize(data.length));
+      const pieces: Buffer[] = [];
+      await runToEnd(stream, data, (piece) => pieces.push(piece));
+      return Buffer.concat(pieces);
+    },
+    async decompress(data, expectedLength) {
+      assertExpectedLength(expectedLength);
+      assertXzCrc64Header(data);
+      const stream = new lzma.Stream();
+      stream.streamDecoder_(DECODER_MEMLIMIT, LZMA_CONCATENATED);
+      stream.setBufsize(outputBufferSize(expectedLength));
+      const sink = new ExactLengthSink(expectedLength);
+      try {
+        await runToEnd(stream, data, (piece) => sink.push(piece));
+      } catch (err) {
+        throw corruptXz(err instanceof Error ? err.message : String(err), err);
+      }
+      return sink.finish();
+    },
+  };
+}
+
+/** Output pieces of about the input size: few callbacks for big blobs, no big allocation for small ones. */
+function outputBufferSize(length: number): number {
+  return Math.min(Math.max(length, 64 * 1024), 4 * 1024 * 1024);
+}
+
+/**
+ * Feeds `input` then the end-of-input marker, one async `code` call at a time, and resolves when liblzma
+ * reports the end of the stream. Output pieces go to `onPiece` as they arrive.
+ */
+function runToEnd(stream: NativeLzmaStream, input: Buffer, onPiece: (piece: Buffer) => void): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let finishing = input.length === 0;
+    let settled = false;
+    const settle = (err?: Error): void => {
+      if (settled) return;
+      settled = true;
+      stream.bufferHandler = () => {};
+      if (err) reject(err);
+      else resolve();
+    };
+    // Calls arrive from the native side; a throw in here would escape into the process, so only settle.
+    stream.bufferHandler = (buf, processedChunks, err) => {
+      if (settled) return;
+      if (err) return settle(err);
+      if (buf) return void onPiece(buf);
+      if (buf === null) return settle(); // end of stream; the native side resets itself
+      if (typeof processedChunks === 'number' && !finishing) {
+        finishing = true;
+        // Not from inside the native callback: `code` takes the stream's mutex, which the caller holds.
+        setImmediate(() => {
+          if (settled) return;
+          try {
+            stream.code(null, true);
+          } catch (e) {
+            settle(e instanceof Error ? e : new Error(String(e)));
+          }
+        });
+      }
+    };
+    try {
+      stream.code(finishing ? null : input, true);
+    } catch (e) {
+      settle(e instanceof Error ? e : new Error(String(e)));
+    }
+  });
+}

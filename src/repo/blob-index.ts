@@ -1,0 +1,74 @@
+import { SinkiError } from '../errors.js';
+import { decodeEntries, encodeEntries, type BlobKind, type PackEntry } from './pack-format.js';
+
+export interface IndexEntry {
+  packId: string;
+  kind: BlobKind;
+  offset: number;
+  length: number;
+  plainLength: number;
+}
+
+export interface PackRecord {
+  packId: string;
+  entries: PackEntry[];
+}
+
+/** One index segment's payload: for each pack, its id then its entry list. */
+export function encodeIndexSegment(packs: readonly PackRecord[]): Buffer {
+  const parts: Buffer[] = [];
+  const count = Buffer.alloc(4);
+  count.writeUInt32LE(packs.length);
+  parts.push(count);
+  for (const p of packs) parts.push(Buffer.from(p.packId, 'hex'), encodeEntries(p.entries));
+  return Buffer.concat(parts);
+}
+
+export function decodeIndexSegment(buf: Buffer, what: string): PackRecord[] {
+  if (buf.length < 4) throw new SinkiError('CORRUPT', `${what}: truncated`);
+  const count = buf.readUInt32LE(0);
+  const packs: PackRecord[] = [];
+  let p = 4;
+  for (let i = 0; i < count; i++) {
+    if (p + 32 > buf.length) throw new SinkiError('CORRUPT', `${what}: truncated`);
+    const packId = buf.toString('hex', p, p + 32);
+    const { entries, end } = decodeEntries(buf, p + 32, what);
+    packs.push({ packId, entries });
+    p = end;
+  }
+  if (p !== buf.length) throw new SinkiError('CORRUPT', `${what}: trailing bytes`);
+  return packs;
+}
+
+/** Blob id → where it lives. */
+export class BlobIndex {
+  private readonly blobs = new Map<string, IndexEntry>();
+  private readonly packs = new Map<string, PackEntry[]>();
+
+  addPack(record: PackRecord): void {
+    this.packs.set(record.packId, record.entries);
+    for (const e of record.entries) {
+      if (!this.blobs.has(e.id)) this.blobs.set(e.id, { packId: record.packId, kind: e.kind, offset: e.offset, length: e.length, plainLength: e.plainLength });
+    }
+  }
+
+  get(id: string): IndexEntry | undefined {
+    return this.blobs.get(id);
+  }
+
+  has(id: string): boolean {
+    return this.blobs.has(id);
+  }
+
+  packIds(): string[] {
+    return [...this.packs.keys()];
+  }
+
+  packEntries(packId: string): PackEntry[] | undefined {
+    return this.packs.get(packId);
+  }
+
+  get blobCount(): number {
+    return this.blobs.size;
+  }
+}

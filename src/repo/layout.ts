@@ -1,0 +1,24 @@
+/** Where each kind of object lives inside a store (see DESIGN.md, "The store on disk"). */
+export const CONFIG_FILE = 'sinki.json';
+export const KEYS_DIR = 'keys';
+export const PACKS_DIR = 'packs';
+export const INDEX_DIR = 'index';
+export const SNAPSHOTS_DIR = 'snapshots';
+export const LOCKS_DIR = 'locks';
+export const HEAD_REF = 'refs/head';
+export const SUMS_FILE = 'SHA256SUMS';
+
+export const packPath = (id: string): string => `${PACKS_DIR}/${id.slice(0, 2)}/${id}`;
+export const indexPath = (id: string): string => `${INDEX_DIR}/${id}`;
+export const snapshotPath = (id: string): string => `${SNAPSHOTS_DIR}/${id}`;
+export const keyPath = (id: string): string => `${KEYS_DIR}/${id}.json`;
+export const lockPath = (id: string): string => `${LOCKS_DIR}/${id}`;
+
+const HEX64 = /^[0-9a-f]{64}$/;
+export const isObjectId = (name: string): boolean => HEX64.test(name);
+
+/** "ab/abcdef..." (as listed under packs/) → the pack id, or null for anything else. */
+export function packIdFromListing(rel: string): string | null {
+  const [dir, name, ...rest] = rel.split('/');
+  return rest.length === 0 && name && isObjectId(name) && dir === name.slice(0, 2) ? name : null;
+}

@@ -1,0 +1,101 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { SinkiError } from '../errors.js';
+import type { Backend } from '../backend/backend.js';
+import { lockPath, LOCKS_DIR } from './layout.js';
+
+export interface LockRecord {
+  host: string;
+  pid: number;
+  time: string;
+  exclusive: boolean;
+  purpose: string;
+}
+
+/** A lock not refreshed for this long is stale even if its process may be alive elsewhere. */
+export const LOCK_STALE_MS = 30 * 60 * 1000;
+const REFRESH_MS = 5 * 60 * 1000;
+
+export function isStale(lock: LockRecord, now = Date.now(), host = hostname()): boolean {
+  if (now - Date.parse(lock.time) > LOCK_STALE_MS) return true;
+  return lock.host === host && !processAlive(lock.pid);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export async function readLocks(backend: Backend): Promise<Array<{ id: string; lock: LockRecord | null }>> {
+  const out: Array<{ id: string; lock: LockRecord | null }> = [];
+  for (const id of await backend.list(LOCKS_DIR)) {
+    try {
+      out.push({ id, lock: JSON.parse((await backend.read(lockPath(id))).toString()) as LockRecord });
+    } catch {
+      out.push({ id, lock: null });
+    }
+  }
+  return out;
+}
+
+/** Shared locks coexist; an exclusive lock excludes everything. Stale locks are ignored (and cleared by `sinki unlock`). */
+export class StoreLock {
+  private timer: NodeJS.Timeout | null = null;
+  private constructor(
+    private readonly backend: Backend,
+    readonly id: string,
+    private readonly record: LockRecord,
+  ) {}
+
+  static async acquire(backend: Backend, exclusive: boolean, purpose: string): Promise<StoreLock> {
+    const id = `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
+    const record: LockRecord = { host: hostname(), pid: process.pid, time: new Date().toISOString(), exclusive, purpose };
+    const conflict = async (): Promise<void> => {
+      for (const { id: other, lock } of await readLocks(backend)) {
+        if (other === id || !lock || isStale(lock)) continue;
+        if (exclusive || lock.exclusive) {
+          throw new SinkiError('LOCKED', `store is locked by ${lock.purpose} (pid ${lock.pid} on ${lock.host} since ${lock.time}); if that process is gone, run "sinki unlock"`);
+        }
+      }
+    };
+    await conflict();
+    await backend.write(lockPath(id), Buffer.from(JSON.stringify(record)));
+    const lock = new StoreLock(backend, id, record);
+    try {
+      await conflict(); // someone may have raced us between the check and the write
+    } catch (err) {
+      await lock.release();
+      throw err;
+    }
+    lock.timer = setInterval(() => void lock.refresh(), REFRESH_MS);
+    lock.timer.unref();
+    return lock;
+  }
+
+  private async refresh(): Promise<void> {
+    this.record.time = new Date().toISOString();
+    await this.backend.write(lockPath(this.id), Buffer.from(JSON.stringify(this.record))).catch(() => undefined);
+  }
+
+  async release(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.backend.remove(lockPath(this.id));
+  }
+}
+
+/** Removes stale locks (or all, with `all`); returns how many went. */
+export async function clearLocks(backend: Backend, all: boolean): Promise<number> {
+  let n = 0;
+  for (const { id, lock } of await readLocks(backend)) {
+    if (all || !lock || isStale(lock)) {
+      await backend.remove(lockPath(id));
+      n += 1;
+    }
+  }
+  return n;
+}

@@ -1,0 +1,85 @@
+import { SinkiError } from '../errors.js';
+
+/** Pack file: prefix ‖ sealed blobs ‖ sealed header ‖ footer. All offsets are file offsets. */
+export const PACK_MAGIC = Buffer.from('SNKP');
+export const PACK_END_MAGIC = Buffer.from('SNKE');
+export const PACK_VERSION = 1;
+export const PACK_SALT_LENGTH = 32;
+export const PACK_PREFIX_LENGTH = PACK_MAGIC.length + 1 + PACK_SALT_LENGTH;
+export const PACK_FOOTER_LENGTH = 8;
+const ENTRY_LENGTH = 1 + 32 + 4 + 4 + 4;
+
+export const enum BlobKind {
+  Data = 0,
+  Tree = 1,
+}
+
+export interface PackEntry {
+  kind: BlobKind;
+  id: string;
+  offset: number;
+  length: number;
+  plainLength: number;
+}
+
+export function packPrefix(salt: Buffer): Buffer {
+  return Buffer.concat([PACK_MAGIC, Buffer.of(PACK_VERSION), salt]);
+}
+
+export function parsePackPrefix(buf: Buffer, name: string): Buffer {
+  if (buf.length < PACK_PREFIX_LENGTH || !buf.subarray(0, 4).equals(PACK_MAGIC)) throw new SinkiError('CORRUPT', `pack ${name}: not a pack (bad magic)`);
+  if (buf[4] !== PACK_VERSION) throw new SinkiError('CORRUPT', `pack ${name}: unknown pack version ${buf[4]}`);
+  return buf.subarray(5, PACK_PREFIX_LENGTH);
+}
+
+export function encodeEntries(entries: readonly PackEntry[]): Buffer {
+  const out = Buffer.alloc(4 + entries.length * ENTRY_LENGTH);
+  out.writeUInt32LE(entries.length, 0);
+  let p = 4;
+  for (const e of entries) {
+    out[p] = e.kind;
+    out.write(e.id, p + 1, 32, 'hex');
+    out.writeUInt32LE(e.offset, p + 33);
+    out.writeUInt32LE(e.length, p + 37);
+    out.writeUInt32LE(e.plainLength, p + 41);
+    p += ENTRY_LENGTH;
+  }
+  return out;
+}
+
+/** Reads a count-prefixed entry list starting at `at`; returns entries and the position after them. */
+export function decodeEntries(buf: Buffer, at: number, what: string): { entries: PackEntry[]; end: number } {
+  if (buf.length < at + 4) throw new SinkiError('CORRUPT', `${what}: truncated entry list`);
+  const count = buf.readUInt32LE(at);
+  const end = at + 4 + count * ENTRY_LENGTH;
+  if (end > buf.length) throw new SinkiError('CORRUPT', `${what}: entry list runs past the end`);
+  const entries: PackEntry[] = [];
+  for (let p = at + 4; p < end; p += ENTRY_LENGTH) {
+    const kind = buf[p]!;
+    if (kind !== BlobKind.Data && kind !== BlobKind.Tree) throw new SinkiError('CORRUPT', `${what}: unknown blob kind ${kind}`);
+    entries.push({
+      kind,
+      id: buf.toString('hex', p + 1, p + 33),
+      offset: buf.readUInt32LE(p + 33),
+      length: buf.readUInt32LE(p + 37),
+      plainLength: buf.readUInt32LE(p + 41),
+    });
+  }
+  return { entries, end };
+}
+
+export function packFooter(sealedHeaderLength: number): Buffer {
+  const f = Buffer.alloc(PACK_FOOTER_LENGTH);
+  f.writeUInt32LE(sealedHeaderLength, 0);
+  PACK_END_MAGIC.copy(f, 4);
+  return f;
+}
+
+/** From the last 8 bytes of a pack of `fileSize` bytes: where its sealed header is. */
+export function parsePackFooter(footer: Buffer, fileSize: number, name: string): { offset: number; length: number } {
+  if (footer.length !== PACK_FOOTER_LENGTH || !footer.subarray(4).equals(PACK_END_MAGIC)) throw new SinkiError('CORRUPT', `pack ${name}: truncated or damaged (bad footer)`);
+  const length = footer.readUInt32LE(0);
+  const offset = fileSize - PACK_FOOTER_LENGTH - length;
+  if (offset < PACK_PREFIX_LENGTH) throw new SinkiError('CORRUPT', `pack ${name}: header length out of range`);
+  return { offset, length };
+}

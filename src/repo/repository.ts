@@ -1,0 +1,360 @@
+import { availableParallelism } from 'node:os';
+import { LRUCache } from 'lru-cache';
+import { SinkiError, isSinkiError } from '../errors.js';
+import type { Backend } from '../backend/backend.js';
+import { open as openSealed } from '../crypto/aead.js';
+import { chooseKdfParams, type KdfCost, type KdfName } from '../crypto/kdf.js';
+import { createKeyFile, newMasterKeys, parseKeyFile, unlockKeyFile, type KeyFile, type MasterKeys } from '../crypto/keyfile.js';
+import { sha256Hex } from '../crypto/canonical.js';
+import { decodeBlob, encodeBlob } from '../codec/blob.js';
+import { defaultXzEngine, type XzEngine } from '../codec/xz.js';
+import { BlobIndex, decodeIndexSegment, encodeIndexSegment, type PackRecord } from './blob-index.js';
+import { CONFIG_FILE, indexPath, INDEX_DIR, isObjectId, keyPath, KEYS_DIR, packIdFromListing, packPath, PACKS_DIR, snapshotPath, SNAPSHOTS_DIR, SUMS_FILE } from './layout.js';
+import { BlobKind, parsePackPrefix, PACK_PREFIX_LENGTH } from './pack-format.js';
+import { PackBuilder, type FinishedPack } from './packer.js';
+import { FileKind, openFile, sealFile } from './sealed-file.js';
+import { decodeSnapshot, encodeSnapshot, selectSnapshot, type Snapshot, type StoredSnapshot } from './snapshot.js';
+import { newStoreConfig, parseStoreConfig, signStoreConfig, verifyStoreConfig, type StoreConfig, type StoreParams } from './store-config.js';
+import { decodeTree, encodeTree, type Tree } from './tree.js';
+import { Subkeys } from './subkeys.js';
+
+export interface RepositoryOptions {
+  /** Decompress and re-hash every blob before its pack is published. */
+  verifyWrites?: boolean;
+  xz?: XzEngine;
+}
+
+export interface WriteStats {
+  blobsWritten: number;
+  plainBytesWritten: number;
+  packsWritten: number;
+  packBytesWritten: number;
+}
+
+export interface UnlockedKey {
+  id: string;
+  file: KeyFile;
+}
+
+/** An open, unlocked store: blobs in, blobs out, trees, snapshots. */
+export class Repository {
+  readonly index = new BlobIndex();
+  readonly stats: WriteStats = { blobsWritten: 0, plainBytesWritten: 0, packsWritten: 0, packBytesWritten: 0 };
+  private readonly maxInFlight = Math.max(2, availableParallelism()) * 2;
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly pending = new Set<string>();
+  private failure: unknown = null;
+  private pack: PackBuilder | null = null;
+  private writeChain: Promise<void> = Promise.resolve();
+  private unindexed: PackRecord[] = [];
+  private readonly packKeys = new LRUCache<string, Buffer>({ max: 4096 });
+  readonly xz: XzEngine;
+
+  private constructor(
+    readonly backend: Backend,
+    readonly config: StoreConfig,
+    readonly keys: Subkeys,
+    private readonly master: MasterKeys,
+    readonly unlockedKey: UnlockedKey,
+    private readonly options: RepositoryOptions,
+  ) {
+    this.xz = options.xz ?? defaultXzEngine();
+  }
+
+  static async init(backend: Backend, password: Buffer, params: StoreParams, kdf: { name: KdfName; cost: KdfCost }, options: RepositoryOptions = {}): Promise<Repository> {
+    if ((await backend.size(CONFIG_FILE)) !== null) throw new SinkiError('EXISTS', `a store already exists at ${backend.location}`);
+    const existing = await backend.list('');
+    if (existing.length > 0) throw new SinkiError('EXISTS', `${backend.location} is not empty; init needs an empty or new folder`);
+    const config = newStoreConfig(params);
+    const master = newMasterKeys();
+    const keys = new Subkeys(master, config.cipher, config.id);
+    const keyFile = await createKeyFile(password, master, await chooseKdfParams(kdf.name, kdf.cost), config.id);
+    await backend.write(keyPath(keyFile.id), Buffer.from(JSON.stringify(keyFile, null, 2) + '\n'));
+    await backend.write(CONFIG_FILE, Buffer.from(JSON.stringify(signStoreConfig(config, keys.configMacKey()), null, 2) + '\n'));
+    const repo = new Repository(backend, config, keys, master, { id: keyFile.id, file: keyFile }, options);
+    await repo.writeSums();
+    return repo;
+  }
+
+  static async open(backend: Backend, password: Buffer, options: RepositoryOptions = {}): Promise<Repository> {
+    const { signed, keyFiles } = await readStoreFiles(backend);
+    let damaged: SinkiError | null = null;
+    for (const [id, text] of keyFiles) {
+      let file: KeyFile;
+      try {
+        file = parseKeyFile(text, keyPath(id));
+      } catch (err) {
+        if (isSinkiError(err)) {
+          damaged = err;
+          continue;
+        }
+        throw err;
+      }
+      const master = await unlockKeyFile(file, password, signed.id);
+      if (!master) continue;
+      const keys = new Subkeys(master, signed.cipher, signed.id);
+      const config = verifyStoreConfig(signed, keys.configMacKey());
+      const repo = new Repository(backend, config, keys, master, { id, file }, options);
+      await repo.loadIndex();
+      return repo;
+    }
+    if (damaged && keyFiles.length === 1) throw damaged;
+    throw new SinkiError('WRONG_PASSWORD', damaged ? `wrong password (and ${damaged.message})` : 'wrong password: no key of this store opens with it');
+  }
+
+  // ---- index ----------------------------------------------------------------
+
+  async loadIndex(onDamaged?: (name: string, err: SinkiError) => void): Promise<void> {
+    for (const name of await this.backend.list(INDEX_DIR)) {
+      if (!isObjectId(name)) continue;
+      const what = `index/${name}`;
+      try {
+        const bytes = await this.backend.read(indexPath(name));
+        if (sha256Hex(bytes) !== name) throw new SinkiError('CORRUPT', `${what}: content does not match its name (damaged)`);
+        for (const record of decodeIndexSegment(openFile(this.keys, FileKind.Index, bytes, what), what)) this.index.addPack(record);
+      } catch (err) {
+        if (onDamaged && isSinkiError(err, 'CORRUPT')) onDamaged(what, err);
+        else if (isSinkiError(err, 'CORRUPT')) throw new SinkiError('CORRUPT', `${err.message}; the index can be rebuilt from the packs`, { cause: err });
+        else throw err;
+      }
+    }
+  }
+
+  async listPacks(): Promise<string[]> {
+    const ids: string[] = [];
+    for (const rel of await this.backend.list(PACKS_DIR)) {
+      const id = packIdFromListing(rel);
+      if (id) ids.push(id);
+    }
+    return ids;
+  }
+
+  // ---- blobs in ---------------------------------------------------------------
+
+  blobId(plain: Buffer): string {
+    return this.keys.blobId(plain);
+  }
+
+  hasBlob(id: string): boolean {
+    return this.index.has(id) || this.pending.has(id);
+  }
+
+  /**
+   * Queues a blob for compression, sealing and packing; returns once it is accepted (back-pressure
+   * keeps at most a few blobs in flight). Returns false when the store already holds it.
+   */
+  async queueBlob(kind: BlobKind, id: string, plain: Buffer, compress: boolean): Promise<boolean> {
+    this.throwIfFailed();
+    if (this.hasBlob(id)) return false;
+    this.pending.add(id);
+    while (this.inFlight.size >= this.maxInFlight) await Promise.race(this.inFlight);
+    this.throwIfFailed();
+    const job: Promise<void> = this.storeBlob(kind, id, plain, compress)
+      .catch((err: unknown) => {
+        this.failure ??= err;
+      })
+      .finally(() => this.inFlight.delete(job));
+    this.inFlight.add(job);
+    return true;
+  }
+
+  async saveBlob(kind: BlobKind, plain: Buffer, compress: boolean): Promise<string> {
+    const id = this.blobId(plain);
+    await this.queueBlob(kind, id, plain, compress);
+    return id;
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure) throw this.failure;
+  }
+
+  private async storeBlob(kind: BlobKind, id: string, plain: Buffer, compress: boolean): Promise<void> {
+    const payload = await encodeBlob(plain, compress, this.config.compression.preset, this.xz);
+    if (this.options.verifyWrites) {
+      const back = await decodeBlob(payload, plain.length, this.xz, `blob ${id}`);
+      if (this.blobId(back) !== id) throw new SinkiError('CORRUPT', `verify-writes: blob ${id} did not round-trip`);
+    }
+    this.pack ??= new PackBuilder(this.keys);
+    this.pack.add(kind, id, payload, plain.length);
+    this.stats.blobsWritten += 1;
+    this.stats.plainBytesWritten += plain.length;
+    if (this.pack.size >= this.config.packSize) await this.publishPack();
+  }
+
+  /** Seals the open pack's header and writes it (publishing is serialised, one pack at a time). */
+  private publishPack(): Promise<void> {
+    const builder = this.pack;
+    this.pack = null;
+    if (!builder || builder.blobCount === 0) return this.writeChain;
+    const finished = builder.finish();
+    this.writeChain = this.writeChain.then(() => this.writePack(finished));
+    return this.writeChain;
+  }
+
+  private async writePack(pack: FinishedPack): Promise<void> {
+    await this.backend.write(packPath(pack.id), pack.bytes);
+    this.stats.packsWritten += 1;
+    this.stats.packBytesWritten += pack.bytes.length;
+    this.unindexed.push({ packId: pack.id, entries: pack.entries });
+  }
+
+  /** Everything queued so far becomes durable: packs, then one index segment naming them. */
+  async flush(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
+    this.throwIfFailed();
+    await this.publishPack();
+    if (this.unindexed.length === 0) return;
+    const records = this.unindexed;
+    this.unindexed = [];
+    const file = sealFile(this.keys, FileKind.Index, encodeIndexSegment(records));
+    await this.backend.write(indexPath(sha256Hex(file)), file);
+    for (const r of records) {
+      this.index.addPack(r);
+      for (const e of r.entries) this.pending.delete(e.id);
+    }
+  }
+
+  // ---- blobs out --------------------------------------------------------------
+
+  private async packKey(packId: string): Promise<Buffer> {
+    const cached = this.packKeys.get(packId);
+    if (cached) return cached;
+    const prefix = await this.readPackRange(packId, 0, PACK_PREFIX_LENGTH);
+    const key = this.keys.packKey(parsePackPrefix(prefix, packId));
+    this.packKeys.set(packId, key);
+    return key;
+  }
+
+  private async readPackRange(packId: string, offset: number, length: number): Promise<Buffer> {
+    let bytes: Buffer;
+    try {
+      bytes = await this.backend.readRange(packPath(packId), offset, length);
+    } catch (err) {
+      if (isSinkiError(err, 'NOT_FOUND')) throw new SinkiError('CORRUPT', `pack ${packId} is missing`);
+      throw err;
+    }
+    if (bytes.length !== length) throw new SinkiError('CORRUPT', `pack ${packId} is truncated`);
+    return bytes;
+  }
+
+  /** Verified plaintext of a blob, or a CORRUPT error naming the blob and its pack. */
+  async loadBlob(id: string, expectedKind?: BlobKind): Promise<Buffer> {
+    const entry = this.index.get(id);
+    if (!entry) throw new SinkiError('CORRUPT', `blob ${id} is not in the index (missing data)`);
+    if (expectedKind !== undefined && entry.kind !== expectedKind) throw new SinkiError('CORRUPT', `blob ${id} has the wrong kind`);
+    const what = `blob ${id.slice(0, 16)} in pack ${entry.packId}`;
+    const key = await this.packKey(entry.packId);
+    const sealed = await this.readPackRange(entry.packId, entry.offset, entry.length);
+    const payload = openSealed(this.keys.cipher, key, sealed, this.keys.blobAad(entry.kind, id), what);
+    const plain = await decodeBlob(payload, entry.plainLength, this.xz, what);
+    if (this.blobId(plain) !== id) throw new SinkiError('CORRUPT', `${what}: content does not match its id`);
+    return plain;
+  }
+
+  // ---- trees and snapshots -------------------------------------------------------
+
+  async saveTree(tree: Tree): Promise<string> {
+    return this.saveBlob(BlobKind.Tree, encodeTree(tree), true);
+  }
+
+  async loadTree(id: string): Promise<Tree> {
+    return decodeTree(await this.loadBlob(id, BlobKind.Tree), `tree ${id.slice(0, 16)}`);
+  }
+
+  async saveSnapshot(snapshot: Snapshot): Promise<string> {
+    const file = sealFile(this.keys, FileKind.Snapshot, encodeSnapshot(snapshot));
+    const id = sha256Hex(file);
+    await this.backend.write(snapshotPath(id), file);
+    return id;
+  }
+
+  async loadSnapshot(id: string): Promise<StoredSnapshot> {
+    const what = `snapshot ${id}`;
+    let bytes: Buffer;
+    try {
+      bytes = await this.backend.read(snapshotPath(id));
+    } catch (err) {
+      if (isSinkiError(err, 'NOT_FOUND')) throw new SinkiError('NOT_FOUND', `${what} does not exist`);
+      throw err;
+    }
+    if (sha256Hex(bytes) !== id) throw new SinkiError('CORRUPT', `${what}: content does not match its name (damaged)`);
+    return { id, ...decodeSnapshot(openFile(this.keys, FileKind.Snapshot, bytes, what), what) };
+  }
+
+  async listSnapshots(onDamaged?: (id: string, err: SinkiError) => void): Promise<StoredSnapshot[]> {
+    const out: StoredSnapshot[] = [];
+    for (const name of await this.backend.list(SNAPSHOTS_DIR)) {
+      if (!isObjectId(name)) continue;
+      try {
+        out.push(await this.loadSnapshot(name));
+      } catch (err) {
+        if (onDamaged && isSinkiError(err, 'CORRUPT')) onDamaged(name, err);
+        else throw err;
+      }
+    }
+    return out.sort((a, b) => a.time.localeCompare(b.time));
+  }
+
+  async findSnapshot(ref: string): Promise<StoredSnapshot> {
+    return selectSnapshot(await this.listSnapshots(), ref);
+  }
+
+  // ---- keys --------------------------------------------------------------------
+
+  async listKeys(): Promise<Array<{ id: string; file: KeyFile | null; error?: string }>> {
+    const out: Array<{ id: string; file: KeyFile | null; error?: string }> = [];
+    for (const [id, text] of (await readStoreFiles(this.backend)).keyFiles) {
+      try {
+        out.push({ id, file: parseKeyFile(text, keyPath(id)) });
+      } catch (err) {
+        out.push({ id, file: null, error: (err as Error).message });
+      }
+    }
+    return out;
+  }
+
+  async addKey(password: Buffer, kdf: { name: KdfName; cost: KdfCost }): Promise<KeyFile> {
+    const file = await createKeyFile(password, this.master, await chooseKdfParams(kdf.name, kdf.cost), this.config.id);
+    await this.backend.write(keyPath(file.id), Buffer.from(JSON.stringify(file, null, 2) + '\n'));
+    return file;
+  }
+
+  async removeKey(id: string): Promise<void> {
+    const keys = await this.listKeys();
+    if (!keys.some((k) => k.id === id)) throw new SinkiError('NOT_FOUND', `no key ${id}`);
+    if (id === this.unlockedKey.id) throw new SinkiError('USAGE', 'refusing to remove the key in use; open the store with another password first');
+    if (keys.filter((k) => k.file).length <= 1) throw new SinkiError('USAGE', 'refusing to remove the last working key');
+    await this.backend.remove(keyPath(id));
+  }
+
+  // ---- checksums ------------------------------------------------------------------
+
+  /** SHA256SUMS: every pack, index and snapshot file, so an offsite copy verifies with `sha256sum -c`. */
+  async writeSums(): Promise<void> {
+    const lines: string[] = [];
+    for (const id of await this.listPacks()) lines.push(`${id}  ${packPath(id)}`);
+    for (const name of await this.backend.list(INDEX_DIR)) if (isObjectId(name)) lines.push(`${name}  ${indexPath(name)}`);
+    for (const name of await this.backend.list(SNAPSHOTS_DIR)) if (isObjectId(name)) lines.push(`${name}  ${snapshotPath(name)}`);
+    await this.backend.write(SUMS_FILE, Buffer.from(lines.join('\n') + (lines.length ? '\n' : '')));
+  }
+}
+
+async function readStoreFiles(backend: Backend): Promise<{ signed: ReturnType<typeof parseStoreConfig>; keyFiles: Array<[string, string]> }> {
+  let configText: string;
+  try {
+    configText = (await backend.read(CONFIG_FILE)).toString();
+  } catch (err) {
+    if (isSinkiError(err, 'NOT_FOUND') || (err as NodeJS.ErrnoException).code === 'ENOTDIR') {
+      throw new SinkiError('NOT_A_STORE', `${backend.location} is not a sinki store (no ${CONFIG_FILE}); create one with "sinki init"`);
+    }
+    throw err;
+  }
+  const signed = parseStoreConfig(configText);
+  const keyFiles: Array<[string, string]> = [];
+  for (const name of await backend.list(KEYS_DIR)) {
+    if (!name.endsWith('.json')) continue;
+    keyFiles.push([name.slice(0, -5), (await backend.read(`${KEYS_DIR}/${name}`)).toString()]);
+  }
+  if (keyFiles.length === 0) throw new SinkiError('CORRUPT', `${backend.location}: the store has no key files (keys/ is empty)`);
+  return { signed, keyFiles };
+}

@@ -1,0 +1,36 @@
+import type { Repository } from './repository.js';
+import { findNode, type TreeNode } from './tree.js';
+import { SinkiError } from '../errors.js';
+
+export interface WalkedNode {
+  /** Path below the snapshot root, '/'-separated, no leading slash. */
+  path: string;
+  node: TreeNode;
+}
+
+/** Depth-first, in name order; a directory is yielded before its contents. */
+export async function* walkTree(repo: Repository, treeId: string, prefix = ''): AsyncGenerator<WalkedNode> {
+  const tree = await repo.loadTree(treeId);
+  for (const node of tree.nodes) {
+    const path = prefix ? `${prefix}/${node.name}` : node.name;
+    yield { path, node };
+    if (node.type === 'dir' && node.subtree) yield* walkTree(repo, node.subtree, path);
+  }
+}
+
+/** The node at a '/'-separated path below a root tree; '' or '/' is the root itself (returned as null node). */
+export async function resolvePath(repo: Repository, rootTree: string, path: string): Promise<WalkedNode | null> {
+  const parts = path.split('/').filter((p) => p && p !== '.');
+  if (parts.length === 0) return null;
+  let treeId = rootTree;
+  let node: TreeNode | undefined;
+  for (const [i, part] of parts.entries()) {
+    node = findNode(await repo.loadTree(treeId), part);
+    if (!node) throw new SinkiError('NOT_FOUND', `${parts.slice(0, i + 1).join('/')}: no such file or directory in the snapshot`);
+    if (i < parts.length - 1) {
+      if (node.type !== 'dir' || !node.subtree) throw new SinkiError('NOT_FOUND', `${parts.slice(0, i + 1).join('/')}: not a directory`);
+      treeId = node.subtree;
+    }
+  }
+  return { path: parts.join('/'), node: node! };
+}

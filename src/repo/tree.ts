@@ -1,0 +1,78 @@
+import { SinkiError } from '../errors.js';
+
+export type NodeType = 'file' | 'dir' | 'symlink';
+
+/** One directory entry. Only ever stored sealed. */
+export interface TreeNode {
+  name: string;
+  type: NodeType;
+  /** Permission bits (07777). */
+  mode: number;
+  uid: number;
+  gid: number;
+  /** Nanoseconds since the epoch, as decimal strings (beyond a double's precision). */
+  mtimeNs: string;
+  ctimeNs?: string;
+  size: number;
+  /** For incremental backups: a file whose size, mtime, ctime and inode are unchanged is not read again. */
+  inode?: number;
+  /** Files: (blob id, plaintext length) in order. */
+  chunks?: Array<[string, number]>;
+  /** Files: SHA-256 of the whole plaintext. */
+  sha256?: string;
+  /** Symlinks. */
+  target?: string;
+  /** Directories: blob id of the child tree. */
+  subtree?: string;
+}
+
+export interface Tree {
+  nodes: TreeNode[];
+}
+
+export function encodeTree(tree: Tree): Buffer {
+  const nodes = [...tree.nodes].sort((a, b) => compareNames(a.name, b.name));
+  return Buffer.from(JSON.stringify({ nodes }));
+}
+
+export function compareNames(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** A name that could escape its directory on restore is corruption, not data. */
+export function isSafeName(name: string): boolean {
+  return name.length > 0 && name !== '.' && name !== '..' && !name.includes('/') && !name.includes('\0');
+}
+
+export function decodeTree(buf: Buffer, what: string): Tree {
+  let value: unknown;
+  try {
+    value = JSON.parse(buf.toString());
+  } catch {
+    throw new SinkiError('CORRUPT', `${what}: not a tree`);
+  }
+  const nodes = (value as { nodes?: unknown }).nodes;
+  if (!Array.isArray(nodes)) throw new SinkiError('CORRUPT', `${what}: not a tree`);
+  for (const n of nodes as TreeNode[]) {
+    if (typeof n !== 'object' || n === null || typeof n.name !== 'string' || !isSafeName(n.name)) throw new SinkiError('CORRUPT', `${what}: invalid entry name`);
+    if (n.type === 'dir' ? typeof n.subtree !== 'string' : n.type === 'file' ? !Array.isArray(n.chunks) : n.type !== 'symlink' || typeof n.target !== 'string') {
+      throw new SinkiError('CORRUPT', `${what}: invalid entry ${JSON.stringify(n.name)}`);
+    }
+  }
+  return { nodes: nodes as TreeNode[] };
+}
+
+/** Binary search by name in a sorted tree. */
+export function findNode(tree: Tree, name: string): TreeNode | undefined {
+  let lo = 0;
+  let hi = tree.nodes.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const n = tree.nodes[mid]!;
+    const c = compareNames(n.name, name);
+    if (c === 0) return n;
+    if (c < 0) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return undefined;
+}
