@@ -31,7 +31,7 @@
 //   vm/, db/, backups/  ~15% a few large files: disk image (zero/random/text/binary/repeated
 //                 regions), a page-structured database file, a tar of source files (dedups with src/)
 //   odd/ and scattered: empty files, empty dirs, symlinks (relative to files/dirs, chained,
-//                 dangling, loop to "."), odd/unicode names, modes 0644/0755/0600/0700,
+//                 dangling, bin/X11 -> "." loop like /usr/bin/X11), odd/unicode names, modes 0644/0755/0600/0700,
 //                 mtimes incl. epoch 0 and a sub-second one.
 //
 // Determinism notes: the PRNG is sfc32 in 32-bit integer arithmetic; no Math.pow/log/exp are used
@@ -213,7 +213,7 @@ class Vocab {
     // prose vocabulary: common words first (zipf head), then tech words, then pseudo-words
     const words = [...EN, ...TECH];
     const extra = new Set();
-    while (extra.size < 1200) {
+    while (extra.size < 600) {
       let w = '';
       const n = rng.range(2, 4);
       for (let i = 0; i < n; i++) w += rng.pick(SYL);
@@ -230,6 +230,14 @@ class Vocab {
       ids.add(parts.join('_'));
     }
     this.ids = [...ids];
+    // recurring phrases (prose reuses collocations, which is much of why it compresses)
+    this.phrases = [];
+    for (let i = 0; i < 400; i++) {
+      const n = rng.range(2, 5);
+      const p = [];
+      for (let j = 0; j < n; j++) p.push(this.words[rng.skew(this.words.length, 3)]);
+      this.phrases.push(p.join(' '));
+    }
     this.unicodeWords = ['café', 'naïve', 'über', 'façade', 'São Paulo', 'Zürich', 'résumé', '東京', 'München', '— ', '“quoted”', '✓'];
   }
   word(rng) {
@@ -239,7 +247,8 @@ class Vocab {
     const n = rng.range(minW, maxW);
     const out = new Array(n);
     for (let i = 0; i < n; i++) {
-      out[i] = rng.chance(0.002) ? rng.pick(this.unicodeWords) : this.word(rng);
+      const r = rng.float();
+      out[i] = r < 0.002 ? rng.pick(this.unicodeWords) : r < 0.25 ? this.phrases[rng.skew(this.phrases.length, 2)] : this.word(rng);
       if (i > 1 && i < n - 1 && rng.chance(0.06)) out[i] += ',';
     }
     out[0] = cap(out[0]);
@@ -643,7 +652,7 @@ function genBinaryInto(rng, vocab, buf, start, end, withHeader) {
     dict.push(ins);
   }
   while (pos < end) {
-    const kind = rng.weighted([[45, 'code'], [14, 'str'], [14, 'data'], [14, 'rand'], [13, 'zero']]);
+    const kind = rng.weighted([[48, 'code'], [16, 'str'], [16, 'data'], [7, 'rand'], [13, 'zero']]);
     const len = Math.min(end - pos, rng.logSize(256, 64 * KiB));
     const stop = pos + len;
     switch (kind) {
@@ -1321,8 +1330,20 @@ function mutate(root, seed, percent) {
     const j = i + rng.int(n - i);
     [idx[i], idx[j]] = [idx[j], idx[i]];
   }
+  // make sure at least one large file gets bytes inserted at its start (shifts every chunk
+  // boundary of a fixed-size chunker; content-defined chunking should shrug it off)
+  const sizes = files.map((f) => f.st.size).sort((a, b) => a - b);
+  const largeMin = Math.max(64 * KiB, Math.min(MiB, sizes[Math.floor(sizes.length * 0.98)] ?? 0));
+  let forceInsert = k > 0 ? (idx.slice(0, k).find((i) => files[i].st.size >= largeMin) ?? -1) : -1;
+  if (k > 0 && forceInsert < 0) {
+    const large = idx.slice(k).filter((i) => files[i].st.size >= largeMin);
+    if (large.length) {
+      forceInsert = large[rng.int(large.length)];
+      idx[idx.indexOf(forceInsert)] = idx[k - 1];
+      idx[k - 1] = forceInsert;
+    }
+  }
   const chosen = idx.slice(0, k).sort((a, b) => a - b);
-  const chosenSet = new Set(chosen);
   const touchedDirs = new Set();
   const counts = { overwrite: 0, append: 0, insert: 0, touch: 0, added: 0, deleted: 0 };
   const fillFor = (rel, len) => {
@@ -1337,8 +1358,9 @@ function mutate(root, seed, percent) {
     const a = path.join(root, f.rel);
     const size = f.st.size;
     let action = rng.weighted([[50, 'overwrite'], [30, 'append'], [12, 'touch'], [8, 'insert']]);
-    if (size >= 4 * MiB && rng.chance(0.35) && inserts < 1 + Math.floor(k / 20)) action = 'insert';
-    if (action === 'insert' && size < MiB) action = 'overwrite';
+    if (size >= largeMin && rng.chance(0.35) && inserts < 1 + Math.floor(k / 20)) action = 'insert';
+    if (i === forceInsert) action = 'insert';
+    if (action === 'insert' && size < largeMin) action = 'overwrite';
     if (action === 'overwrite' && size < 16) action = 'append';
     const mode = f.st.mode & 0o7777;
     if (!(mode & 0o200)) fs.chmodSync(a, mode | 0o200);
@@ -1378,9 +1400,10 @@ function mutate(root, seed, percent) {
     fs.utimesSync(a, m, m);
     counts[action]++;
   }
-  // deletions: a few files not otherwise modified
   const extra = k ? Math.max(1, Math.round(k / 10)) : 0;
-  const rest = idx.slice(k);
+  // deletions: a few not-otherwise-modified, not-large files
+  let rest = idx.slice(k).filter((i) => files[i].st.size < largeMin);
+  if (!rest.length) rest = idx.slice(k);
   for (let i = 0; i < extra && i < rest.length; i++) {
     const f = files[rest[rng.int(rest.length)]];
     if (!fs.existsSync(path.join(root, f.rel))) continue;
@@ -1539,7 +1562,7 @@ function genOdd2(out, rng, ctx) {
   let deepest = dirs[0];
   for (const d of dirs) if (d.split('/').length > deepest.split('/').length) deepest = d;
   if (ctx.firstDoc) out.symlink(`${deepest}/up-to-doc.md`, relLink(`${deepest}/x`, ctx.firstDoc), mtime(rng));
-  out.symlink(`${deepest}/link-to-deep-root`, relLink(`${deepest}/x`, 'deep'), mtime(rng));
+  out.symlink(`${deepest}/link-to-logs-dir`, relLink(`${deepest}/x`, 'data/logs'), mtime(rng));
   if (ctx.smallFiles?.length) {
     const target = ctx.smallFiles[rng.int(ctx.smallFiles.length)];
     out.symlink(`${deepest}/sibling-link`, relLink(`${deepest}/x`, target), mtime(rng));

@@ -60,5 +60,6 @@ export function fromSystemError(err: unknown, what: string): unknown {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   if (code === 'ENOSPC' || code === 'EDQUOT') return new SinkiError('NO_SPACE', `no space left on device while writing ${what}`, { cause: err });
   if (code === 'ENOENT') return new SinkiError('NOT_FOUND', `${what}: not found`, { cause: err });
+  if (code === 'EROFS') return new SinkiError('IO', `cannot write ${what}: the store is on a read-only file system`, { cause: err });
   return err;
 }

@@ -37,3 +37,11 @@ export function parsePositiveInt(text: string, what: string, min = 0, max = Numb
   if (!/^\d+$/.test(text.trim()) || n < min || n > max) throw new SinkiError('USAGE', `${what} must be a whole number from ${min} to ${max}, not "${text}"`);
   return n;
 }
+
+/** "90s", "15m", "2h", "1d" → milliseconds. */
+export function parseDuration(text: string, what: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/i.exec(text);
+  if (!m) throw new SinkiError('USAGE', `${what}: "${text}" is not a duration (examples: 90s, 15m, 2h, 1d)`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2]!.toLowerCase() as 'ms' | 's' | 'm' | 'h' | 'd'];
+  return Math.round(Number(m[1]) * unit);
+}

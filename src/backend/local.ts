@@ -62,7 +62,7 @@ export class LocalBackend implements Backend {
       await syncDir(dir);
     } catch (err) {
       await fs.rm(temp, { force: true }).catch(() => undefined);
-      throw fromSystemError(err, path);
+      throw fromSystemError(await explainWriteError(err, this.location), path);
     }
   }
 
@@ -109,6 +109,15 @@ export class LocalBackend implements Backend {
       return null;
     }
   }
+}
+
+/** Node's recursive mkdir reports ENOENT on a read-only file system; access(W_OK) on the store tells the real reason (EROFS, EACCES). */
+async function explainWriteError(err: unknown, root: string): Promise<unknown> {
+  if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return err;
+  return fs.access(root, constants.W_OK).then(
+    () => err,
+    (why: unknown) => why,
+  );
 }
 
 async function syncDir(dir: string): Promise<void> {

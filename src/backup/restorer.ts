@@ -71,7 +71,10 @@ class Restorer {
   ) {}
 
   async run(rootTree: string): Promise<RestoreResult> {
-    await fs.mkdir(this.target, { recursive: true });
+    await fs.mkdir(this.target, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'EEXIST' || err.code === 'ENOTDIR') throw new SinkiError('USAGE', `restore target ${this.target} is not a folder`);
+      throw err;
+    });
     const includes = (this.options.include ?? []).map((p) => p.split('/').filter(Boolean).join('/'));
     if (includes.length === 0) await this.restoreDir(rootTree, this.target, '');
     for (const inc of includes) {

@@ -74,7 +74,7 @@ export function registerBackup(program: Command): void {
             }
             return result.warnings > 0 ? 3 : 0;
           },
-          { verifyWrites: Boolean(flags.verifyWrites) },
+          { repo: { verifyWrites: Boolean(flags.verifyWrites) } },
         );
       }),
     );

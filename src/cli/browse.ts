@@ -5,7 +5,7 @@ import { resolvePath, walkTree } from '../repo/tree-walk.js';
 import type { TreeNode } from '../repo/tree.js';
 import { formatBytes } from '../units.js';
 import { action } from './action.js';
-import { printJson } from './output.js';
+import { printJson, writeStdout } from './output.js';
 
 function modeString(node: TreeNode): string {
   const t = node.type === 'dir' ? 'd' : node.type === 'symlink' ? 'l' : '-';
@@ -82,9 +82,7 @@ export function registerBrowse(program: Command): void {
           const snap = await repo.findSnapshot(ref);
           const found = await resolvePath(repo, snap.tree, file);
           if (!found || found.node.type !== 'file') throw new SinkiError('USAGE', `${file} is not a file in the snapshot`);
-          for await (const chunk of readFileChunks(repo, found.node.chunks ?? [])) {
-            if (!process.stdout.write(chunk)) await new Promise((r) => process.stdout.once('drain', r));
-          }
+          for await (const chunk of readFileChunks(repo, found.node.chunks ?? [])) await writeStdout(chunk);
         }),
       ),
     );

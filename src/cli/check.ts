@@ -15,12 +15,14 @@ export function registerCheck(program: Command): void {
           const report = await checkStore(repo, {
             readData: Boolean(flags.readData),
             onProblem: (m) => process.stderr.write(`${tty ? '\r\x1b[K' : ''}error: ${m}\n`),
+            onNote: (m) => process.stderr.write(`${tty ? '\r\x1b[K' : ''}note: ${m}\n`),
             onPackChecked: (done, total) => {
               if (tty) process.stderr.write(`\r\x1b[Kread ${done}/${total} packs`);
             },
           });
           if (tty) process.stderr.write('\r\x1b[K');
-          const what = `${report.snapshots} snapshots, ${report.packs} packs${flags.readData ? `, ${report.blobsChecked} blobs read` : ''}`;
+          const unreferenced = report.unreferencedPacks.length ? `, ${report.unreferencedPacks.length} unreferenced (garbage for prune)` : '';
+          const what = `${report.snapshots} snapshots, ${report.packs} packs${unreferenced}${flags.readData ? `, ${report.blobsChecked} blobs read` : ''}`;
           if (report.problems.length === 0) {
             process.stdout.write(`no errors were found (${what})\n`);
             return 0;

@@ -43,21 +43,35 @@ export class CliContext {
     return readPassword(this.passwordSources(), `password for ${this.storeLocation()}: `, confirm);
   }
 
-  /** Opens and unlocks the store under a lock, runs `fn`, and always releases the lock. */
-  async withStore<T>(purpose: string, exclusive: boolean, fn: (repo: Repository) => Promise<T>, options: RepositoryOptions = {}): Promise<T> {
+  /**
+   * Opens and unlocks the store under a lock, runs `fn`, and always releases the lock. Ctrl-C
+   * releases it and exits 130, unless the command handles signals itself (`ownSignals`).
+   */
+  async withStore<T>(purpose: string, exclusive: boolean, fn: (repo: Repository) => Promise<T>, opts: StoreOpenOptions = {}): Promise<T> {
     const backend = this.backend();
-    const password = await this.password();
-    const repo = await Repository.open(backend, password, options);
+    const password = opts.password ?? (await this.password());
+    const repo = await Repository.open(backend, password, opts.repo ?? {});
     const lock = await StoreLock.acquire(backend, exclusive, purpose);
-    const release = (): void => void lock.release();
-    process.once('SIGINT', release);
-    process.once('SIGTERM', release);
+    const interrupted = (): void => {
+      process.stderr.write('\nsinki: interrupted; what was committed stays in the store\n');
+      void lock.release().finally(() => process.exit(130));
+    };
+    if (!opts.ownSignals) {
+      process.once('SIGINT', interrupted);
+      process.once('SIGTERM', interrupted);
+    }
     try {
       return await fn(repo);
     } finally {
-      process.off('SIGINT', release);
-      process.off('SIGTERM', release);
+      process.off('SIGINT', interrupted);
+      process.off('SIGTERM', interrupted);
       await lock.release();
     }
   }
+}
+
+export interface StoreOpenOptions {
+  repo?: RepositoryOptions;
+  password?: Buffer;
+  ownSignals?: boolean;
 }

@@ -7,6 +7,7 @@ import { registerCheck } from './check.js';
 import { registerDoctor } from './doctor.js';
 import { registerInit } from './init.js';
 import { registerKey } from './key.js';
+import { registerMount } from './mount.js';
 import { registerRestore } from './restore.js';
 import { registerUnlock } from './unlock.js';
 import { reportError } from './output.js';
@@ -35,6 +36,7 @@ function buildProgram(): Command {
   registerBackup(program);
   registerBrowse(program);
   registerRestore(program);
+  registerMount(program);
   registerCheck(program);
   registerKey(program);
   registerUnlock(program);

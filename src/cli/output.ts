@@ -24,3 +24,8 @@ export function printJson(value: unknown): void {
 export function warnLine(message: string): void {
   process.stderr.write(`sinki: warning: ${message}\n`);
 }
+
+/** Writes to stdout and waits until it is handed on; rejects (EPIPE) once the reader has gone, so a long output stops early. */
+export function writeStdout(chunk: Buffer | string): Promise<void> {
+  return new Promise((resolve, reject) => process.stdout.write(chunk, (err) => (err ? reject(err) : resolve())));
+}

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
+import { SinkiError } from '../errors.js';
 import { clearLocks } from '../repo/lock.js';
+import { CONFIG_FILE } from '../repo/layout.js';
 import { action } from './action.js';
 
 export function registerUnlock(program: Command): void {
@@ -9,7 +11,12 @@ export function registerUnlock(program: Command): void {
     .option('--all', 'remove all locks, also those of running processes')
     .action(
       action(async (ctx, flags: { all?: boolean }) => {
-        const n = await clearLocks(ctx.backend(), Boolean(flags.all));
+        const backend = ctx.backend();
+        // No password is needed to unlock, but it must be a store: never delete files from some other folder's locks/.
+        if ((await backend.size(CONFIG_FILE).catch(() => null)) === null) {
+          throw new SinkiError('NOT_A_STORE', `${backend.location} is not a sinki store (no ${CONFIG_FILE}); nothing to unlock`);
+        }
+        const n = await clearLocks(backend, Boolean(flags.all));
         process.stdout.write(`removed ${n} lock${n === 1 ? '' : 's'}\n`);
       }),
     );

@@ -3,6 +3,7 @@ import { open as openSealed } from '../crypto/aead.js';
 import { sha256Hex } from '../crypto/canonical.js';
 import { decodeBlob } from '../codec/blob.js';
 import { packPath } from './layout.js';
+import { parsePackPrefix, PACK_PREFIX_LENGTH } from './pack-format.js';
 import { readPackHeader } from './pack-reader.js';
 import type { Repository } from './repository.js';
 import type { StoredSnapshot } from './snapshot.js';
@@ -10,11 +11,15 @@ import type { StoredSnapshot } from './snapshot.js';
 export interface CheckOptions {
   readData: boolean;
   onProblem?: (message: string) => void;
+  /** Not an error: e.g. packs no index names (left by an interrupted backup), garbage for prune. */
+  onNote?: (message: string) => void;
   onPackChecked?: (done: number, total: number) => void;
 }
 
 export interface CheckReport {
   problems: string[];
+  /** Packs on disk that no index names; they hold nothing a snapshot needs. */
+  unreferencedPacks: string[];
   snapshots: number;
   packs: number;
   blobsChecked: number;
@@ -33,53 +38,63 @@ export async function checkStore(repo: Repository, options: CheckOptions): Promi
   };
   await repo.loadIndex((name, err) => problem(`${name}: ${err.message.replace(`${name}: `, '')}`));
   const onDisk = new Set(await repo.listPacks());
-  const badPacks = new Map<string, string>();
+  /** pack → reason; `allLost` when none of its blobs can be read (missing or unreadable pack). */
+  const badPacks = new Map<string, { reason: string; allLost: boolean }>();
   for (const packId of repo.index.packIds()) {
-    if (!onDisk.has(packId)) badPacks.set(packId, 'missing');
+    if (!onDisk.has(packId)) badPacks.set(packId, { reason: 'missing', allLost: true });
   }
-  for (const packId of onDisk) {
-    if (!repo.index.packEntries(packId)) problem(`pack ${packId}: not in the index (unreferenced; prune removes it, or rebuild the index)`);
-  }
+  // An interrupted backup (crash, full disk) leaves packs no index names: garbage, not damage (DESIGN invariant 2).
+  const unreferencedPacks = [...onDisk].filter((packId) => !repo.index.packEntries(packId));
+  for (const packId of unreferencedPacks) options.onNote?.(`pack ${packId}: not in the index (unreferenced, e.g. left by an interrupted backup; prune removes it)`);
   const badBlobs = new Set<string>();
   let blobsChecked = 0;
   if (options.readData) {
     const ids = [...onDisk].filter((id) => repo.index.packEntries(id));
     for (const [i, packId] of ids.entries()) {
-      const reason = await checkPackData(repo, packId, badBlobs);
+      const bad = await checkPackData(repo, packId, badBlobs);
       blobsChecked += repo.index.packEntries(packId)?.length ?? 0;
-      if (reason) badPacks.set(packId, reason);
+      if (bad) badPacks.set(packId, bad);
       options.onPackChecked?.(i + 1, ids.length);
     }
   }
-  for (const [packId, reason] of badPacks) {
-    for (const e of repo.index.packEntries(packId) ?? []) badBlobs.add(e.id);
-    if (reason === 'missing') problem(`pack ${packId}: missing`);
-    else problem(`pack ${packId}: ${reason}`);
+  for (const [packId, { reason, allLost }] of badPacks) {
+    // Otherwise checkPackData has already marked exactly the blobs that fail to open.
+    if (allLost) for (const e of repo.index.packEntries(packId) ?? []) badBlobs.add(e.id);
+    problem(`pack ${packId}: ${reason}`);
   }
   const snapshots = await repo.listSnapshots((id, err) => problem(`snapshot ${id}: ${err.message.replace(`snapshot ${id}: `, '')}`));
   const seenTrees = new Map<string, boolean>();
   for (const snap of snapshots) await checkSnapshotTrees(repo, snap, badBlobs, seenTrees, problem);
-  return { problems, snapshots: snapshots.length, packs: onDisk.size, blobsChecked };
+  return { problems, unreferencedPacks, snapshots: snapshots.length, packs: onDisk.size, blobsChecked };
 }
 
-async function checkPackData(repo: Repository, packId: string, badBlobs: Set<string>): Promise<string | null> {
+async function checkPackData(repo: Repository, packId: string, badBlobs: Set<string>): Promise<{ reason: string; allLost: boolean } | null> {
   let bytes: Buffer;
   try {
     bytes = await repo.backend.read(packPath(packId));
   } catch (err) {
-    return `unreadable (${(err as Error).message})`;
+    return { reason: `unreadable (${(err as Error).message})`, allLost: true };
   }
   const damagedBlobs: string[] = [];
   const hashOk = sha256Hex(bytes) === packId;
-  let key: Buffer | null = null;
+  let headerOk = false;
   try {
-    key = readPackHeader(repo.keys, bytes, packId).key;
+    readPackHeader(repo.keys, bytes, packId);
+    headerOk = true;
   } catch {
     // The header is damaged; the index still says where each blob is, so check blobs one by one below.
   }
+  // The pack key comes from the prefix's salt, as in Repository.loadBlob: a damaged header (at the
+  // end) does not make the blobs before it unreadable.
+  let key: Buffer | null = null;
+  try {
+    key = repo.keys.packKey(parsePackPrefix(bytes.subarray(0, PACK_PREFIX_LENGTH), packId));
+  } catch {
+    // bad magic or version: no blob of this pack can be opened
+  }
   for (const e of repo.index.packEntries(packId) ?? []) {
     try {
-      if (!key) throw new SinkiError('CORRUPT', 'pack header unreadable');
+      if (!key) throw new SinkiError('CORRUPT', 'pack prefix unreadable');
       const payload = openSealed(repo.keys.cipher, key, bytes.subarray(e.offset, e.offset + e.length), repo.keys.blobAad(e.kind, e.id), `blob ${e.id}`);
       const plain = await decodeBlob(payload, e.plainLength, repo.xz, `blob ${e.id}`);
       if (repo.blobId(plain) !== e.id) throw new SinkiError('CORRUPT', 'id mismatch');
@@ -89,12 +104,12 @@ async function checkPackData(repo: Repository, packId: string, badBlobs: Set<str
       badBlobs.add(e.id);
     }
   }
-  if (hashOk && damagedBlobs.length === 0 && key) return null;
+  if (hashOk && damagedBlobs.length === 0 && headerOk) return null;
   const parts: string[] = [];
   if (!hashOk) parts.push('content does not match its name (SHA-256)');
-  if (!key) parts.push('header damaged');
+  if (!headerOk) parts.push('header damaged');
   if (damagedBlobs.length) parts.push(`${damagedBlobs.length} damaged blob(s)`);
-  return parts.join(', ');
+  return { reason: parts.join(', '), allLost: false };
 }
 
 async function checkSnapshotTrees(repo: Repository, snap: StoredSnapshot, badBlobs: Set<string>, seenTrees: Map<string, boolean>, problem: (m: string) => void): Promise<void> {

@@ -30,6 +30,12 @@ function processAlive(pid: number): boolean {
   }
 }
 
+/** EROFS, raw or as the cause of the backend's SinkiError. */
+function onReadOnlyFs(err: unknown): boolean {
+  const e = err as { code?: string; cause?: { code?: string } } | null;
+  return e?.code === 'EROFS' || e?.cause?.code === 'EROFS';
+}
+
 export async function readLocks(backend: Backend): Promise<Array<{ id: string; lock: LockRecord | null }>> {
   const out: Array<{ id: string; lock: LockRecord | null }> = [];
   for (const id of await backend.list(LOCKS_DIR)) {
@@ -47,7 +53,8 @@ export class StoreLock {
   private timer: NodeJS.Timeout | null = null;
   private constructor(
     private readonly backend: Backend,
-    readonly id: string,
+    /** null: no lock file was written (read-only store). */
+    readonly id: string | null,
     private readonly record: LockRecord,
   ) {}
 
@@ -63,7 +70,14 @@ export class StoreLock {
       }
     };
     await conflict();
-    await backend.write(lockPath(id), Buffer.from(JSON.stringify(record)));
+    try {
+      await backend.write(lockPath(id), Buffer.from(JSON.stringify(record)));
+    } catch (err) {
+      if (!onReadOnlyFs(err)) throw err;
+      // Nobody can change a store on a read-only file system, so readers need no lock there.
+      if (!exclusive) return new StoreLock(backend, null, record);
+      throw new SinkiError('IO', `cannot ${purpose}: the store is on a read-only file system`);
+    }
     const lock = new StoreLock(backend, id, record);
     try {
       await conflict(); // someone may have raced us between the check and the write
@@ -77,6 +91,7 @@ export class StoreLock {
   }
 
   private async refresh(): Promise<void> {
+    if (this.id === null) return;
     this.record.time = new Date().toISOString();
     await this.backend.write(lockPath(this.id), Buffer.from(JSON.stringify(this.record))).catch(() => undefined);
   }
@@ -84,7 +99,7 @@ export class StoreLock {
   async release(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    await this.backend.remove(lockPath(this.id));
+    if (this.id !== null) await this.backend.remove(lockPath(this.id));
   }
 }
 

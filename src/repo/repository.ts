@@ -42,7 +42,8 @@ export class Repository {
   readonly stats: WriteStats = { blobsWritten: 0, plainBytesWritten: 0, packsWritten: 0, packBytesWritten: 0 };
   private readonly maxInFlight = Math.max(2, availableParallelism()) * 2;
   private readonly inFlight = new Set<Promise<void>>();
-  private readonly pending = new Set<string>();
+  /** Blobs queued but not yet in a written pack: id → plaintext, so they can be read back meanwhile. */
+  private readonly pending = new Map<string, Buffer>();
   private failure: unknown = null;
   private pack: PackBuilder | null = null;
   private writeChain: Promise<void> = Promise.resolve();
@@ -146,7 +147,7 @@ export class Repository {
   async queueBlob(kind: BlobKind, id: string, plain: Buffer, compress: boolean): Promise<boolean> {
     this.throwIfFailed();
     if (this.hasBlob(id)) return false;
-    this.pending.add(id);
+    this.pending.set(id, plain);
     while (this.inFlight.size >= this.maxInFlight) await Promise.race(this.inFlight);
     this.throwIfFailed();
     const job: Promise<void> = this.storeBlob(kind, id, plain, compress)
@@ -195,7 +196,11 @@ export class Repository {
     await this.backend.write(packPath(pack.id), pack.bytes);
     this.stats.packsWritten += 1;
     this.stats.packBytesWritten += pack.bytes.length;
-    this.unindexed.push({ packId: pack.id, entries: pack.entries });
+    // Readable at once (the pack is on disk); durable in the index at the next flush.
+    const record = { packId: pack.id, entries: pack.entries };
+    this.unindexed.push(record);
+    this.index.addPack(record);
+    for (const e of pack.entries) this.pending.delete(e.id);
   }
 
   /** Everything queued so far becomes durable: packs, then one index segment naming them. */
@@ -207,10 +212,11 @@ export class Repository {
     const records = this.unindexed;
     this.unindexed = [];
     const file = sealFile(this.keys, FileKind.Index, encodeIndexSegment(records));
-    await this.backend.write(indexPath(sha256Hex(file)), file);
-    for (const r of records) {
-      this.index.addPack(r);
-      for (const e of r.entries) this.pending.delete(e.id);
+    try {
+      await this.backend.write(indexPath(sha256Hex(file)), file);
+    } catch (err) {
+      this.unindexed = [...records, ...this.unindexed];
+      throw err;
     }
   }
 
@@ -239,6 +245,8 @@ export class Repository {
 
   /** Verified plaintext of a blob, or a CORRUPT error naming the blob and its pack. */
   async loadBlob(id: string, expectedKind?: BlobKind): Promise<Buffer> {
+    const pending = this.pending.get(id);
+    if (pending) return pending;
     const entry = this.index.get(id);
     if (!entry) throw new SinkiError('CORRUPT', `blob ${id} is not in the index (missing data)`);
     if (expectedKind !== undefined && entry.kind !== expectedKind) throw new SinkiError('CORRUPT', `blob ${id} has the wrong kind`);

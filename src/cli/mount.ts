@@ -1,0 +1,159 @@
+import { fork } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { SinkiError } from '../errors.js';
+import { mountpointSocketPath, sendControl, storeSocketPath } from '../fuse/control.js';
+import { fusermount, MountSession } from '../fuse/mount-session.js';
+import { CONFIG_FILE } from '../repo/layout.js';
+import { readHead, snapshotLiveTree } from '../repo/refs.js';
+import { parseStoreConfig } from '../repo/store-config.js';
+import { parseDuration, parseSize } from '../units.js';
+import { action } from './action.js';
+import { collect } from './backup.js';
+
+interface MountFlags {
+  background?: boolean;
+  readOnly?: boolean;
+  snapshot?: string;
+  writeBuffer: string;
+  cacheSize: string;
+  snapshotEvery?: string;
+  snapshotOnUnmount: boolean;
+  commitDelay: string;
+}
+
+const CHILD_ENV = 'SINKI_MOUNT_CHILD';
+
+function log(line: string): void {
+  process.stderr.write(`sinki: ${new Date().toISOString().slice(11, 19)} ${line}\n`);
+}
+
+/** --background: a detached child mounts; the parent hands it the password over IPC and waits until it is up. */
+async function mountInBackground(password: Buffer, mountpoint: string): Promise<number> {
+  const logFile = resolve(`${mountpoint}.sinki-mount.log`).replace(/\/([^/]+)$/, '/.$1');
+  const out = await fs.open(logFile, 'a', 0o600);
+  const args = process.argv.slice(2).filter((a) => a !== '--background');
+  const child = fork(process.argv[1]!, args, { detached: true, stdio: ['ignore', out.fd, out.fd, 'ipc'], env: { ...process.env, [CHILD_ENV]: '1', SINKI_PASSWORD: undefined } });
+  child.send({ password: password.toString('utf8') });
+  const outcome = await new Promise<{ ok: boolean; error?: string; code?: number }>((res) => {
+    child.on('message', (m) => res(m as { ok: boolean; error?: string }));
+    child.on('exit', (code) => res({ ok: false, error: `mount process exited (code ${code}); see ${logFile}`, code: code ?? 1 }));
+  });
+  await out.close();
+  if (!outcome.ok) {
+    process.stderr.write(`sinki: ${outcome.error}\n`);
+    return outcome.code ?? 1;
+  }
+  if (child.connected) child.disconnect();
+  child.unref();
+  process.stdout.write(`mounted at ${resolve(mountpoint)} (pid ${child.pid}, log ${logFile}); unmount with: sinki umount ${mountpoint}\n`);
+  return 0;
+}
+
+function passwordFromParent(): Promise<Buffer> {
+  return new Promise((res) => process.once('message', (m: { password: string }) => res(Buffer.from(m.password, 'utf8'))));
+}
+
+export function registerMount(program: Command): void {
+  program
+    .command('mount')
+    .description('mount the store as a folder: / is the live tree (read-write), /.snapshots holds every snapshot read-only')
+    .argument('<mountpoint>', 'an existing empty folder')
+    .option('--background', 'detach once the mount is up (log next to the mountpoint)')
+    .option('--read-only', 'mount read-only')
+    .option('--snapshot <id>', 'mount one snapshot (id prefix or "latest"), read-only')
+    .option('--write-buffer <size>', 'memory for data not yet sealed', '64M')
+    .option('--cache-size <size>', 'memory for the plaintext chunk cache', '256M')
+    .option('--snapshot-every <duration>', 'take a snapshot of the live tree this often (e.g. 1h)')
+    .option('--no-snapshot-on-unmount', 'do not take a snapshot when unmounting')
+    .option('--commit-delay <duration>', 'commit this long after the last change', '1s')
+    .action(
+      action(async (ctx, mountpoint: string, flags: MountFlags) => {
+        const cfg = {
+          mountpoint,
+          snapshot: flags.snapshot,
+          readOnly: Boolean(flags.readOnly),
+          writeBuffer: parseSize(flags.writeBuffer, '--write-buffer'),
+          cacheSize: parseSize(flags.cacheSize, '--cache-size'),
+          quietMs: parseDuration(flags.commitDelay, '--commit-delay'),
+          snapshotEveryMs: flags.snapshotEvery ? parseDuration(flags.snapshotEvery, '--snapshot-every') : undefined,
+          snapshotOnUnmount: flags.snapshotOnUnmount,
+          log,
+        };
+        const isChild = process.env[CHILD_ENV] === '1' && process.send !== undefined;
+        if (flags.background && !isChild) return mountInBackground(await ctx.password(), mountpoint);
+        const password = isChild ? await passwordFromParent() : undefined;
+        try {
+          await ctx.withStore('mount', false, async (repo) => {
+            const session = await MountSession.start(repo, cfg);
+            const stop = (): void => void session.stop();
+            process.on('SIGINT', stop);
+            process.on('SIGTERM', stop);
+            process.on('SIGHUP', stop);
+            const mode = cfg.snapshot ? `snapshot ${cfg.snapshot}, read-only` : cfg.readOnly ? 'read-only' : 'read-write';
+            log(`mounted ${repo.backend.location} at ${resolve(mountpoint)} (${mode}); Ctrl-C or "sinki umount ${mountpoint}" to unmount`);
+            if (isChild) {
+              process.send!({ ok: true });
+              process.disconnect();
+            }
+            await session.done;
+            process.off('SIGINT', stop);
+            process.off('SIGTERM', stop);
+            process.off('SIGHUP', stop);
+            log(`unmounted ${resolve(mountpoint)}`);
+          }, { password, ownSignals: true });
+        } catch (err) {
+          if (isChild) process.send!({ ok: false, error: (err as Error).message, code: (err as SinkiError).exitCode ?? 1 });
+          throw err;
+        }
+      }),
+    );
+
+  program
+    .command('umount')
+    .alias('unmount')
+    .description('commit and unmount a sinki mount (clears a stale one too)')
+    .argument('<mountpoint>')
+    .action(
+      action(async (_ctx, mountpoint: string) => {
+        const reply = await sendControl(mountpointSocketPath(mountpoint), { op: 'unmount' });
+        if (reply?.ok) {
+          process.stdout.write(`unmounted ${resolve(mountpoint)}\n`);
+          return;
+        }
+        if (reply && !reply.ok) throw new SinkiError('FATAL', `unmount failed: ${reply.error}`);
+        const stale = await fs.stat(mountpoint).then(() => false, (err: NodeJS.ErrnoException) => err.code === 'ENOTCONN');
+        const mounts = await fs.readFile('/proc/mounts', 'utf8');
+        if (!stale && !mounts.split('\n').some((l) => l.split(' ')[1] === resolve(mountpoint).replace(/ /g, '\\040'))) {
+          throw new SinkiError('NOT_FOUND', `nothing is mounted at ${mountpoint}`);
+        }
+        await fusermount(stale ? ['-uz'] : ['-u'], resolve(mountpoint));
+        process.stdout.write(stale ? `cleared the stale mount at ${resolve(mountpoint)} (its process had died; what it had committed is in the store)\n` : `unmounted ${resolve(mountpoint)}\n`);
+      }),
+    );
+
+  program
+    .command('snapshot')
+    .description('turn the live tree (what the read-write mount shows) into a snapshot; works while mounted')
+    .option('--tag <tag>', 'tag the snapshot (repeatable)', collect, [])
+    .action(
+      action(async (ctx, flags: { tag: string[] }) => {
+        const config = parseStoreConfig((await ctx.backend().read(CONFIG_FILE).catch(() => {
+          throw new SinkiError('NOT_A_STORE', `${ctx.storeLocation()} is not a sinki store`);
+        })).toString());
+        const reply = await sendControl(storeSocketPath(config.id), { op: 'snapshot', tags: flags.tag });
+        if (reply && !reply.ok) throw new SinkiError('FATAL', `the mount could not take the snapshot: ${reply.error}`);
+        if (reply?.ok) {
+          process.stdout.write(`snapshot ${(reply.result as { id: string }).id.slice(0, 12)} saved (taken by the running mount)\n`);
+          return;
+        }
+        await ctx.withStore('snapshot', false, async (repo) => {
+          const head = await readHead(repo);
+          if (!head) throw new SinkiError('NOT_FOUND', 'the store has no live tree yet: mount it and copy files in first');
+          const id = await snapshotLiveTree(repo, head.tree, flags.tag);
+          process.stdout.write(`snapshot ${id.slice(0, 12)} saved\n`);
+        });
+      }),
+    );
+}

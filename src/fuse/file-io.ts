@@ -1,0 +1,180 @@
+import { SinkiError } from '../errors.js';
+import { compressBlob, compressFile } from '../codec/policy.js';
+import type { Repository } from '../repo/repository.js';
+import { BlobKind } from '../repo/pack-format.js';
+import type { ChunkCache } from './chunk-cache.js';
+import type { FileNode } from './nodes.js';
+import { chunkCount, chunkIndexForOffset, chunkLength, fixedSpans } from './offsets.js';
+
+/**
+ * File contents in the mount. Live files are split at fixed `chunkSize` boundaries; writes land in
+ * dirty chunk buffers (bounded by `writeBuffer` bytes in total) and a chunk is sealed and queued for
+ * packing as soon as it is complete. Reads see dirty data first, then the verified chunk cache.
+ */
+export class FileIo {
+  private dirtyBytes = 0;
+  /** Dirty chunks oldest first, for evicting when the write buffer is full. */
+  private readonly dirtyOrder = new Map<string, { file: FileNode; index: number }>();
+  private readonly fileIds = new WeakMap<FileNode, number>();
+  private nextFileId = 1;
+  private readonly zeroIds = new Map<number, string>();
+
+  constructor(
+    private readonly repo: Repository,
+    private readonly cache: ChunkCache,
+    readonly chunkSize: number,
+    private readonly writeBuffer: number,
+  ) {}
+
+  get bufferedBytes(): number {
+    return this.dirtyBytes;
+  }
+
+  private key(file: FileNode, index: number): string {
+    let id = this.fileIds.get(file);
+    if (!id) {
+      id = this.nextFileId++;
+      this.fileIds.set(file, id);
+    }
+    return `${id}:${index}`;
+  }
+
+  async read(file: FileNode, out: Buffer, len: number, pos: number): Promise<number> {
+    if (pos >= file.size) return 0;
+    const want = Math.min(len, file.size - pos);
+    const starts = file.chunkStarts();
+    let done = 0;
+    let i = chunkIndexForOffset(starts, pos);
+    while (done < want) {
+      const [id, clen] = file.chunks[i]!;
+      const within = pos + done - starts[i]!;
+      const n = Math.min(clen - within, want - done);
+      const dirty = file.dirty.get(i);
+      if (dirty) dirty.copy(out, done, within, within + n);
+      else if (id === null) out.fill(0, done, done + n);
+      else {
+        const data = await this.cache.get(id);
+        if (data.length < within + n) throw new SinkiError('CORRUPT', `chunk ${id} of ${file.name} is shorter than recorded`);
+        data.copy(out, done, within, within + n);
+      }
+      done += n;
+      i += 1;
+    }
+    const next = file.chunks[i];
+    if (next?.[0] && !file.dirty.has(i)) this.cache.prefetch(next[0]);
+    return done;
+  }
+
+  private assertWritable(file: FileNode): void {
+    if (file.fixedLayout) return;
+    const cs = this.chunkSize;
+    file.fixedLayout = file.chunks.every(([, len], i) => len === chunkLength(i, file.size, cs));
+    if (!file.fixedLayout) throw new SinkiError('IO', `${file.name}: chunk layout does not match the split size; copy the file to rewrite it`);
+  }
+
+  private async dirtyChunk(file: FileNode, index: number): Promise<Buffer> {
+    const existing = file.dirty.get(index);
+    if (existing) return existing;
+    const buf = Buffer.alloc(this.chunkSize);
+    const id = file.chunks[index]?.[0];
+    if (id) {
+      const data = await this.cache.get(id);
+      data.copy(buf, 0, 0, Math.min(data.length, this.chunkSize));
+    }
+    file.dirty.set(index, buf);
+    this.dirtyBytes += this.chunkSize;
+    this.dirtyOrder.set(this.key(file, index), { file, index });
+    return buf;
+  }
+
+  private dropDirty(file: FileNode, index: number): void {
+    if (file.dirty.delete(index)) {
+      this.dirtyBytes -= this.chunkSize;
+      this.dirtyOrder.delete(this.key(file, index));
+    }
+  }
+
+  async write(file: FileNode, data: Buffer, pos: number): Promise<void> {
+    if (data.length === 0) return;
+    this.assertWritable(file);
+    const end = pos + data.length;
+    if (end > file.size) await this.resize(file, end);
+    for (const span of fixedSpans(pos, data.length, this.chunkSize)) {
+      const buf = await this.dirtyChunk(file, span.index);
+      data.copy(buf, span.within, span.at, span.at + span.length);
+      if (span.within + span.length === this.chunkSize) await this.sealChunk(file, span.index);
+    }
+    file.changed();
+    while (this.dirtyBytes > this.writeBuffer) {
+      const oldest = this.dirtyOrder.values().next().value;
+      if (!oldest) break;
+      await this.sealChunk(oldest.file, oldest.index);
+    }
+  }
+
+  async resize(file: FileNode, size: number): Promise<void> {
+    this.assertWritable(file);
+    const cs = this.chunkSize;
+    const oldSize = file.size;
+    if (size === oldSize) return;
+    const newCount = chunkCount(size, cs);
+    if (size < oldSize) {
+      for (const index of [...file.dirty.keys()]) if (index >= newCount) this.dropDirty(file, index);
+      const tail = size % cs;
+      if (tail !== 0) (await this.dirtyChunk(file, newCount - 1)).fill(0, tail);
+    } else if (oldSize % cs !== 0 && file.chunks[chunkCount(oldSize, cs) - 1]?.[0]) {
+      await this.dirtyChunk(file, chunkCount(oldSize, cs) - 1);
+    }
+    const oldCount = file.chunks.length;
+    if (newCount < oldCount) file.chunks.length = newCount;
+    while (file.chunks.length < newCount) file.chunks.push([null, 0]);
+    // Only the chunks around the old and new end change length.
+    for (let i = Math.max(0, Math.min(oldCount, newCount) - 1); i < newCount; i++) file.chunks[i] = [file.chunks[i]![0], chunkLength(i, size, cs)];
+    file.size = size;
+    file.changed();
+  }
+
+  private async sealChunk(file: FileNode, index: number): Promise<void> {
+    const buf = file.dirty.get(index);
+    if (!buf) return;
+    const len = chunkLength(index, file.size, this.chunkSize);
+    this.dropDirty(file, index);
+    if (len === 0) return;
+    const plain = buf.subarray(0, len);
+    const policy = this.repo.config.compression;
+    const id = this.repo.blobId(plain);
+    file.chunks[index] = [id, len];
+    file.changed();
+    this.cache.put(id, plain);
+    await this.repo.queueBlob(BlobKind.Data, id, plain, compressBlob(len, compressFile(file.name, policy), policy));
+  }
+
+  async sealFile(file: FileNode): Promise<void> {
+    for (const index of [...file.dirty.keys()]) await this.sealChunk(file, index);
+  }
+
+  async sealAll(): Promise<void> {
+    for (const { file, index } of [...this.dirtyOrder.values()]) await this.sealChunk(file, index);
+  }
+
+  /** A file's chunk list for its tree entry: holes become (deduplicated) zero blobs. Call after sealing. */
+  async storedChunks(file: FileNode): Promise<Array<[string, number]>> {
+    const out: Array<[string, number]> = [];
+    for (const [i, [id, len]] of file.chunks.entries()) {
+      if (file.dirty.has(i)) throw new SinkiError('FATAL', 'internal: file has unsealed chunks at commit');
+      out.push([id ?? (await this.zeroBlob(len)), len]);
+    }
+    return out;
+  }
+
+  private async zeroBlob(len: number): Promise<string> {
+    let id = this.zeroIds.get(len);
+    if (!id) {
+      const zeros = Buffer.alloc(len);
+      id = this.repo.blobId(zeros);
+      await this.repo.queueBlob(BlobKind.Data, id, zeros, true);
+      this.zeroIds.set(len, id);
+    }
+    return id;
+  }
+}

@@ -1,0 +1,338 @@
+import { promises as fs, constants as fsConstants } from 'node:fs';
+import { isSafeName } from '../repo/tree.js';
+import { fsError, type Attr, type FsOps, type StatFs } from './fuse-adapter.js';
+import type { FileIo } from './file-io.js';
+import type { Mutex } from './mutex.js';
+import { DirNode, FileNode, LinkNode, type FsNode, type Meta } from './nodes.js';
+import type { SnapshotsDir } from './snapshots-dir.js';
+import type { TreeStore } from './tree-store.js';
+
+export const SNAPSHOTS_NAME = '.snapshots';
+const S_IFDIR = 0o040000;
+const S_IFREG = 0o100000;
+const S_IFLNK = 0o120000;
+const UTIME_SPECIAL_MS = 1073;
+
+export interface FilesystemHooks {
+  /** Something changed: schedule a commit after a quiet period. */
+  changed(): void;
+  /** fsync: make everything durable now. */
+  commitNow(): Promise<void>;
+  /** Where statfs reports free space. */
+  storePath: string;
+}
+
+interface Resolved {
+  node: FsNode;
+  /** Directories from the root down to the parent (empty for the root itself). */
+  ancestors: DirNode[];
+  readOnly: boolean;
+}
+
+interface Handle {
+  node: FileNode;
+  path: string;
+}
+
+function splitPath(path: string): string[] {
+  return path.split('/').filter(Boolean);
+}
+
+/** The mount's operations: the live tree at `/`, read-only snapshots under `/.snapshots`. */
+export class SinkiFilesystem implements FsOps {
+  /** Directories whose stored trees are out of date. */
+  readonly changed = new Set<DirNode>();
+  private readonly handles = new Map<number, Handle>();
+  private nextFd = 1;
+  private readonly snapshotsNode: DirNode;
+
+  constructor(
+    readonly root: DirNode,
+    private readonly trees: TreeStore,
+    private readonly io: FileIo,
+    private readonly snapshots: SnapshotsDir | null,
+    private readonly mutex: Mutex,
+    private readonly hooks: FilesystemHooks,
+  ) {
+    this.snapshotsNode = new DirNode({ mode: 0o555, uid: 0, gid: 0, mtimeMs: Date.now(), ctimeMs: Date.now() }, null, true);
+  }
+
+  get openHandles(): number {
+    return this.handles.size;
+  }
+
+  private async resolve(path: string): Promise<Resolved> {
+    const parts = splitPath(path);
+    let node: FsNode = this.root;
+    let readOnly = this.root.readOnly;
+    const ancestors: DirNode[] = [];
+    let i = 0;
+    if (this.snapshots && parts[0] === SNAPSHOTS_NAME) {
+      ancestors.push(this.root);
+      node = this.snapshotsNode;
+      readOnly = true;
+      i = 1;
+      if (parts.length > 1) {
+        const snap = (await this.snapshots.entries()).get(parts[1]!);
+        if (!snap) throw fsError('ENOENT');
+        ancestors.push(this.snapshotsNode);
+        node = snap;
+        i = 2;
+      }
+    }
+    for (; i < parts.length; i++) {
+      if (node.type !== 'dir') throw fsError('ENOTDIR');
+      const child: FsNode | undefined = (await this.trees.children(node)).get(parts[i]!);
+      if (!child) throw fsError('ENOENT');
+      ancestors.push(node);
+      node = child;
+    }
+    return { node, ancestors, readOnly };
+  }
+
+  /** Parent directory and name for an entry that is to be created, removed or renamed. */
+  private async resolveParent(path: string): Promise<{ dir: DirNode; name: string; ancestors: DirNode[] }> {
+    const parts = splitPath(path);
+    const name = parts.pop();
+    if (!name) throw fsError('EBUSY');
+    const parent = await this.resolve(`/${parts.join('/')}`);
+    if (parent.readOnly || (parts.length === 0 && name === SNAPSHOTS_NAME && this.snapshots)) throw fsError('EROFS');
+    if (parent.node.type !== 'dir') throw fsError('ENOTDIR');
+    if (!isSafeName(name)) throw fsError('EINVAL');
+    return { dir: parent.node, name, ancestors: [...parent.ancestors, parent.node] };
+  }
+
+  private touch(dirs: readonly DirNode[]): void {
+    for (const d of dirs) this.changed.add(d);
+    this.hooks.changed();
+  }
+
+  private newMeta(mode: number): Meta {
+    const now = Date.now();
+    return { mode: mode & 0o7777, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, mtimeMs: now, ctimeMs: now };
+  }
+
+  private writable(r: Resolved): Resolved {
+    if (r.readOnly) throw fsError('EROFS');
+    return r;
+  }
+
+  async getattr(path: string): Promise<Attr> {
+    const { node } = await this.resolve(path);
+    const m = node.meta;
+    const type = node.type === 'dir' ? S_IFDIR : node.type === 'symlink' ? S_IFLNK : S_IFREG;
+    const size = node.type === 'file' ? node.size : node.type === 'symlink' ? Buffer.byteLength(node.target) : 4096;
+    return { mode: type | m.mode, uid: m.uid, gid: m.gid, size, nlink: node.type === 'dir' ? 2 : 1, atimeMs: m.mtimeMs, mtimeMs: m.mtimeMs, ctimeMs: m.ctimeMs };
+  }
+
+  async readdir(path: string): Promise<string[]> {
+    const { node } = await this.resolve(path);
+    if (node.type !== 'dir') throw fsError('ENOTDIR');
+    if (node === this.snapshotsNode) return ['.', '..', ...(await this.snapshots!.entries()).keys()];
+    const names = [...(await this.trees.children(node)).keys()];
+    if (node === this.root && this.snapshots) names.push(SNAPSHOTS_NAME);
+    return ['.', '..', ...names];
+  }
+
+  async open(path: string, flags: number): Promise<number> {
+    const r = await this.resolve(path);
+    if (r.node.type === 'dir') throw fsError('EISDIR');
+    if (r.node.type !== 'file') throw fsError('EINVAL');
+    if ((flags & 3) !== fsConstants.O_RDONLY) this.writable(r);
+    return this.addHandle(r.node, path);
+  }
+
+  private addHandle(node: FileNode, path: string): number {
+    const fd = this.nextFd++;
+    this.handles.set(fd, { node, path });
+    node.openCount += 1;
+    return fd;
+  }
+
+  private handle(fd: number): Handle {
+    const h = this.handles.get(fd);
+    if (!h) throw fsError('EBADF');
+    return h;
+  }
+
+  create(path: string, mode: number): Promise<number> {
+    return this.mutex.run(async () => {
+      const { dir, name, ancestors } = await this.resolveParent(path);
+      const children = await this.trees.children(dir);
+      if (children.has(name)) throw fsError('EEXIST');
+      const file = new FileNode(this.newMeta(mode), 0, [], name, false);
+      children.set(name, file);
+      dir.meta.mtimeMs = dir.meta.ctimeMs = Date.now();
+      this.touch(ancestors);
+      return this.addHandle(file, path);
+    });
+  }
+
+  async read(_path: string, fd: number, buf: Buffer, len: number, pos: number): Promise<number> {
+    return this.io.read(this.handle(fd).node, buf, len, pos);
+  }
+
+  async write(path: string, fd: number, buf: Buffer, len: number, pos: number): Promise<number> {
+    const { node } = this.handle(fd);
+    if (node.readOnly) throw fsError('EROFS');
+    return this.mutex.run(async () => {
+      await this.io.write(node, buf.subarray(0, len), pos);
+      node.meta.mtimeMs = node.meta.ctimeMs = Date.now();
+      const r = await this.resolve(path).catch(() => null);
+      if (r?.node === node) this.touch(r.ancestors);
+      else this.hooks.changed();
+      return len;
+    });
+  }
+
+  async flush(): Promise<void> {}
+
+  async fsync(): Promise<void> {
+    await this.hooks.commitNow();
+  }
+
+  async release(_path: string, fd: number): Promise<void> {
+    const h = this.handles.get(fd);
+    if (!h) return;
+    this.handles.delete(fd);
+    h.node.openCount -= 1;
+    if (!h.node.readOnly) this.hooks.changed();
+  }
+
+  truncate(path: string, size: number): Promise<void> {
+    return this.mutex.run(async () => {
+      const r = this.writable(await this.resolve(path));
+      if (r.node.type === 'dir') throw fsError('EISDIR');
+      if (r.node.type !== 'file') throw fsError('EINVAL');
+      await this.io.resize(r.node, size);
+      r.node.meta.mtimeMs = r.node.meta.ctimeMs = Date.now();
+      this.touch(r.ancestors);
+    });
+  }
+
+  unlink(path: string): Promise<void> {
+    return this.mutex.run(async () => {
+      const { dir, name, ancestors } = await this.resolveParent(path);
+      const children = await this.trees.children(dir);
+      const node = children.get(name);
+      if (!node) throw fsError('ENOENT');
+      if (node.type === 'dir') throw fsError('EISDIR');
+      children.delete(name);
+      dir.meta.mtimeMs = dir.meta.ctimeMs = Date.now();
+      this.touch(ancestors);
+    });
+  }
+
+  rename(src: string, dest: string): Promise<void> {
+    return this.mutex.run(async () => {
+      const from = await this.resolveParent(src);
+      const to = await this.resolveParent(dest);
+      const fromChildren = await this.trees.children(from.dir);
+      const node = fromChildren.get(from.name);
+      if (!node) throw fsError('ENOENT');
+      if (node.type === 'dir' && (to.ancestors.includes(node) || to.dir === node)) throw fsError('EINVAL');
+      const toChildren = await this.trees.children(to.dir);
+      const existing = toChildren.get(to.name);
+      if (existing === node) return;
+      if (existing) {
+        if (existing.type === 'dir') {
+          if (node.type !== 'dir') throw fsError('EISDIR');
+          if ((await this.trees.children(existing)).size > 0) throw fsError('ENOTEMPTY');
+        } else if (node.type === 'dir') throw fsError('ENOTDIR');
+      }
+      fromChildren.delete(from.name);
+      toChildren.set(to.name, node);
+      if (node.type === 'file') node.name = to.name;
+      const now = Date.now();
+      from.dir.meta.mtimeMs = from.dir.meta.ctimeMs = now;
+      to.dir.meta.mtimeMs = to.dir.meta.ctimeMs = now;
+      node.meta.ctimeMs = now;
+      this.touch([...from.ancestors, ...to.ancestors]);
+    });
+  }
+
+  mkdir(path: string, mode: number): Promise<void> {
+    return this.mutex.run(async () => {
+      const { dir, name, ancestors } = await this.resolveParent(path);
+      const children = await this.trees.children(dir);
+      if (children.has(name)) throw fsError('EEXIST');
+      const created = new DirNode(this.newMeta(mode), null, false);
+      created.children = new Map();
+      children.set(name, created);
+      dir.meta.mtimeMs = dir.meta.ctimeMs = Date.now();
+      this.touch([...ancestors, created]);
+    });
+  }
+
+  rmdir(path: string): Promise<void> {
+    return this.mutex.run(async () => {
+      const { dir, name, ancestors } = await this.resolveParent(path);
+      const children = await this.trees.children(dir);
+      const node = children.get(name);
+      if (!node) throw fsError('ENOENT');
+      if (node.type !== 'dir') throw fsError('ENOTDIR');
+      if ((await this.trees.children(node)).size > 0) throw fsError('ENOTEMPTY');
+      children.delete(name);
+      this.changed.delete(node);
+      dir.meta.mtimeMs = dir.meta.ctimeMs = Date.now();
+      this.touch(ancestors);
+    });
+  }
+
+  symlink(target: string, path: string): Promise<void> {
+    return this.mutex.run(async () => {
+      const { dir, name, ancestors } = await this.resolveParent(path);
+      const children = await this.trees.children(dir);
+      if (children.has(name)) throw fsError('EEXIST');
+      children.set(name, new LinkNode(this.newMeta(0o777), target));
+      dir.meta.mtimeMs = dir.meta.ctimeMs = Date.now();
+      this.touch(ancestors);
+    });
+  }
+
+  async readlink(path: string): Promise<string> {
+    const { node } = await this.resolve(path);
+    if (node.type !== 'symlink') throw fsError('EINVAL');
+    return node.target;
+  }
+
+  /** Hard links are not supported: a tree entry has exactly one name (EPERM, as on FAT or SMB). */
+  async link(): Promise<void> {
+    throw fsError('EPERM');
+  }
+
+  private setMeta(path: string, change: (m: Meta) => void): Promise<void> {
+    return this.mutex.run(async () => {
+      const r = this.writable(await this.resolve(path));
+      change(r.node.meta);
+      r.node.meta.ctimeMs = Date.now();
+      this.touch(r.node.type === 'dir' ? [...r.ancestors, r.node] : r.ancestors);
+    });
+  }
+
+  chmod(path: string, mode: number): Promise<void> {
+    return this.setMeta(path, (m) => (m.mode = mode & 0o7777));
+  }
+
+  chown(path: string, uid: number, gid: number): Promise<void> {
+    return this.setMeta(path, (m) => {
+      if (uid !== 0xffffffff && uid !== -1) m.uid = uid;
+      if (gid !== 0xffffffff && gid !== -1) m.gid = gid;
+    });
+  }
+
+  utimens(path: string, _atimeMs: number, mtimeMs: number): Promise<void> {
+    // fuse-native folds UTIME_NOW and UTIME_OMIT (seconds 0, special nanoseconds) into 1073 ms: take it as "now".
+    return this.setMeta(path, (m) => (m.mtimeMs = Math.floor(mtimeMs) === UTIME_SPECIAL_MS ? Date.now() : mtimeMs));
+  }
+
+  async statfs(): Promise<StatFs> {
+    const s = await fs.statfs(this.hooks.storePath);
+    return { bsize: s.bsize, blocks: s.blocks, bfree: s.bfree, bavail: s.bavail, files: s.files, ffree: s.ffree, namemax: 255 };
+  }
+
+  async access(path: string, mode: number): Promise<void> {
+    const r = await this.resolve(path);
+    if (mode & fsConstants.W_OK && r.readOnly) throw fsError('EROFS');
+  }
+}

@@ -1,0 +1,175 @@
+/* The one typed wrapper around fuse-native: promise-returning ops in, callbacks and errnos out. */
+import { createRequire } from 'node:module';
+import { constants } from 'node:os';
+import { CODE_TABLE, SinkiError } from '../errors.js';
+
+const require = createRequire(import.meta.url);
+
+export const errno = constants.errno;
+
+/** A POSIX error for the kernel (ENOENT, EROFS, ...). */
+export class FsError extends Error {
+  constructor(
+    readonly errno: number,
+    message = '',
+  ) {
+    super(message);
+  }
+}
+
+export const fsError = (name: keyof typeof constants.errno): FsError => new FsError(constants.errno[name], name);
+
+export interface Attr {
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  nlink: number;
+  atimeMs: number;
+  mtimeMs: number;
+  ctimeMs: number;
+}
+
+export interface StatFs {
+  bsize: number;
+  blocks: number;
+  bfree: number;
+  bavail: number;
+  files: number;
+  ffree: number;
+  namemax: number;
+}
+
+export interface FsOps {
+  getattr(path: string): Promise<Attr>;
+  readdir(path: string): Promise<string[]>;
+  open(path: string, flags: number): Promise<number>;
+  create(path: string, mode: number): Promise<number>;
+  read(path: string, fd: number, buf: Buffer, len: number, pos: number): Promise<number>;
+  write(path: string, fd: number, buf: Buffer, len: number, pos: number): Promise<number>;
+  flush(path: string, fd: number): Promise<void>;
+  fsync(path: string): Promise<void>;
+  release(path: string, fd: number): Promise<void>;
+  truncate(path: string, size: number): Promise<void>;
+  unlink(path: string): Promise<void>;
+  rename(src: string, dest: string): Promise<void>;
+  mkdir(path: string, mode: number): Promise<void>;
+  rmdir(path: string): Promise<void>;
+  symlink(target: string, path: string): Promise<void>;
+  readlink(path: string): Promise<string>;
+  link(src: string, dest: string): Promise<void>;
+  chmod(path: string, mode: number): Promise<void>;
+  chown(path: string, uid: number, gid: number): Promise<void>;
+  utimens(path: string, atimeMs: number, mtimeMs: number): Promise<void>;
+  statfs(path: string): Promise<StatFs>;
+  access(path: string, mode: number): Promise<void>;
+}
+
+export interface MountOptions {
+  /** The log line for an op that failed with an unexpected error (EIO). */
+  onError: (op: string, path: string, err: unknown) => void;
+  readOnly: boolean;
+}
+
+interface FuseInstance {
+  mount(cb: (err: Error | null) => void): void;
+  unmount(cb: (err: Error | null) => void): void;
+}
+
+type FuseClass = new (mnt: string, ops: Record<string, unknown>, opts: Record<string, unknown>) => FuseInstance;
+
+/**
+ * libfuse 2.9 writes in 4 KiB pieces unless big_writes is on, and fuse-native has no option for it:
+ * the subclass appends big_writes and max_write to the options it builds (measured in docs/BENCHMARKS.md).
+ */
+function fuseClass(readOnly: boolean): FuseClass {
+  const Fuse = require('fuse-native') as FuseClass & { prototype: { _fuseOptions(): string } };
+  class SinkiFuse extends (Fuse as unknown as new (...a: unknown[]) => { _fuseOptions(): string }) {
+    override _fuseOptions(): string {
+      const base = super._fuseOptions();
+      const extra = `big_writes,max_write=131072,max_read=131072,auto_cache${readOnly ? ',ro' : ''}`;
+      return base ? `${base},${extra}` : `-o${extra}`;
+    }
+  }
+  return SinkiFuse as unknown as FuseClass;
+}
+
+export function toErrno(err: unknown): number {
+  if (err instanceof FsError) return -err.errno;
+  if (err instanceof SinkiError) return -CODE_TABLE[err.code].errno;
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code && code in constants.errno) return -constants.errno[code as keyof typeof constants.errno];
+  return -constants.errno.EIO;
+}
+
+function isExpected(err: unknown): boolean {
+  return err instanceof FsError || (err instanceof SinkiError && err.code !== 'CORRUPT' && err.code !== 'FATAL' && err.code !== 'IO');
+}
+
+export interface MountedFs {
+  unmount(): Promise<void>;
+}
+
+export async function mountFuse(mountpoint: string, ops: FsOps, options: MountOptions): Promise<MountedFs> {
+  const Fuse = fuseClass(options.readOnly);
+  const fail = (op: string, path: string, err: unknown): number => {
+    if (!isExpected(err)) options.onError(op, path, err);
+    return toErrno(err);
+  };
+  type Cb = (code: number, value?: unknown) => void;
+  const plain =
+    <A extends unknown[]>(name: string, fn: (...a: A) => Promise<unknown>) =>
+    (...args: unknown[]): void => {
+      const cb = args.pop() as Cb;
+      fn(...(args as A)).then(
+        (value) => cb(0, value),
+        (err: unknown) => cb(fail(name, String(args[0]), err)),
+      );
+    };
+  const count =
+    (name: string, fn: (path: string, fd: number, buf: Buffer, len: number, pos: number) => Promise<number>) =>
+    (path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (n: number) => void): void => {
+      fn(path, fd, buf, len, pos).then(cb, (err: unknown) => cb(fail(name, path, err)));
+    };
+  const toStat = (a: Attr): Record<string, unknown> => ({ mode: a.mode, uid: a.uid, gid: a.gid, size: a.size, nlink: a.nlink, atime: new Date(a.atimeMs), mtime: new Date(a.mtimeMs), ctime: new Date(a.ctimeMs) });
+
+  const handlers: Record<string, unknown> = {
+    getattr: plain('getattr', async (p: string) => toStat(await ops.getattr(p))),
+    readdir: plain('readdir', (p: string) => ops.readdir(p)),
+    open: plain('open', (p: string, flags: number) => ops.open(p, flags)),
+    read: count('read', (p, fd, buf, len, pos) => ops.read(p, fd, buf, len, pos)),
+    release: plain('release', (p: string, fd: number) => ops.release(p, fd)),
+    readlink: plain('readlink', (p: string) => ops.readlink(p)),
+    statfs: plain('statfs', (p: string) => ops.statfs(p)),
+    access: plain('access', (p: string, mode: number) => ops.access(p, mode)),
+    flush: plain('flush', (p: string, fd: number) => ops.flush(p, fd)),
+    fsync: plain('fsync', (p: string) => ops.fsync(p)),
+  };
+  Object.assign(handlers, {
+    create: plain('create', (p: string, mode: number) => ops.create(p, mode)),
+    write: count('write', (p, fd, buf, len, pos) => ops.write(p, fd, buf, len, pos)),
+    truncate: plain('truncate', (p: string, size: number) => ops.truncate(p, size)),
+    ftruncate: plain('ftruncate', (p: string, _fd: number, size: number) => ops.truncate(p, size)),
+    unlink: plain('unlink', (p: string) => ops.unlink(p)),
+    rename: plain('rename', (s: string, d: string) => ops.rename(s, d)),
+    mkdir: plain('mkdir', (p: string, mode: number) => ops.mkdir(p, mode)),
+    rmdir: plain('rmdir', (p: string) => ops.rmdir(p)),
+    symlink: plain('symlink', (target: string, p: string) => ops.symlink(target, p)),
+    link: plain('link', (s: string, d: string) => ops.link(s, d)),
+    chmod: plain('chmod', (p: string, mode: number) => ops.chmod(p, mode)),
+    chown: plain('chown', (p: string, uid: number, gid: number) => ops.chown(p, uid, gid)),
+    utimens: plain('utimens', (p: string, a: number, m: number) => ops.utimens(p, a, m)),
+  });
+
+  const fuse = new Fuse(mountpoint, handlers, { force: true, timeout: false, fsname: 'sinki', subtype: 'sinki', defaultPermissions: true, allowOther: false });
+  await new Promise<void>((resolve, reject) =>
+    fuse.mount((err) => {
+      if (!err) return resolve();
+      const msg = err.message ?? String(err);
+      reject(new SinkiError(/fuse|device/i.test(msg) ? 'NO_FUSE' : 'FATAL', `cannot mount at ${mountpoint}: ${msg}`));
+    }),
+  );
+  return {
+    unmount: () => new Promise<void>((resolve, reject) => fuse.unmount((err) => (err ? reject(err) : resolve()))),
+  };
+}

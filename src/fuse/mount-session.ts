@@ -1,0 +1,235 @@
+import { execFile } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
+import type { Server } from 'node:net';
+import { SinkiError } from '../errors.js';
+import type { Repository } from '../repo/repository.js';
+import { readHead, snapshotLiveTree, writeHead } from '../repo/refs.js';
+import { ChunkCache } from './chunk-cache.js';
+import { mountpointSocketPath, sendControl, serveControl, storeSocketPath, type ControlRequest } from './control.js';
+import { FileIo } from './file-io.js';
+import { SinkiFilesystem } from './filesystem.js';
+import { mountFuse, type MountedFs } from './fuse-adapter.js';
+import { Mutex } from './mutex.js';
+import { DirNode } from './nodes.js';
+import { SnapshotsDir } from './snapshots-dir.js';
+import { TreeStore } from './tree-store.js';
+
+const run = promisify(execFile);
+
+export interface MountConfig {
+  mountpoint: string;
+  /** Mount one snapshot (read-only) instead of the live tree. */
+  snapshot?: string;
+  readOnly: boolean;
+  writeBuffer: number;
+  cacheSize: number;
+  /** Commit this long after the last change (also on release and fsync). */
+  quietMs: number;
+  snapshotEveryMs?: number;
+  snapshotOnUnmount: boolean;
+  log: (line: string) => void;
+}
+
+const MAX_COMMIT_DELAY_MS = 10_000;
+
+/** Lines of /proc/mounts for this mountpoint with a FUSE type. */
+async function fuseMountedAt(mountpoint: string): Promise<boolean> {
+  const mounts = await fs.readFile('/proc/mounts', 'utf8').catch(() => '');
+  const escaped = mountpoint.replace(/ /g, '\\040');
+  return mounts.split('\n').some((l) => l.split(' ')[1] === escaped && /fuse/.test(l.split(' ')[2] ?? ''));
+}
+
+export async function fusermount(args: string[], mountpoint: string): Promise<void> {
+  for (const bin of ['fusermount', 'fusermount3']) {
+    try {
+      await run(bin, [...args, mountpoint]);
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw new SinkiError('FATAL', `${bin} ${args.join(' ')} ${mountpoint} failed: ${((err as { stderr?: string }).stderr ?? (err as Error).message).trim()}`);
+    }
+  }
+  throw new SinkiError('NO_FUSE', 'fusermount not found; install fuse3 (apt-get install fuse3)');
+}
+
+/** A dead mount ("Transport endpoint is not connected") is cleared; a live one is an error. */
+export async function prepareMountpoint(mountpoint: string, log: (l: string) => void): Promise<void> {
+  try {
+    const st = await fs.stat(mountpoint);
+    if (!st.isDirectory()) throw new SinkiError('USAGE', `mountpoint ${mountpoint} is not a directory`);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOTCONN') {
+      log(`found a stale mount at ${mountpoint} (its process died); clearing it`);
+      await fusermount(['-uz'], mountpoint);
+      return;
+    }
+    if (code === 'ENOENT') throw new SinkiError('USAGE', `mountpoint ${mountpoint} does not exist`);
+    throw err;
+  }
+  if (await fuseMountedAt(mountpoint)) throw new SinkiError('USAGE', `something is already mounted at ${mountpoint}`);
+  try {
+    await fs.access('/dev/fuse');
+  } catch {
+    throw new SinkiError('NO_FUSE', '/dev/fuse is missing: load the fuse module (modprobe fuse) or give the container the device');
+  }
+}
+
+export class MountSession {
+  private readonly mutex = new Mutex();
+  private headTree: string | null = null;
+  private lastSnapshotTree: string | null = null;
+  private dirty = false;
+  private firstDirtyAt = 0;
+  private quietTimer: NodeJS.Timeout | null = null;
+  private snapshotTimer: NodeJS.Timeout | null = null;
+  private fuse: MountedFs | null = null;
+  private control: Server | null = null;
+  private stopping: Promise<void> | null = null;
+  private resolveDone!: () => void;
+  readonly done = new Promise<void>((r) => (this.resolveDone = r));
+  private fs!: SinkiFilesystem;
+  private io!: FileIo;
+  private trees!: TreeStore;
+  private snapshots: SnapshotsDir | null = null;
+
+  private constructor(
+    private readonly repo: Repository,
+    private readonly cfg: MountConfig,
+  ) {}
+
+  static async start(repo: Repository, cfg: MountConfig): Promise<MountSession> {
+    const session = new MountSession(repo, { ...cfg, mountpoint: resolve(cfg.mountpoint) });
+    await session.begin();
+    return session;
+  }
+
+  private get readOnly(): boolean {
+    return this.cfg.readOnly || this.cfg.snapshot !== undefined || !this.repo.backend.writable;
+  }
+
+  private async begin(): Promise<void> {
+    const { repo, cfg } = this;
+    await prepareMountpoint(cfg.mountpoint, cfg.log);
+    if (!this.readOnly && (await sendControl(storeSocketPath(repo.config.id), { op: 'status' }, 5000))) {
+      throw new SinkiError('LOCKED', 'this store is already mounted read-write by another sinki process; mount it --read-only, or unmount the other');
+    }
+    const cache = new ChunkCache(repo, cfg.cacheSize);
+    this.io = new FileIo(repo, cache, repo.config.chunkSize, cfg.writeBuffer);
+    this.trees = new TreeStore(repo, this.io);
+    const now = Date.now();
+    const rootMeta = { mode: 0o755, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, mtimeMs: now, ctimeMs: now };
+    let root: DirNode;
+    if (cfg.snapshot !== undefined) {
+      const snap = await repo.findSnapshot(cfg.snapshot);
+      const ms = Date.parse(snap.time);
+      root = new DirNode({ ...rootMeta, mode: 0o555, mtimeMs: ms, ctimeMs: ms }, snap.tree, true);
+    } else {
+      const head = await readHead(repo);
+      this.headTree = head?.tree ?? null;
+      root = new DirNode(rootMeta, this.headTree, this.readOnly);
+      if (!head) root.children = new Map();
+      this.snapshots = new SnapshotsDir(repo);
+      const latest = (await repo.listSnapshots()).at(-1);
+      this.lastSnapshotTree = latest?.tree ?? null;
+    }
+    this.fs = new SinkiFilesystem(root, this.trees, this.io, this.snapshots, this.mutex, {
+      storePath: repo.backend.location,
+      changed: () => this.markDirty(),
+      commitNow: async () => {
+        await this.commit();
+      },
+    });
+    this.fuse = await mountFuse(cfg.mountpoint, this.fs, {
+      readOnly: this.readOnly,
+      onError: (op, path, err) => cfg.log(`${op} ${path}: ${(err as Error).message}`),
+    });
+    const sockets = [mountpointSocketPath(cfg.mountpoint)];
+    if (!this.readOnly) sockets.push(storeSocketPath(repo.config.id));
+    this.control = await serveControl(sockets, (req) => this.onControl(req));
+    if (cfg.snapshotEveryMs && !this.readOnly) {
+      this.snapshotTimer = setInterval(() => void this.snapshot(['auto']).catch((err: Error) => cfg.log(`automatic snapshot failed: ${err.message}`)), cfg.snapshotEveryMs);
+    }
+  }
+
+  private async onControl(req: ControlRequest): Promise<unknown> {
+    if (req.op === 'snapshot') return { id: await this.snapshot(req.tags) };
+    if (req.op === 'commit') return { tree: await this.commit() };
+    if (req.op === 'unmount') {
+      setImmediate(() => void this.stop());
+      await this.done;
+      return { unmounted: true };
+    }
+    return { mountpoint: this.cfg.mountpoint, readOnly: this.readOnly, pid: process.pid };
+  }
+
+  private markDirty(): void {
+    if (this.readOnly) return;
+    const now = Date.now();
+    if (!this.dirty) this.firstDirtyAt = now;
+    this.dirty = true;
+    if (this.quietTimer) clearTimeout(this.quietTimer);
+    const wait = Math.max(0, Math.min(this.cfg.quietMs, this.firstDirtyAt + MAX_COMMIT_DELAY_MS - now));
+    this.quietTimer = setTimeout(() => {
+      this.quietTimer = null;
+      void this.commit().catch((err: Error) => this.cfg.log(`commit failed: ${err.message}`));
+    }, wait);
+  }
+
+  /** Seals dirty data, writes changed trees, flushes packs and index, moves refs/head. Returns the live tree id. */
+  commit(): Promise<string | null> {
+    return this.mutex.run(async () => {
+      if (!this.dirty || this.readOnly) return this.headTree;
+      this.dirty = false;
+      try {
+        await this.io.sealAll();
+        const tree = await this.trees.save(this.fs.root, this.fs.changed);
+        await this.repo.flush();
+        if (tree !== this.headTree) {
+          await writeHead(this.repo, { tree, time: new Date().toISOString() });
+          this.headTree = tree;
+        }
+        return tree;
+      } catch (err) {
+        this.dirty = true;
+        throw err;
+      }
+    });
+  }
+
+  async snapshot(tags: string[]): Promise<string> {
+    if (this.readOnly) throw new SinkiError('USAGE', 'this mount is read-only; there is nothing new to snapshot');
+    this.dirty ||= this.headTree === null;
+    const tree = await this.commit();
+    if (!tree) throw new SinkiError('FATAL', 'no live tree to snapshot');
+    const id = await snapshotLiveTree(this.repo, tree, tags);
+    this.lastSnapshotTree = tree;
+    this.snapshots?.invalidate();
+    return id;
+  }
+
+  /** Commit, snapshot if enabled and changed, unmount. Safe to call more than once. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      if (this.quietTimer) clearTimeout(this.quietTimer);
+      if (this.snapshotTimer) clearInterval(this.snapshotTimer);
+      try {
+        if (!this.readOnly) {
+          const tree = await this.commit();
+          if (this.cfg.snapshotOnUnmount && tree && tree !== this.lastSnapshotTree) {
+            const id = await this.snapshot([]);
+            this.cfg.log(`snapshot ${id.slice(0, 12)} taken at unmount`);
+          }
+        }
+      } catch (err) {
+        this.cfg.log(`could not commit before unmounting: ${(err as Error).message}`);
+      }
+      await this.fuse?.unmount().catch(async () => fusermount(['-uz'], this.cfg.mountpoint).catch(() => undefined));
+      this.control?.close();
+      this.resolveDone();
+    })();
+    return this.stopping;
+  }
+}

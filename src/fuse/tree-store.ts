@@ -1,0 +1,41 @@
+import type { Repository } from '../repo/repository.js';
+import type { TreeNode } from '../repo/tree.js';
+import type { FileIo } from './file-io.js';
+import { DirNode, FileNode, msToNs, nodeFromTree, type FsNode } from './nodes.js';
+
+/** Loads directory children from stored trees on first use, and writes changed directories back. */
+export class TreeStore {
+  constructor(
+    private readonly repo: Repository,
+    private readonly io: FileIo,
+  ) {}
+
+  async children(dir: DirNode): Promise<Map<string, FsNode>> {
+    if (dir.children) return dir.children;
+    const map = new Map<string, FsNode>();
+    if (dir.subtree) {
+      for (const n of (await this.repo.loadTree(dir.subtree)).nodes) map.set(n.name, nodeFromTree(n, dir.readOnly));
+    }
+    dir.children ??= map;
+    return dir.children;
+  }
+
+  /** Tree id of a directory, saving every changed directory below it (file data must be sealed first). */
+  async save(dir: DirNode, changed: Set<DirNode>): Promise<string> {
+    if (dir.subtree && !changed.has(dir)) return dir.subtree;
+    const nodes: TreeNode[] = [];
+    for (const [name, node] of await this.children(dir)) {
+      const base = { name, mode: node.meta.mode, uid: node.meta.uid, gid: node.meta.gid, mtimeNs: msToNs(node.meta.mtimeMs), ctimeNs: msToNs(node.meta.ctimeMs) };
+      if (node.type === 'dir') nodes.push({ ...base, type: 'dir', size: 0, subtree: await this.save(node, changed) });
+      else if (node.type === 'symlink') nodes.push({ ...base, type: 'symlink', size: 0, target: node.target });
+      else nodes.push({ ...base, type: 'file', size: node.size, chunks: await this.fileChunks(node), ...(node.sha256 ? { sha256: node.sha256 } : {}) });
+    }
+    dir.subtree = await this.repo.saveTree({ nodes });
+    changed.delete(dir);
+    return dir.subtree;
+  }
+
+  private fileChunks(file: FileNode): Promise<Array<[string, number]>> {
+    return this.io.storedChunks(file);
+  }
+}

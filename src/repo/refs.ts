@@ -1,0 +1,47 @@
+import { hostname, userInfo } from 'node:os';
+import { SinkiError, isSinkiError } from '../errors.js';
+import { HEAD_REF } from './layout.js';
+import type { Repository } from './repository.js';
+import { FileKind, openFile, sealFile } from './sealed-file.js';
+
+/** refs/head: the live tree of the read-write mount, replaced atomically on every commit. */
+export interface HeadRef {
+  tree: string;
+  time: string;
+}
+
+export async function readHead(repo: Repository): Promise<HeadRef | null> {
+  let bytes: Buffer;
+  try {
+    bytes = await repo.backend.read(HEAD_REF);
+  } catch (err) {
+    if (isSinkiError(err, 'NOT_FOUND')) return null;
+    throw err;
+  }
+  const head = JSON.parse(openFile(repo.keys, FileKind.Ref, bytes, HEAD_REF, 'head').toString()) as HeadRef;
+  if (typeof head.tree !== 'string') throw new SinkiError('CORRUPT', `${HEAD_REF}: damaged`);
+  return head;
+}
+
+export async function writeHead(repo: Repository, head: HeadRef): Promise<void> {
+  await repo.backend.write(HEAD_REF, sealFile(repo.keys, FileKind.Ref, Buffer.from(JSON.stringify(head)), 'head'));
+}
+
+/** Source path recorded for snapshots of the live tree (mount snapshots). */
+export const LIVE_TREE_SOURCE = 'sinki-mount:/';
+
+/** Turns a live tree into a snapshot record (parent: the previous snapshot of the live tree). */
+export async function snapshotLiveTree(repo: Repository, tree: string, tags: string[]): Promise<string> {
+  const previous = (await repo.listSnapshots()).filter((s) => s.paths.length === 1 && s.paths[0] === LIVE_TREE_SOURCE).at(-1);
+  const id = await repo.saveSnapshot({
+    time: new Date().toISOString(),
+    host: hostname(),
+    username: userInfo().username,
+    paths: [LIVE_TREE_SOURCE],
+    tags,
+    tree,
+    ...(previous ? { parent: previous.id } : {}),
+  });
+  await repo.writeSums();
+  return id;
+}
