@@ -29,9 +29,8 @@ function buildProgram(): Command {
     .option('--password-command <cmd>', 'run this command and use its output as the password')
     .option('-v, --verbose', 'more detail in errors (stack traces)')
     .addHelpText('after', EXIT_CODES_HELP)
-    .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
-    .configureOutput({ outputError: (str, write) => write(`sinki: ${str.replace(/^error: /, '')}`) });
+    .configureOutput({ outputError: (str, write) => write(`sinki: ${str.replace(/^error: /, '').trimEnd()} (see --help)\n`) });
   registerInit(program);
   registerBackup(program);
   registerBrowse(program);

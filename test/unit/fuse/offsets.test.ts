@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { chunkCount, chunkIndex, chunkIndexForOffset, chunkLength, chunkStarts, fixedSpans } from '../../../src/fuse/offsets.js';
+
+describe('fixed-size chunk arithmetic', () => {
+  it('spans cover the request exactly, in order, each inside one chunk', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 1 << 30 }), fc.integer({ min: 0, max: 1 << 20 }), fc.integer({ min: 1024, max: 1 << 22 }), (pos, len, cs) => {
+        const spans = fixedSpans(pos, len, cs);
+        let at = 0;
+        for (const s of spans) {
+          expect(s.at).toBe(at);
+          expect(s.index * cs + s.within).toBe(pos + at);
+          expect(s.within + s.length).toBeLessThanOrEqual(cs);
+          expect(s.length).toBeGreaterThan(0);
+          at += s.length;
+        }
+        expect(at).toBe(len);
+      }),
+    );
+  });
+
+  it('chunk lengths of a file add up to its size', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 1 << 26 }), fc.integer({ min: 1 << 12, max: 1 << 22 }), (size, cs) => {
+        const n = chunkCount(size, cs);
+        let sum = 0;
+        for (let i = 0; i < n; i++) {
+          const len = chunkLength(i, size, cs);
+          expect(len).toBeGreaterThan(0);
+          if (i < n - 1) expect(len).toBe(cs);
+          sum += len;
+        }
+        expect(sum).toBe(size);
+        expect(chunkLength(n, size, cs)).toBe(0);
+        if (size > 0) expect(chunkIndex(size - 1, cs)).toBe(n - 1);
+      }),
+    );
+  });
+});
+
+describe('variable-size chunk lookup', () => {
+  it('finds the chunk holding every offset', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: 5000 }), { minLength: 1, maxLength: 60 }), fc.nat(), (lengths, r) => {
+        const starts = chunkStarts(lengths);
+        const total = lengths.reduce((a, b) => a + b, 0);
+        const pos = r % total;
+        const i = chunkIndexForOffset(starts, pos);
+        expect(starts[i]!).toBeLessThanOrEqual(pos);
+        expect(pos).toBeLessThan(starts[i]! + lengths[i]!);
+      }),
+    );
+  });
+
+  it('handles the first and last byte', () => {
+    const starts = chunkStarts([10, 20, 30]);
+    expect(starts).toEqual([0, 10, 30]);
+    expect(chunkIndexForOffset(starts, 0)).toBe(0);
+    expect(chunkIndexForOffset(starts, 9)).toBe(0);
+    expect(chunkIndexForOffset(starts, 10)).toBe(1);
+    expect(chunkIndexForOffset(starts, 59)).toBe(2);
+  });
+});
