@@ -28,6 +28,10 @@ export interface BackupOptions {
   parent?: StoredSnapshot | null;
   /** Recorded instead of the local paths (e.g. the remote a source was pulled from). */
   recordedPaths?: string[];
+  /** Names of the sources in the snapshot's root (default: their base names). */
+  sourceNames?: string[];
+  /** Sources freshly copied in (backup --from): inode and ctime are new every time, so size and mtime decide reuse. */
+  reuseBySizeAndMtime?: boolean;
   onWarning?: (path: string, message: string) => void;
   onProgress?: (p: BackupProgress) => void;
 }
@@ -68,7 +72,7 @@ class Archiver {
 
   async run(): Promise<BackupResult> {
     const sources = this.options.paths.map((p) => resolve(p));
-    const names = sources.map((p) => basename(p) || 'root');
+    const names = this.options.sourceNames ?? sources.map((p) => basename(p) || 'root');
     const dup = names.find((n, i) => names.indexOf(n) !== i);
     if (dup) throw new SinkiError('USAGE', `two sources share the name "${dup}"; back them up separately`);
     for (const s of sources) {
@@ -190,8 +194,7 @@ class Archiver {
       previous.chunks !== undefined &&
       previous.size === Number(st.size) &&
       previous.mtimeNs === st.mtimeNs.toString() &&
-      previous.ctimeNs === st.ctimeNs.toString() &&
-      previous.inode === Number(st.ino) &&
+      (this.options.reuseBySizeAndMtime || (previous.ctimeNs === st.ctimeNs.toString() && previous.inode === Number(st.ino))) &&
       previous.chunks.every(([id]) => this.repo.hasBlob(id))
     );
   }

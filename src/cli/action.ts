@@ -13,7 +13,8 @@ export function action<A extends unknown[]>(body: (ctx: CliContext, ...args: A) 
   return async (...args: unknown[]) => {
     const command = args[args.length - 1] as Command;
     const globals = command.optsWithGlobals<GlobalOptions>();
-    const ctx = new CliContext(globals, { SINKI_STORE: process.env.SINKI_STORE, SINKI_PASSWORD: process.env.SINKI_PASSWORD });
+    const env = process.env;
+    const ctx = new CliContext(globals, { SINKI_STORE: env.SINKI_STORE, SINKI_PASSWORD: env.SINKI_PASSWORD, SINKI_RCLONE: env.SINKI_RCLONE, XDG_CACHE_HOME: env.XDG_CACHE_HOME });
     let stdoutError: unknown = null;
     const onStdoutError = (err: unknown): void => {
       stdoutError ??= err;

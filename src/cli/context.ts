@@ -1,7 +1,14 @@
 import { resolve } from 'node:path';
 import { SinkiError } from '../errors.js';
 import type { Backend } from '../backend/backend.js';
+import { createHash } from 'node:crypto';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { LocalBackend } from '../backend/local.js';
+import { RangeCache } from '../backend/range-cache.js';
+import { isRcloneLocation, RcloneBackend, RCLONE_PREFIX } from '../backend/rclone.js';
+import { Rclone } from '../rclone/rclone.js';
+import { parseSize } from '../units.js';
 import { Repository, type RepositoryOptions } from '../repo/repository.js';
 import { StoreLock } from '../repo/lock.js';
 import { readPassword, type PasswordSources } from './password.js';
@@ -12,11 +19,16 @@ export interface GlobalOptions {
   passwordFile?: string;
   passwordCommand?: string;
   verbose?: boolean;
+  rclone?: string;
+  cacheDir?: string;
+  cacheMaxSize?: string;
 }
 
 export interface Environment {
   SINKI_STORE?: string;
   SINKI_PASSWORD?: string;
+  SINKI_RCLONE?: string;
+  XDG_CACHE_HOME?: string;
 }
 
 export class CliContext {
@@ -31,8 +43,20 @@ export class CliContext {
     return loc;
   }
 
+  rclone(): Rclone {
+    return new Rclone({ binary: this.globals.rclone ?? this.env.SINKI_RCLONE ?? 'rclone', env: {} });
+  }
+
+  /** A local folder, or `rclone:REMOTE:PATH` (read-only, ranged reads through a capped local ciphertext cache). */
   backend(): Backend {
-    return new LocalBackend(resolve(this.storeLocation()));
+    const location = this.storeLocation();
+    if (!isRcloneLocation(location)) return new LocalBackend(resolve(location));
+    const remote = location.slice(RCLONE_PREFIX.length);
+    if (!remote) throw new SinkiError('USAGE', 'give the remote as rclone:REMOTE:PATH');
+    const cacheRoot = this.globals.cacheDir ?? join(this.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'sinki');
+    const cacheDir = join(cacheRoot, createHash('sha256').update(remote).digest('hex').slice(0, 16));
+    const cap = parseSize(this.globals.cacheMaxSize ?? '1G', '--cache-max-size');
+    return new RcloneBackend(this.rclone(), remote, cap > 0 ? new RangeCache(cacheDir, cap) : null);
   }
 
   passwordSources(): PasswordSources {
@@ -49,6 +73,7 @@ export class CliContext {
    */
   async withStore<T>(purpose: string, exclusive: boolean, fn: (repo: Repository) => Promise<T>, opts: StoreOpenOptions = {}): Promise<T> {
     const backend = this.backend();
+    if (exclusive && !backend.writable) throw new SinkiError('USAGE', `cannot ${purpose} a remote store; change the local store and push it`);
     const password = opts.password ?? (await this.password());
     const repo = await Repository.open(backend, password, opts.repo ?? {});
     const lock = await StoreLock.acquire(backend, exclusive, purpose);
@@ -66,6 +91,7 @@ export class CliContext {
       process.off('SIGINT', interrupted);
       process.off('SIGTERM', interrupted);
       await lock.release();
+      if (backend instanceof RcloneBackend) backend.close();
     }
   }
 }

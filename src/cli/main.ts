@@ -8,6 +8,7 @@ import { registerDoctor } from './doctor.js';
 import { registerInit } from './init.js';
 import { registerKey } from './key.js';
 import { registerMount } from './mount.js';
+import { registerPush } from './push.js';
 import { registerRestore } from './restore.js';
 import { registerUnlock } from './unlock.js';
 import { reportError } from './output.js';
@@ -18,7 +19,7 @@ Exit codes: 0 ok, 1 fatal error, 2 usage, 3 finished but some files could not be
 15 already exists, 16 disk full, 17 FUSE unavailable, 18 rclone missing, 19 rclone failed.
 
 Password: SINKI_PASSWORD, --password-file or --password-command; otherwise asked on the terminal.
-Store: -s/--store or SINKI_STORE.`;
+Store: -s/--store or SINKI_STORE; a remote store (read-only here) is rclone:REMOTE:PATH.`;
 
 function buildProgram(): Command {
   const program = new Command('sinki')
@@ -28,6 +29,9 @@ function buildProgram(): Command {
     .option('--password-file <file>', 'read the password from this file')
     .option('--password-command <cmd>', 'run this command and use its output as the password')
     .option('-v, --verbose', 'more detail in errors (stack traces)')
+    .option('--rclone <path>', 'the rclone binary (default: $SINKI_RCLONE or rclone on PATH); RCLONE_CONFIG is honoured')
+    .option('--cache-dir <dir>', 'local cache of ciphertext ranges of a remote store (default ~/.cache/sinki)')
+    .option('--cache-max-size <size>', 'cap of that cache (default 1G; 0 disables it)')
     .addHelpText('after', EXIT_CODES_HELP)
     .exitOverride()
     .configureOutput({ outputError: (str, write) => write(`sinki: ${str.replace(/^error: /, '').trimEnd()} (see --help)\n`) });
@@ -36,6 +40,7 @@ function buildProgram(): Command {
   registerBrowse(program);
   registerRestore(program);
   registerMount(program);
+  registerPush(program);
   registerCheck(program);
   registerKey(program);
   registerUnlock(program);

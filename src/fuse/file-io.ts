@@ -46,9 +46,13 @@ export class FileIo {
     let done = 0;
     let i = chunkIndexForOffset(starts, pos);
     while (done < want) {
-      const [id, clen] = file.chunks[i]!;
+      // Reads do not wait for the write lock: a truncate may have shortened the file meanwhile.
+      const chunk = file.chunks[i];
+      if (!chunk) break;
+      const [id, clen] = chunk;
       const within = pos + done - starts[i]!;
       const n = Math.min(clen - within, want - done);
+      if (n <= 0) break;
       const dirty = file.dirty.get(i);
       if (dirty) dirty.copy(out, done, within, within + n);
       else if (id === null) out.fill(0, done, done + n);

@@ -69,6 +69,11 @@ export class StoreLock {
         }
       }
     };
+    if (!backend.writable) {
+      // A remote store is read here, never changed: readers need no lock file on it.
+      if (exclusive) throw new SinkiError('USAGE', `cannot ${purpose}: ${backend.location} is read-only here`);
+      return new StoreLock(backend, null, record);
+    }
     await conflict();
     try {
       await backend.write(lockPath(id), Buffer.from(JSON.stringify(record)));

@@ -1,0 +1,174 @@
+import { request } from 'node:http';
+import { createServer } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import type { ChildProcess } from 'node:child_process';
+import { SinkiError } from '../errors.js';
+import type { Rclone } from '../rclone/rclone.js';
+import type { Backend } from './backend.js';
+import type { RangeCache } from './range-cache.js';
+
+/** Remote stores are named `rclone:REMOTE:PATH` on the command line. */
+export const RCLONE_PREFIX = 'rclone:';
+
+export function isRcloneLocation(location: string): boolean {
+  return location.startsWith(RCLONE_PREFIX);
+}
+
+export interface FetchCounter {
+  requests: number;
+  bytes: number;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+/**
+ * A store on any rclone remote, read-only: listings through `rclone lsjson`, bytes through an
+ * `rclone serve http` child bound to 127.0.0.1 (HTTP range requests fetch only the ranges needed),
+ * through a capped local cache of ciphertext ranges.
+ */
+export class RcloneBackend implements Backend {
+  readonly writable = false;
+  readonly fetched: FetchCounter = { requests: 0, bytes: 0 };
+  private server: Promise<{ port: number; auth: string; child: ChildProcess }> | null = null;
+
+  constructor(
+    private readonly rclone: Rclone,
+    /** REMOTE:PATH as rclone understands it. */
+    readonly remote: string,
+    private readonly cache: RangeCache | null,
+  ) {}
+
+  get location(): string {
+    return `${RCLONE_PREFIX}${this.remote}`;
+  }
+
+  private remotePath(path: string): string {
+    const base = this.remote.endsWith('/') || this.remote.endsWith(':') ? this.remote : `${this.remote}/`;
+    return path ? `${base}${path}` : this.remote;
+  }
+
+  private startServer(): Promise<{ port: number; auth: string; child: ChildProcess }> {
+    this.server ??= (async () => {
+      await this.rclone.version();
+      const port = await freePort();
+      const user = 'sinki';
+      const pass = randomBytes(16).toString('hex');
+      const child = this.rclone.spawn(['serve', 'http', this.remote, '--addr', `127.0.0.1:${port}`, '--read-only', '--user', user, '--pass', pass, '--no-modtime']);
+      let stderr = '';
+      child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+      child.stdout!.resume();
+      child.unref();
+      (child.stdout as unknown as { unref?: () => void }).unref?.();
+      (child.stderr as unknown as { unref?: () => void }).unref?.();
+      process.once('exit', () => child.kill());
+      const auth = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+      const deadline = Date.now() + 15_000;
+      for (;;) {
+        if (child.exitCode !== null) throw new SinkiError('RCLONE', `rclone serve http ${this.remote} exited: ${stderr.trim().split('\n').at(-1) ?? ''}`);
+        const ok = await this.httpStatus(port, auth).catch(() => false);
+        if (ok) break;
+        if (Date.now() > deadline) throw new SinkiError('RCLONE', `rclone serve http ${this.remote} did not come up`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return { port, auth, child };
+    })();
+    return this.server;
+  }
+
+  private httpStatus(port: number, auth: string): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path: '/', method: 'HEAD', headers: { authorization: auth } }, (res) => {
+        res.resume();
+        resolve((res.statusCode ?? 500) < 500);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  private async get(path: string, range?: { offset: number; length: number }): Promise<Buffer> {
+    const { port, auth } = await this.startServer();
+    const headers: Record<string, string> = { authorization: auth };
+    if (range) headers.range = `bytes=${range.offset}-${range.offset + range.length - 1}`;
+    const urlPath = `/${path.split('/').map(encodeURIComponent).join('/')}`;
+    return new Promise((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path: urlPath, headers }, (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (d: Buffer) => parts.push(d));
+        res.on('end', () => {
+          const body = Buffer.concat(parts);
+          this.fetched.requests += 1;
+          this.fetched.bytes += body.length;
+          if (res.statusCode === 404) reject(new SinkiError('NOT_FOUND', `${path}: not found on ${this.remote}`));
+          else if ((res.statusCode ?? 500) >= 300) reject(new SinkiError('RCLONE', `reading ${path} from ${this.remote}: HTTP ${res.statusCode} ${body.toString().slice(0, 200).trim()}`));
+          else if (range && res.statusCode !== 206) resolve(body.subarray(range.offset, range.offset + range.length));
+          else resolve(body);
+        });
+        res.on('error', reject);
+      });
+      req.on('error', (e) => reject(new SinkiError('RCLONE', `reading ${path} from ${this.remote}: ${e.message}`)));
+      req.end();
+    });
+  }
+
+  async read(path: string): Promise<Buffer> {
+    return this.get(path);
+  }
+
+  async readRange(path: string, offset: number, length: number): Promise<Buffer> {
+    const cached = await this.cache?.get(path, offset, length);
+    if (cached) return cached;
+    const data = await this.get(path, { offset, length });
+    if (data.length === length) await this.cache?.put(path, offset, data);
+    return data;
+  }
+
+  async list(dir: string): Promise<string[]> {
+    try {
+      const { stdout } = await this.rclone.run(['lsjson', '-R', '--files-only', '--no-modtime', '--no-mimetype', this.remotePath(dir)]);
+      return (JSON.parse(stdout.toString()) as Array<{ Path: string }>).map((e) => e.Path).filter((p) => !p.split('/').pop()!.startsWith('.tmp-')).sort();
+    } catch (err) {
+      if (err instanceof SinkiError && /directory not found|not found/i.test(err.message)) return [];
+      throw err;
+    }
+  }
+
+  async size(path: string): Promise<number | null> {
+    const slash = path.lastIndexOf('/');
+    const dir = slash < 0 ? '' : path.slice(0, slash);
+    const name = path.slice(slash + 1);
+    try {
+      const { stdout } = await this.rclone.run(['lsjson', '--files-only', '--no-modtime', '--no-mimetype', '--include', `/${name}`, this.remotePath(dir)]);
+      const hit = (JSON.parse(stdout.toString()) as Array<{ Name: string; Size: number }>).find((e) => e.Name === name);
+      return hit ? hit.Size : null;
+    } catch (err) {
+      if (err instanceof SinkiError && /not found/i.test(err.message)) return null;
+      throw err;
+    }
+  }
+
+  async write(path: string): Promise<void> {
+    throw new SinkiError('USAGE', `cannot write ${path}: remote stores are read-only here; change the local store and "sinki push" it`);
+  }
+
+  async remove(path: string): Promise<void> {
+    throw new SinkiError('USAGE', `cannot remove ${path}: remote stores are read-only here`);
+  }
+
+  async freeBytes(): Promise<number | null> {
+    return null;
+  }
+
+  close(): void {
+    void this.server?.then((s) => s.child.kill()).catch(() => undefined);
+  }
+}

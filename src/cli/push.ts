@@ -1,0 +1,65 @@
+import type { Command } from 'commander';
+import { SinkiError } from '../errors.js';
+import { isRcloneLocation } from '../backend/rclone.js';
+import { push } from '../remote/push.js';
+import { formatBytes, formatDuration, parsePositiveInt } from '../units.js';
+import { action } from './action.js';
+import { printJson } from './output.js';
+
+interface PushFlags {
+  bwlimit?: string;
+  transfers?: string;
+  dryRun?: boolean;
+  delete?: boolean;
+  verify?: boolean;
+  json?: boolean;
+}
+
+export function registerPush(program: Command): void {
+  program
+    .command('push')
+    .description('mirror the store to any rclone remote (packs, then index, then snapshots, then refs: the remote is a consistent store at every moment)')
+    .argument('<remote>', 'REMOTE:PATH as rclone names it (e.g. gdrive:backups/sinki, s3:bucket/sinki, /mnt/usb/sinki)')
+    .option('--bwlimit <limit>', 'bandwidth limit in rclone syntax: 10M, or a timetable such as "08:00,512k 19:00,10M"')
+    .option('--transfers <n>', 'files uploaded in parallel (rclone default 4)')
+    .option('--dry-run', 'show what would be sent; send nothing')
+    .option('--delete', 'also delete remote files the local store no longer has (after the new state is up)')
+    .option('--verify', "check every remote pack, index and snapshot: its SHA-256 must equal its name")
+    .option('--json', 'machine-readable progress and summary')
+    .action(
+      action(async (ctx, remote: string, flags: PushFlags) => {
+        if (isRcloneLocation(ctx.storeLocation())) throw new SinkiError('USAGE', 'push needs a local store (-s PATH); the target is the argument');
+        const rclone = ctx.rclone();
+        const transfers = flags.transfers ? parsePositiveInt(flags.transfers, '--transfers', 1, 256) : undefined;
+        return ctx.withStore('push', false, async (repo) => {
+          await rclone.version();
+          const started = Date.now();
+          const tty = process.stderr.isTTY && !flags.json;
+          const report = await push(rclone, repo.backend.location, remote, {
+            bwlimit: flags.bwlimit,
+            transfers,
+            dryRun: flags.dryRun,
+            delete: flags.delete,
+            verify: flags.verify,
+            onStats: (phase, s) => {
+              if (flags.json) printJson({ type: 'progress', phase, bytes: s.bytes, total_bytes: s.totalBytes, bytes_per_second: Math.round(s.speed), eta_seconds: s.eta, transfers: s.transfers, total_transfers: s.totalTransfers });
+              else if (tty) process.stderr.write(`\r\x1b[Kpush ${phase}: ${formatBytes(s.bytes)} / ${formatBytes(s.totalBytes)}  ${formatBytes(s.speed)}/s  ETA ${formatDuration(s.eta ?? Number.NaN)}`);
+            },
+          });
+          if (tty) process.stderr.write('\r\x1b[K');
+          const bytes = report.phases.reduce((a, p) => a + p.bytes, 0);
+          const files = report.phases.reduce((a, p) => a + p.transfers, 0);
+          if (flags.json) printJson({ type: 'summary', remote, dry_run: Boolean(flags.dryRun), bytes, files, phases: report.phases, verified: report.verified ?? null, duration_ms: Date.now() - started });
+          else {
+            process.stdout.write(`${flags.dryRun ? 'would push' : 'pushed'} ${files} files, ${formatBytes(bytes)} to ${remote} in ${formatDuration((Date.now() - started) / 1000)}\n`);
+            if (report.verified) process.stdout.write(`verified ${report.verified.objects} remote objects: ${report.verified.bad.length ? `${report.verified.bad.length} DAMAGED` : 'all match their names'}\n`);
+          }
+          if (report.verified?.bad.length) {
+            for (const b of report.verified.bad) process.stderr.write(`sinki: remote ${b} does not match its name (damaged in transit or on the remote)\n`);
+            return 13;
+          }
+          return 0;
+        });
+      }),
+    );
+}
