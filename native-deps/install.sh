@@ -9,6 +9,8 @@ command -v fusermount >/dev/null 2>&1 || command -v fusermount3 >/dev/null 2>&1 
 ldconfig -p 2>/dev/null | grep -q 'libfuse\.so\.2' || missing+=(libfuse2)
 command -v rclone >/dev/null 2>&1 || missing+=(rclone)
 command -v xz >/dev/null 2>&1 || missing+=(xz-utils)
+# for the test suite: rsync (mount tests)
+command -v rsync >/dev/null 2>&1 || missing+=(rsync)
 dpkg -s liblzma-dev >/dev/null 2>&1 || missing+=(liblzma-dev)
 
 if ((${#missing[@]})); then

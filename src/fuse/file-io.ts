@@ -144,7 +144,9 @@ export class FileIo {
     const len = chunkLength(index, file.size, this.chunkSize);
     this.dropDirty(file, index);
     if (len === 0) return;
-    const plain = buf.subarray(0, len);
+    // A short chunk gets its own buffer: a view would keep the whole chunkSize buffer alive in the
+    // cache and the packer's pending map, while they count only `len` bytes.
+    const plain = len === buf.length ? buf : Buffer.from(buf.subarray(0, len));
     const policy = this.repo.config.compression;
     const id = this.repo.blobId(plain);
     file.chunks[index] = [id, len];
