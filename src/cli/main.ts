@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { availableParallelism } from 'node:os';
 import { Command, CommanderError } from 'commander';
 import { CODE_TABLE } from '../errors.js';
 import { registerBackup } from './backup.js';
@@ -50,6 +51,8 @@ function buildProgram(): Command {
 }
 
 async function main(): Promise<void> {
+  // xz jobs run on libuv's pool (4 threads by default), as does file I/O: leave room for both.
+  process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, availableParallelism() * 2 + 2));
   const program = buildProgram();
   try {
     await program.parseAsync(process.argv);

@@ -1,6 +1,6 @@
 import { fork } from 'node:child_process';
 import { promises as fs } from 'node:fs';
-import { resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { SinkiError } from '../errors.js';
 import { mountpointSocketPath, sendControl, storeSocketPath } from '../fuse/control.js';
@@ -21,6 +21,7 @@ interface MountFlags {
   snapshotEvery?: string;
   snapshotOnUnmount: boolean;
   commitDelay: string;
+  bigWrites: boolean;
 }
 
 const CHILD_ENV = 'SINKI_MOUNT_CHILD';
@@ -31,7 +32,8 @@ function log(line: string): void {
 
 /** --background: a detached child mounts; the parent hands it the password over IPC and waits until it is up. */
 async function mountInBackground(password: Buffer, mountpoint: string): Promise<number> {
-  const logFile = resolve(`${mountpoint}.sinki-mount.log`).replace(/\/([^/]+)$/, '/.$1');
+  const abs = resolve(mountpoint);
+  const logFile = join(dirname(abs), `.${basename(abs)}.sinki-mount.log`);
   const out = await fs.open(logFile, 'a', 0o600);
   const args = process.argv.slice(2).filter((a) => a !== '--background');
   const child = fork(process.argv[1]!, args, { detached: true, stdio: ['ignore', out.fd, out.fd, 'ipc'], env: { ...process.env, [CHILD_ENV]: '1', SINKI_PASSWORD: undefined } });
@@ -68,6 +70,7 @@ export function registerMount(program: Command): void {
     .option('--snapshot-every <duration>', 'take a snapshot of the live tree this often (e.g. 1h)')
     .option('--no-snapshot-on-unmount', 'do not take a snapshot when unmounting')
     .option('--commit-delay <duration>', 'commit this long after the last change', '1s')
+    .option('--no-big-writes', "diagnostic: keep libfuse's 4 KiB write calls (to measure what big writes gain)")
     .action(
       action(async (ctx, mountpoint: string, flags: MountFlags) => {
         const cfg = {
@@ -79,6 +82,7 @@ export function registerMount(program: Command): void {
           quietMs: parseDuration(flags.commitDelay, '--commit-delay'),
           snapshotEveryMs: flags.snapshotEvery ? parseDuration(flags.snapshotEvery, '--snapshot-every') : undefined,
           snapshotOnUnmount: flags.snapshotOnUnmount,
+          bigWrites: flags.bigWrites,
           log,
         };
         const isChild = process.env[CHILD_ENV] === '1' && process.send !== undefined;

@@ -42,6 +42,8 @@ function splitPath(path: string): string[] {
 export class SinkiFilesystem implements FsOps {
   /** Directories whose stored trees are out of date. */
   readonly changed = new Set<DirNode>();
+  /** Write calls by size (rounded up to a power of two): shows whether big writes are in effect. */
+  readonly writeSizes = new Map<number, number>();
   private readonly handles = new Map<number, Handle>();
   private nextFd = 1;
   private readonly snapshotsNode: DirNode;
@@ -175,6 +177,8 @@ export class SinkiFilesystem implements FsOps {
   async write(path: string, fd: number, buf: Buffer, len: number, pos: number): Promise<number> {
     const { node } = this.handle(fd);
     if (node.readOnly) throw fsError('EROFS');
+    const bucket = 2 ** Math.ceil(Math.log2(Math.max(1, len)));
+    this.writeSizes.set(bucket, (this.writeSizes.get(bucket) ?? 0) + 1);
     return this.mutex.run(async () => {
       await this.io.write(node, buf.subarray(0, len), pos);
       node.meta.mtimeMs = node.meta.ctimeMs = Date.now();

@@ -29,6 +29,7 @@ export interface MountConfig {
   quietMs: number;
   snapshotEveryMs?: number;
   snapshotOnUnmount: boolean;
+  bigWrites: boolean;
   log: (line: string) => void;
 }
 
@@ -70,6 +71,8 @@ export async function prepareMountpoint(mountpoint: string, log: (l: string) => 
     throw err;
   }
   if (await fuseMountedAt(mountpoint)) throw new SinkiError('USAGE', `something is already mounted at ${mountpoint}`);
+  // libfuse 2 refuses a non-empty folder with only "fuse failed"; say what is wrong instead.
+  if ((await fs.readdir(mountpoint)).length > 0) throw new SinkiError('USAGE', `mountpoint ${mountpoint} is not empty`);
   try {
     await fs.access('/dev/fuse');
   } catch {
@@ -144,6 +147,7 @@ export class MountSession {
     });
     this.fuse = await mountFuse(cfg.mountpoint, this.fs, {
       readOnly: this.readOnly,
+      bigWrites: cfg.bigWrites,
       onError: (op, path, err) => cfg.log(`${op} ${path}: ${(err as Error).message}`),
     });
     const sockets = [mountpointSocketPath(cfg.mountpoint)];
@@ -162,7 +166,7 @@ export class MountSession {
       await this.done;
       return { unmounted: true };
     }
-    return { mountpoint: this.cfg.mountpoint, readOnly: this.readOnly, pid: process.pid };
+    return { mountpoint: this.cfg.mountpoint, readOnly: this.readOnly, pid: process.pid, writeSizes: Object.fromEntries(this.fs.writeSizes) };
   }
 
   private markDirty(): void {
@@ -225,6 +229,10 @@ export class MountSession {
         }
       } catch (err) {
         this.cfg.log(`could not commit before unmounting: ${(err as Error).message}`);
+      }
+      if (this.fs.writeSizes.size > 0) {
+        const sizes = [...this.fs.writeSizes].sort((a, b) => a[0] - b[0]).map(([size, n]) => `${size >= 1024 ? `${size / 1024}K` : size}×${n}`);
+        this.cfg.log(`write calls by size: ${sizes.join(' ')}`);
       }
       await this.fuse?.unmount().catch(async () => fusermount(['-uz'], this.cfg.mountpoint).catch(() => undefined));
       this.control?.close();
