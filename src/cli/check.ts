@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { checkStore } from '../repo/check.js';
+import { subsetSelector } from '../repo/check-subset.js';
 import { action } from './action.js';
 import { CODE_TABLE } from '../errors.js';
 
@@ -8,12 +9,16 @@ export function registerCheck(program: Command): void {
     .command('check')
     .description('check the store: structure always; with --read-data every pack and blob too')
     .option('--read-data', "read every pack: its SHA-256 must equal its name and every blob must open and decompress")
+    .option('--read-data-subset <x/y|N%>', 'read only part of the packs: group x of y (e.g. 3/7 on the third day of a weekly cycle) or a random N%')
     .action(
-      action(async (ctx, flags: { readData?: boolean }) =>
-        ctx.withStore('check', false, async (repo) => {
+      action(async (ctx, flags: { readData?: boolean; readDataSubset?: string }) => {
+        const readPack = flags.readDataSubset ? subsetSelector(flags.readDataSubset) : undefined;
+        if (readPack) flags.readData = true;
+        return ctx.withStore('check', false, async (repo) => {
           const tty = process.stderr.isTTY;
           const report = await checkStore(repo, {
             readData: Boolean(flags.readData),
+            readPack,
             onProblem: (m) => process.stderr.write(`${tty ? '\r\x1b[K' : ''}error: ${m}\n`),
             onNote: (m) => process.stderr.write(`${tty ? '\r\x1b[K' : ''}note: ${m}\n`),
             onPackChecked: (done, total) => {
@@ -29,7 +34,7 @@ export function registerCheck(program: Command): void {
           }
           process.stdout.write(`${report.problems.length} problem(s) found (${what})\n`);
           return CODE_TABLE.CORRUPT.exit;
-        }),
-      ),
+        });
+      }),
     );
 }

@@ -7,7 +7,9 @@ import { registerBrowse } from './browse.js';
 import { registerCheck } from './check.js';
 import { registerDoctor } from './doctor.js';
 import { registerInit } from './init.js';
+import { registerForget } from './forget.js';
 import { registerKey } from './key.js';
+import { registerRepair } from './repair.js';
 import { registerMount } from './mount.js';
 import { registerPush } from './push.js';
 import { registerRestore } from './restore.js';
@@ -43,6 +45,8 @@ function buildProgram(): Command {
   registerMount(program);
   registerPush(program);
   registerCheck(program);
+  registerForget(program);
+  registerRepair(program);
   registerKey(program);
   registerUnlock(program);
   registerDoctor(program);

@@ -10,6 +10,8 @@ import type { StoredSnapshot } from './snapshot.js';
 
 export interface CheckOptions {
   readData: boolean;
+  /** With readData: only the packs this selects (check --read-data-subset). */
+  readPack?: (packId: string) => boolean;
   onProblem?: (message: string) => void;
   /** Not an error: e.g. packs no index names (left by an interrupted backup), garbage for prune. */
   onNote?: (message: string) => void;
@@ -49,7 +51,7 @@ export async function checkStore(repo: Repository, options: CheckOptions): Promi
   const badBlobs = new Set<string>();
   let blobsChecked = 0;
   if (options.readData) {
-    const ids = [...onDisk].filter((id) => repo.index.packEntries(id));
+    const ids = [...onDisk].filter((id) => repo.index.packEntries(id) && (options.readPack?.(id) ?? true));
     for (const [i, packId] of ids.entries()) {
       const bad = await checkPackData(repo, packId, badBlobs);
       blobsChecked += repo.index.packEntries(packId)?.length ?? 0;

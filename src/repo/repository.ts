@@ -22,6 +22,8 @@ export interface RepositoryOptions {
   /** Decompress and re-hash every blob before its pack is published. */
   verifyWrites?: boolean;
   xz?: XzEngine;
+  /** Open even when index segments are damaged (index repair rebuilds them). */
+  tolerateDamagedIndex?: boolean;
 }
 
 export interface WriteStats {
@@ -49,6 +51,8 @@ export class Repository {
   private writeChain: Promise<void> = Promise.resolve();
   private unindexed: PackRecord[] = [];
   private readonly packKeys = new LRUCache<string, Buffer>({ max: 4096 });
+  /** Packs this process wrote. */
+  readonly newPackIds = new Set<string>();
   readonly xz: XzEngine;
 
   private constructor(
@@ -96,7 +100,7 @@ export class Repository {
       const keys = new Subkeys(master, signed.cipher, signed.id);
       const config = verifyStoreConfig(signed, keys.configMacKey());
       const repo = new Repository(backend, config, keys, master, { id, file }, options);
-      await repo.loadIndex();
+      await repo.loadIndex(options.tolerateDamagedIndex ? () => undefined : undefined);
       return repo;
     }
     if (damaged && keyFiles.length === 1) throw damaged;
@@ -115,7 +119,7 @@ export class Repository {
         for (const record of decodeIndexSegment(openFile(this.keys, FileKind.Index, bytes, what), what)) this.index.addPack(record);
       } catch (err) {
         if (onDamaged && isSinkiError(err, 'CORRUPT')) onDamaged(what, err);
-        else if (isSinkiError(err, 'CORRUPT')) throw new SinkiError('CORRUPT', `${err.message}; the index can be rebuilt from the packs`, { cause: err });
+        else if (isSinkiError(err, 'CORRUPT')) throw new SinkiError('CORRUPT', `${err.message}; rebuild it from the packs with "sinki repair index"`, { cause: err });
         else throw err;
       }
     }
@@ -195,6 +199,7 @@ export class Repository {
   private async writePack(pack: FinishedPack): Promise<void> {
     await this.backend.write(packPath(pack.id), pack.bytes);
     this.stats.packsWritten += 1;
+    this.newPackIds.add(pack.id);
     this.stats.packBytesWritten += pack.bytes.length;
     // Readable at once (the pack is on disk); durable in the index at the next flush.
     const record = { packId: pack.id, entries: pack.entries };
@@ -204,20 +209,45 @@ export class Repository {
   }
 
   /** Everything queued so far becomes durable: packs, then one index segment naming them. */
-  async flush(): Promise<void> {
+  /** Everything queued so far becomes durable: packs, then one index segment naming them (its name is returned). */
+  async flush(): Promise<string | null> {
     while (this.inFlight.size > 0) await Promise.all(this.inFlight);
     this.throwIfFailed();
     await this.publishPack();
-    if (this.unindexed.length === 0) return;
+    if (this.unindexed.length === 0) return null;
     const records = this.unindexed;
     this.unindexed = [];
-    const file = sealFile(this.keys, FileKind.Index, encodeIndexSegment(records));
     try {
-      await this.backend.write(indexPath(sha256Hex(file)), file);
+      return await this.writeIndexSegment(records);
     } catch (err) {
       this.unindexed = [...records, ...this.unindexed];
       throw err;
     }
+  }
+
+  async writeIndexSegment(records: readonly PackRecord[]): Promise<string> {
+    const file = sealFile(this.keys, FileKind.Index, encodeIndexSegment(records));
+    const name = sha256Hex(file);
+    await this.backend.write(indexPath(name), file);
+    return name;
+  }
+
+  /** A blob's sealed payload, verified by its tag but not decompressed: prune moves it to a new pack as it is. */
+  async loadBlobPayload(id: string): Promise<{ kind: BlobKind; payload: Buffer; plainLength: number }> {
+    const entry = this.index.get(id);
+    if (!entry) throw new SinkiError('CORRUPT', `blob ${id} is not in the index (missing data)`);
+    const key = await this.packKey(entry.packId);
+    const sealed = await this.readPackRange(entry.packId, entry.offset, entry.length);
+    const payload = openSealed(this.keys.cipher, key, sealed, this.keys.blobAad(entry.kind, id), `blob ${id.slice(0, 16)} in pack ${entry.packId}`);
+    return { kind: entry.kind, payload, plainLength: entry.plainLength };
+  }
+
+  /** Re-seals an already encoded payload into the open pack, even though the index knows the blob (repacking). */
+  async repackPayload(kind: BlobKind, id: string, payload: Buffer, plainLength: number): Promise<void> {
+    this.throwIfFailed();
+    this.pack ??= new PackBuilder(this.keys);
+    this.pack.add(kind, id, payload, plainLength);
+    if (this.pack.size >= this.config.packSize) await this.publishPack();
   }
 
   // ---- blobs out --------------------------------------------------------------

@@ -1,0 +1,29 @@
+import type { Command } from 'commander';
+import { repairIndex } from '../repo/repair.js';
+import { action } from './action.js';
+
+export function registerRepair(program: Command): void {
+  const repair = program.command('repair').description('repair parts of a damaged store');
+  repair
+    .command('index')
+    .description('rebuild the index from the pack headers (when index segments are damaged or lost)')
+    .action(
+      action(async (ctx) =>
+        ctx.withStore(
+          'repair index',
+          true,
+          async (repo) => {
+            const tty = process.stderr.isTTY;
+            const report = await repairIndex(repo, (done, total) => {
+              if (tty) process.stderr.write(`\r\x1b[Kread ${done}/${total} pack headers`);
+            });
+            if (tty) process.stderr.write('\r\x1b[K');
+            for (const d of report.damaged) process.stderr.write(`sinki: pack ${d.packId} left out: ${d.reason}\n`);
+            process.stdout.write(`index rebuilt: ${report.packs} packs, ${report.blobs} blobs${report.damaged.length ? `; ${report.damaged.length} damaged packs left out (run "sinki check" to see what they affect)` : ''}\n`);
+            return report.damaged.length ? 13 : 0;
+          },
+          { repo: { tolerateDamagedIndex: true } },
+        ),
+      ),
+    );
+}

@@ -1,0 +1,104 @@
+import { SinkiError } from '../errors.js';
+import { INDEX_DIR, isObjectId, packPath, indexPath } from './layout.js';
+import { readHead } from './refs.js';
+import type { Repository } from './repository.js';
+import type { PackRecord } from './blob-index.js';
+
+export interface PrunePlan {
+  usedBlobs: number;
+  /** Packs none of whose blobs are used: deleted. */
+  deletePacks: string[];
+  /** Packs with more unused bytes than the threshold allows: used blobs move to new packs, then deleted. */
+  repackPacks: string[];
+  /** Pack files no index names (left by interrupted writes): deleted. */
+  unindexedPacks: string[];
+  keptPacks: number;
+  bytesUnusedBefore: number;
+  bytesToFree: number;
+  bytesToRepack: number;
+}
+
+export interface PruneOptions {
+  /** A pack is repacked when more than this share of its bytes is unused (0..1). */
+  maxUnused: number;
+  onProgress?: (message: string) => void;
+}
+
+/** Every blob id that a snapshot or the live tree (refs/head) still reaches. */
+export async function usedBlobIds(repo: Repository): Promise<Set<string>> {
+  const used = new Set<string>();
+  const roots = (await repo.listSnapshots()).map((s) => s.tree);
+  const head = await readHead(repo);
+  if (head) roots.push(head.tree);
+  const visit = async (treeId: string): Promise<void> => {
+    if (used.has(treeId)) return;
+    used.add(treeId);
+    for (const node of (await repo.loadTree(treeId)).nodes) {
+      if (node.type === 'dir' && node.subtree) await visit(node.subtree);
+      for (const [id] of node.chunks ?? []) used.add(id);
+    }
+  };
+  for (const root of roots) await visit(root);
+  return used;
+}
+
+export async function planPrune(repo: Repository, options: PruneOptions): Promise<PrunePlan> {
+  options.onProgress?.('finding the data snapshots still use');
+  const used = await usedBlobIds(repo);
+  for (const id of used) {
+    if (!repo.index.has(id)) throw new SinkiError('CORRUPT', `blob ${id} is used but missing from the index; run "sinki check" and repair the store before pruning`);
+  }
+  const plan: PrunePlan = { usedBlobs: used.size, deletePacks: [], repackPacks: [], unindexedPacks: [], keptPacks: 0, bytesUnusedBefore: 0, bytesToFree: 0, bytesToRepack: 0 };
+  for (const packId of repo.index.packIds()) {
+    let usedBytes = 0;
+    let unusedBytes = 0;
+    for (const e of repo.index.packEntries(packId) ?? []) {
+      // A blob stored twice counts as used only where the index looks for it.
+      if (used.has(e.id) && repo.index.get(e.id)?.packId === packId) usedBytes += e.length;
+      else unusedBytes += e.length;
+    }
+    plan.bytesUnusedBefore += unusedBytes;
+    if (usedBytes === 0) {
+      plan.deletePacks.push(packId);
+      plan.bytesToFree += unusedBytes;
+    } else if (unusedBytes > options.maxUnused * (usedBytes + unusedBytes)) {
+      plan.repackPacks.push(packId);
+      plan.bytesToFree += unusedBytes;
+      plan.bytesToRepack += usedBytes;
+    } else plan.keptPacks += 1;
+  }
+  const indexed = new Set(repo.index.packIds());
+  plan.unindexedPacks = (await repo.listPacks()).filter((id) => !indexed.has(id));
+  return plan;
+}
+
+/**
+ * Carries out a plan in the order that keeps the store whole at every step: used blobs of repacked
+ * packs go to new packs, a complete new index is written durably, and only then are old index
+ * segments and packs deleted.
+ */
+export async function executePrune(repo: Repository, plan: PrunePlan, options: PruneOptions): Promise<void> {
+  const used = await usedBlobIds(repo);
+  const dropped = new Set([...plan.deletePacks, ...plan.repackPacks]);
+  options.onProgress?.(`repacking ${plan.repackPacks.length} packs`);
+  for (const packId of plan.repackPacks) {
+    for (const e of repo.index.packEntries(packId) ?? []) {
+      if (!used.has(e.id) || repo.index.get(e.id)?.packId !== packId) continue;
+      const { kind, payload, plainLength } = await repo.loadBlobPayload(e.id);
+      await repo.repackPayload(kind, e.id, payload, plainLength);
+    }
+  }
+  const oldSegments = (await repo.backend.list(INDEX_DIR)).filter(isObjectId);
+  const newSegment = await repo.flush();
+  const kept: PackRecord[] = repo.index
+    .packIds()
+    // Packs this prune wrote are named by the new segment already.
+    .filter((id) => !dropped.has(id) && !repo.newPackIds.has(id))
+    .map((packId) => ({ packId, entries: repo.index.packEntries(packId)! }));
+  const keptSegment = kept.length > 0 ? await repo.writeIndexSegment(kept) : null;
+  options.onProgress?.('deleting old index segments and packs');
+  for (const name of oldSegments) if (name !== newSegment && name !== keptSegment) await repo.backend.remove(indexPath(name));
+  for (const packId of [...dropped, ...plan.unindexedPacks]) await repo.backend.remove(packPath(packId));
+  await repo.writeSums();
+}
+

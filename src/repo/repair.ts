@@ -1,0 +1,37 @@
+import { isSinkiError } from '../errors.js';
+import type { PackRecord } from './blob-index.js';
+import { INDEX_DIR, indexPath, isObjectId, packPath } from './layout.js';
+import { readPackHeader } from './pack-reader.js';
+import type { Repository } from './repository.js';
+
+export interface RepairReport {
+  packs: number;
+  blobs: number;
+  /** Packs whose header could not be read: their blobs are not in the new index. */
+  damaged: Array<{ packId: string; reason: string }>;
+}
+
+/**
+ * Rebuilds the index from the sealed headers of the packs on disk. The new segment is written
+ * durably before the old ones are removed, so an interruption leaves a store that still opens.
+ */
+export async function repairIndex(repo: Repository, onProgress?: (done: number, total: number) => void): Promise<RepairReport> {
+  const packs = await repo.listPacks();
+  const records: PackRecord[] = [];
+  const damaged: RepairReport['damaged'] = [];
+  for (const [i, packId] of packs.entries()) {
+    try {
+      const bytes = await repo.backend.read(packPath(packId));
+      records.push({ packId, entries: readPackHeader(repo.keys, bytes, packId).entries });
+    } catch (err) {
+      if (!isSinkiError(err)) throw err;
+      damaged.push({ packId, reason: err.message });
+    }
+    onProgress?.(i + 1, packs.length);
+  }
+  const old = (await repo.backend.list(INDEX_DIR)).filter(isObjectId);
+  const fresh = await repo.writeIndexSegment(records);
+  for (const name of old) if (name !== fresh) await repo.backend.remove(indexPath(name));
+  await repo.writeSums();
+  return { packs: records.length, blobs: records.reduce((a, r) => a + r.entries.length, 0), damaged };
+}
