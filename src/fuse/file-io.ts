@@ -142,17 +142,21 @@ export class FileIo {
     const buf = file.dirty.get(index);
     if (!buf) return;
     const len = chunkLength(index, file.size, this.chunkSize);
-    this.dropDirty(file, index);
-    if (len === 0) return;
+    if (len === 0) {
+      this.dropDirty(file, index);
+      return;
+    }
     // A short chunk gets its own buffer: a view would keep the whole chunkSize buffer alive in the
     // cache and the packer's pending map, while they count only `len` bytes.
     const plain = len === buf.length ? buf : Buffer.from(buf.subarray(0, len));
     const policy = this.repo.config.compression;
     const id = this.repo.blobId(plain);
+    // If the store refuses it (disk full), the chunk stays dirty: nothing is lost, the writer gets ENOSPC.
+    await this.repo.queueBlob(BlobKind.Data, id, plain, compressBlob(len, compressFile(file.name, policy), policy));
+    this.dropDirty(file, index);
     file.chunks[index] = [id, len];
     file.changed();
     this.cache.put(id, plain);
-    await this.repo.queueBlob(BlobKind.Data, id, plain, compressBlob(len, compressFile(file.name, policy), policy));
   }
 
   async sealFile(file: FileNode): Promise<void> {

@@ -50,6 +50,9 @@ export class Repository {
   private pack: PackBuilder | null = null;
   private writeChain: Promise<void> = Promise.resolve();
   private unindexed: PackRecord[] = [];
+  /** Finished packs whose write failed (e.g. disk full), oldest first: retried before anything else. */
+  private readonly unwritten: FinishedPack[] = [];
+  private lastWriteError: unknown = null;
   private readonly packKeys = new LRUCache<string, Buffer>({ max: 4096 });
   /** Packs this process wrote. */
   readonly newPackIds = new Set<string>();
@@ -152,11 +155,17 @@ export class Repository {
     this.throwIfFailed();
     if (this.hasBlob(id)) return false;
     this.pending.set(id, plain);
-    while (this.inFlight.size >= this.maxInFlight) await Promise.race(this.inFlight);
-    this.throwIfFailed();
+    try {
+      while (this.inFlight.size >= this.maxInFlight) await Promise.race(this.inFlight);
+      this.throwIfFailed();
+    } catch (err) {
+      this.pending.delete(id);
+      throw err;
+    }
     const job: Promise<void> = this.storeBlob(kind, id, plain, compress)
       .catch((err: unknown) => {
-        this.failure ??= err;
+        // A failed pack write is kept and retried (see throwIfFailed); anything else ends the pipeline.
+        if (err !== this.lastWriteError) this.failure ??= err;
       })
       .finally(() => this.inFlight.delete(job));
     this.inFlight.add(job);
@@ -169,15 +178,27 @@ export class Repository {
     return id;
   }
 
+  /**
+   * Packs that could not be written (a full disk) stay queued in memory and are retried first by the
+   * next publish or flush. Until one succeeds, every new blob is refused with that write error, so
+   * writers hear of it and memory stays bounded. Any other failure ends the pipeline.
+   */
   private throwIfFailed(): void {
     if (this.failure) throw this.failure;
+    if (this.lastWriteError) throw this.lastWriteError;
   }
 
   private async storeBlob(kind: BlobKind, id: string, plain: Buffer, compress: boolean): Promise<void> {
-    const payload = await encodeBlob(plain, compress, this.config.compression.preset, this.xz);
-    if (this.options.verifyWrites) {
-      const back = await decodeBlob(payload, plain.length, this.xz, `blob ${id}`);
-      if (this.blobId(back) !== id) throw new SinkiError('CORRUPT', `verify-writes: blob ${id} did not round-trip`);
+    let payload: Buffer;
+    try {
+      payload = await encodeBlob(plain, compress, this.config.compression.preset, this.xz);
+      if (this.options.verifyWrites) {
+        const back = await decodeBlob(payload, plain.length, this.xz, `blob ${id}`);
+        if (this.blobId(back) !== id) throw new SinkiError('CORRUPT', `verify-writes: blob ${id} did not round-trip`);
+      }
+    } catch (err) {
+      this.pending.delete(id);
+      throw err;
     }
     this.pack ??= new PackBuilder(this.keys);
     this.pack.add(kind, id, payload, plain.length);
@@ -186,14 +207,27 @@ export class Repository {
     if (this.pack.size >= this.config.packSize) await this.publishPack();
   }
 
-  /** Seals the open pack's header and writes it (publishing is serialised, one pack at a time). */
+  /** Seals the open pack's header and writes it after any pack still waiting (one write at a time, in order). */
   private publishPack(): Promise<void> {
     const builder = this.pack;
     this.pack = null;
-    if (!builder || builder.blobCount === 0) return this.writeChain;
-    const finished = builder.finish();
-    this.writeChain = this.writeChain.then(() => this.writePack(finished));
-    return this.writeChain;
+    if (builder && builder.blobCount > 0) this.unwritten.push(builder.finish());
+    const run = this.writeChain.then(() => this.writeWaitingPacks());
+    this.writeChain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async writeWaitingPacks(): Promise<void> {
+    while (this.unwritten.length > 0) {
+      try {
+        await this.writePack(this.unwritten[0]!);
+      } catch (err) {
+        this.lastWriteError = err;
+        throw err;
+      }
+      this.unwritten.shift();
+      this.lastWriteError = null;
+    }
   }
 
   private async writePack(pack: FinishedPack): Promise<void> {
@@ -208,11 +242,10 @@ export class Repository {
     for (const e of pack.entries) this.pending.delete(e.id);
   }
 
-  /** Everything queued so far becomes durable: packs, then one index segment naming them. */
   /** Everything queued so far becomes durable: packs, then one index segment naming them (its name is returned). */
   async flush(): Promise<string | null> {
     while (this.inFlight.size > 0) await Promise.all(this.inFlight);
-    this.throwIfFailed();
+    if (this.failure) throw this.failure;
     await this.publishPack();
     if (this.unindexed.length === 0) return null;
     const records = this.unindexed;
