@@ -1,5 +1,6 @@
 import { SinkiError } from '../errors.js';
 import type { XzEngine } from './xz.js';
+import { looksIncompressible } from './sample.js';
 
 /** First byte of every blob payload, before sealing. */
 export const enum BlobEncoding {
@@ -7,9 +8,9 @@ export const enum BlobEncoding {
   Xz = 1,
 }
 
-/** plaintext → payload: xz when asked and it shrinks the data, else raw. */
+/** plaintext → payload: xz when asked and it shrinks the data, else raw (data that samples as incompressible skips xz). */
 export async function encodeBlob(plain: Buffer, compress: boolean, preset: number, xz: XzEngine): Promise<Buffer> {
-  if (compress) {
+  if (compress && !(await looksIncompressible(plain))) {
     const packed = await xz.compress(plain, preset);
     if (packed.length + 1 < plain.length) return Buffer.concat([Buffer.of(BlobEncoding.Xz), packed]);
   }
