@@ -12,6 +12,7 @@ const S_IFDIR = 0o040000;
 const S_IFREG = 0o100000;
 const S_IFLNK = 0o120000;
 const UTIME_SPECIAL_MS = 1073;
+const NAME_MAX = 255;
 
 export interface FilesystemHooks {
   /** Something changed: schedule a commit after a quiet period. */
@@ -104,6 +105,18 @@ export class SinkiFilesystem implements FsOps {
     return { dir: parent.node, name, ancestors: [...parent.ancestors, parent.node] };
   }
 
+  /**
+   * resolveParent for a name about to be made. fuse-native decodes names (and symlink targets) as
+   * UTF-8 and turns bytes that are not UTF-8 into U+FFFD, so two different names would land on one
+   * entry: refuse them. Names longer than statfs promises (and other filesystems take) too.
+   */
+  private resolveNew(path: string): Promise<{ dir: DirNode; name: string; ancestors: DirNode[] }> {
+    const name = splitPath(path).at(-1) ?? '';
+    if (name.includes('\uFFFD')) throw fsError('EILSEQ');
+    if (Buffer.byteLength(name) > NAME_MAX) throw fsError('ENAMETOOLONG');
+    return this.resolveParent(path);
+  }
+
   private touch(dirs: readonly DirNode[]): void {
     for (const d of dirs) this.changed.add(d);
     this.hooks.changed();
@@ -159,7 +172,7 @@ export class SinkiFilesystem implements FsOps {
 
   create(path: string, mode: number): Promise<number> {
     return this.mutex.run(async () => {
-      const { dir, name, ancestors } = await this.resolveParent(path);
+      const { dir, name, ancestors } = await this.resolveNew(path);
       const children = await this.trees.children(dir);
       if (children.has(name)) throw fsError('EEXIST');
       const file = new FileNode(this.newMeta(mode), 0, [], name, false);
@@ -230,7 +243,7 @@ export class SinkiFilesystem implements FsOps {
   rename(src: string, dest: string): Promise<void> {
     return this.mutex.run(async () => {
       const from = await this.resolveParent(src);
-      const to = await this.resolveParent(dest);
+      const to = await this.resolveNew(dest);
       const fromChildren = await this.trees.children(from.dir);
       const node = fromChildren.get(from.name);
       if (!node) throw fsError('ENOENT');
@@ -257,7 +270,7 @@ export class SinkiFilesystem implements FsOps {
 
   mkdir(path: string, mode: number): Promise<void> {
     return this.mutex.run(async () => {
-      const { dir, name, ancestors } = await this.resolveParent(path);
+      const { dir, name, ancestors } = await this.resolveNew(path);
       const children = await this.trees.children(dir);
       if (children.has(name)) throw fsError('EEXIST');
       const created = new DirNode(this.newMeta(mode), null, false);
@@ -285,7 +298,8 @@ export class SinkiFilesystem implements FsOps {
 
   symlink(target: string, path: string): Promise<void> {
     return this.mutex.run(async () => {
-      const { dir, name, ancestors } = await this.resolveParent(path);
+      const { dir, name, ancestors } = await this.resolveNew(path);
+      if (target.includes('\uFFFD')) throw fsError('EILSEQ');
       const children = await this.trees.children(dir);
       if (children.has(name)) throw fsError('EEXIST');
       children.set(name, new LinkNode(this.newMeta(0o777), target));
@@ -332,7 +346,7 @@ export class SinkiFilesystem implements FsOps {
 
   async statfs(): Promise<StatFs> {
     const s = await fs.statfs(this.hooks.storePath);
-    return { bsize: s.bsize, blocks: s.blocks, bfree: s.bfree, bavail: s.bavail, files: s.files, ffree: s.ffree, namemax: 255 };
+    return { bsize: s.bsize, blocks: s.blocks, bfree: s.bfree, bavail: s.bavail, files: s.files, ffree: s.ffree, namemax: NAME_MAX };
   }
 
   async access(path: string, mode: number): Promise<void> {

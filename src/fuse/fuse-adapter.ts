@@ -146,6 +146,9 @@ export async function mountFuse(mountpoint: string, ops: FsOps, options: MountOp
     access: plain('access', (p: string, mode: number) => ops.access(p, mode)),
     flush: plain('flush', (p: string, fd: number) => ops.flush(p, fd)),
     fsync: plain('fsync', (p: string) => ops.fsync(p)),
+    // Without it the kernel answers fsync of a directory itself, and a rename followed by fsync of
+    // its directory (the usual atomic save) would not be durable.
+    fsyncdir: plain('fsyncdir', (p: string) => ops.fsync(p)),
   };
   Object.assign(handlers, {
     create: plain('create', (p: string, mode: number) => ops.create(p, mode)),

@@ -2,10 +2,10 @@
  * Real mounts for the FUSE tests: a store, `sinki mount --background`, and a cleanup that always
  * leaves nothing mounted and no mount process running, even when a test failed half-way.
  */
-import { promises as fs } from 'node:fs';
+import { promises as fs, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { expect } from 'vitest';
-import { initStore, run, sinki, sinkiOk, type RunResult } from '../helpers/cli.js';
+import { CLI, initStore, run, sinki, sinkiOk, type RunResult } from '../helpers/cli.js';
 import { removeTempDirs, tempDir } from '../helpers/temp.js';
 
 export const KiB = 1024;
@@ -72,10 +72,32 @@ export async function readLog(mnt: string): Promise<string> {
   return fs.readFile(mountLog(mnt), 'utf8').catch(() => '(no log)');
 }
 
+/**
+ * Some thread of the process still runs. A zombie does not count (init reaps the detached mount
+ * process, sometimes seconds later), but a zombie main thread whose FUSE threads are still
+ * exiting does: until they are gone the kernel connection is not yet torn down.
+ */
 export function isAlive(pid: number): boolean {
+  const running = (tid: string): boolean => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+    } catch {
+      return false; // the thread is gone
+    }
+  };
   try {
-    process.kill(pid, 0);
-    return true;
+    return readdirSync(`/proc/${pid}/task`).some(running);
+  } catch {
+    return false;
+  }
+}
+
+/** Still our `sinki mount` (guards against a recycled pid). */
+function isMountProcess(pid: number): boolean {
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return argv.includes(CLI) && argv.includes('mount');
   } catch {
     return false;
   }
@@ -104,7 +126,7 @@ export async function cleanup(): Promise<void> {
     mounted.delete(mnt);
   }
   for (const pid of [...pids]) {
-    if (isAlive(pid)) {
+    if (isAlive(pid) && isMountProcess(pid)) {
       process.kill(pid, 'SIGTERM');
       await waitForExit(pid, 5000).catch(() => (isAlive(pid) ? process.kill(pid, 'SIGKILL') : undefined));
     }
@@ -123,10 +145,12 @@ export async function errCode(p: Promise<unknown>): Promise<string> {
 
 /**
  * `find -printf` over a tree: path, type, permission bits, size (files), symlink target, uid, gid
- * and, with `mtimes`, the mtime in whole milliseconds (what the mount keeps). One sorted line each.
+ * and, with `mtimes`, the mtime in whole milliseconds (what the mount keeps). One sorted line each;
+ * a mount's /.snapshots is left out.
  */
 export async function listing(root: string, opts: { mtimes?: boolean } = {}): Promise<string[]> {
-  const r = await run('find', ['.', '-mindepth', '1', '-printf', `%P\t%y\t%m\t%s\t%l\t%U\t%G${opts.mtimes ? '\t%T@' : ''}\n`], { cwd: root });
+  const format = `%P\t%y\t%m\t%s\t%l\t%U\t%G${opts.mtimes ? '\t%T@' : ''}\n`;
+  const r = await run('find', ['.', '-mindepth', '1', '-path', './.snapshots', '-prune', '-o', '-printf', format], { cwd: root });
   if (r.code !== 0) throw new Error(`find in ${root} failed: ${r.stderr}`);
   return r.stdout
     .split('\n')

@@ -117,6 +117,27 @@ describe('POSIX semantics of the live tree', () => {
     expect((await fs.stat(at('times'))).mtimeMs).toBe(Date.parse('2001-01-01T00:00:00Z'));
   });
 
+  // Regression: fuse-native hands names to JavaScript as UTF-8 with U+FFFD for other bytes, so
+  // "caf\xe9" and "caf\xe8" (Latin-1) became one entry and the second silently overwrote the first.
+  it('UTF-8 names work; names and symlink targets that are not UTF-8 are refused with EILSEQ, over-long names with ENAMETOOLONG', async () => {
+    await fs.mkdir(at('names'));
+    const unicode = '€ ünïcödé 日本 🙂';
+    await fs.writeFile(at('names', unicode), 'u');
+    expect(await fs.readdir(at('names'))).toEqual([unicode]);
+    const latin1 = (name: string): Buffer => Buffer.concat([Buffer.from(`${at('names')}/`), Buffer.from(name, 'latin1')]);
+    expect(await errCode(fs.writeFile(latin1('caf\xe9'), 'e acute'))).toBe('EILSEQ');
+    expect(await errCode(fs.writeFile(latin1('caf\xe8'), 'e grave'))).toBe('EILSEQ');
+    expect(await errCode(fs.mkdir(latin1('d\xe9')))).toBe('EILSEQ');
+    expect(await errCode(fs.symlink('x', latin1('l\xe9')))).toBe('EILSEQ');
+    expect(await errCode(fs.symlink(Buffer.from('t\xe9', 'latin1'), at('names', 'link')))).toBe('EILSEQ');
+    expect(await errCode(fs.rename(at('names', unicode), latin1('r\xe9')))).toBe('EILSEQ');
+    // NAME_MAX is 255 bytes, as statfs says (FUSE itself lets up to 1024 through).
+    await fs.writeFile(at('names', 'é'.repeat(127)), 'longest');
+    expect(await errCode(fs.writeFile(at('names', 'b'.repeat(256)), 'x'))).toBe('ENAMETOOLONG');
+    expect(await errCode(fs.mkdir(at('names', 'é'.repeat(128))))).toBe('ENAMETOOLONG');
+    expect((await fs.readdir(at('names'))).sort()).toEqual([unicode, 'é'.repeat(127)].sort());
+  });
+
   it('statfs works (df)', async () => {
     const s = await fs.statfs(mnt);
     expect(s.bsize).toBeGreaterThan(0);

@@ -71,7 +71,7 @@ function resize(model, size) {
   return Buffer.concat([model, Buffer.alloc(size - model.length)]);
 }
 
-function readAll(file, fd) {
+function readAll(fd) {
   const size = fs.fstatSync(fd).size;
   const buf = Buffer.alloc(size);
   let done = 0;
@@ -88,7 +88,7 @@ function check(step, i) {
   if (stSize !== models[i].length) fail(step, 'size', { file: names[i], stat: stSize, model: models[i].length });
   // A fresh descriptor: with auto_cache the kernel revalidates its page cache on open.
   const fd = fs.openSync(path.join(dir, names[i]), 'r');
-  const got = readAll(names[i], fd);
+  const got = readAll(fd);
   fs.closeSync(fd);
   if (!got.equals(models[i])) {
     let at = 0;

@@ -35,7 +35,7 @@ describe('random I/O against an in-memory model', () => {
     const modelDir = join(store.work, 'model', name);
     await fs.mkdir(dir);
     await fs.mkdir(modelDir, { recursive: true });
-    const cfg = { dir, modelDir, seed, files: 3, steps: 250, chunkSize: CHUNK, maxSize: 6 * CHUNK + 1000 };
+    const cfg = { dir, modelDir, seed, files: 3, steps: 200, chunkSize: CHUNK, maxSize: 6 * CHUNK + 1000 };
     const r = await run(process.execPath, [CHILD, JSON.stringify(cfg)]);
     expect(r.stderr, `exerciser ${name} (seed ${seed}) found a mismatch`).toBe('');
     expect(r.code).toBe(0);
