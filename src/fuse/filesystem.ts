@@ -11,7 +11,6 @@ export const SNAPSHOTS_NAME = '.snapshots';
 const S_IFDIR = 0o040000;
 const S_IFREG = 0o100000;
 const S_IFLNK = 0o120000;
-const UTIME_SPECIAL_MS = 1073;
 const NAME_MAX = 255;
 
 export interface FilesystemHooks {
@@ -339,9 +338,11 @@ export class SinkiFilesystem implements FsOps {
     });
   }
 
-  utimens(path: string, _atimeMs: number, mtimeMs: number): Promise<void> {
-    // fuse-native folds UTIME_NOW and UTIME_OMIT (seconds 0, special nanoseconds) into 1073 ms: take it as "now".
-    return this.setMeta(path, (m) => (m.mtimeMs = Math.floor(mtimeMs) === UTIME_SPECIAL_MS ? Date.now() : mtimeMs));
+  /** Trees keep the mtime only; atime is not stored. */
+  utimens(path: string, _atimeMs: number | null, mtimeMs: number | null): Promise<void> {
+    return this.setMeta(path, (m) => {
+      if (mtimeMs !== null) m.mtimeMs = mtimeMs;
+    });
   }
 
   async statfs(): Promise<StatFs> {

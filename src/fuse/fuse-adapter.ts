@@ -1,5 +1,7 @@
 /* The one typed wrapper around fuse-native: promise-returning ops in, callbacks and errnos out. */
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { constants } from 'node:os';
 import { CODE_TABLE, SinkiError } from '../errors.js';
 
@@ -60,7 +62,8 @@ export interface FsOps {
   link(src: string, dest: string): Promise<void>;
   chmod(path: string, mode: number): Promise<void>;
   chown(path: string, uid: number, gid: number): Promise<void>;
-  utimens(path: string, atimeMs: number, mtimeMs: number): Promise<void>;
+  /** null: leave that time as it is (UTIME_OMIT). */
+  utimens(path: string, atimeMs: number | null, mtimeMs: number | null): Promise<void>;
   statfs(path: string): Promise<StatFs>;
   access(path: string, mode: number): Promise<void>;
 }
@@ -78,6 +81,36 @@ interface FuseInstance {
   unmount(cb: (err: Error | null) => void): void;
 }
 
+/** native-deps/build-fuse-native-patched.sh: fuse-native with utimens passing the mtime (2.2.6 passes the atime twice). */
+const PATCHED_FUSE_NATIVE = fileURLToPath(new URL('../../native-deps/build/fuse-native-patched/index.js', import.meta.url));
+/** The patched module's UTIME_OMIT. */
+const UTIME_OMIT_MS = 2 ** 48 - 1;
+/** The shipped module folds UTIME_NOW and UTIME_OMIT (seconds 0, special nanoseconds) into 1073 ms. */
+const SHIPPED_UTIME_SPECIAL_MS = 1073;
+
+let loaded: { module: unknown; patched: boolean } | null = null;
+
+/** The patched fuse-native when it was built, else the shipped one (then mtimes set by cp -a are lost). */
+export function loadFuseNative(): { module: unknown; patched: boolean } {
+  if (!loaded) {
+    try {
+      loaded = existsSync(PATCHED_FUSE_NATIVE) ? { module: require(PATCHED_FUSE_NATIVE), patched: true } : null;
+    } catch {
+      loaded = null;
+    }
+    loaded ??= { module: require('fuse-native'), patched: false };
+  }
+  return loaded;
+}
+
+/** Times from utimens as the ops see them: milliseconds, null for "leave unchanged". */
+function utimeArgs(atime: number, mtime: number, patched: boolean): [number | null, number | null] {
+  if (patched) return [atime === UTIME_OMIT_MS ? null : atime, mtime === UTIME_OMIT_MS ? null : mtime];
+  // The shipped module sends the atime in both places; the best guess is that both were meant.
+  const t = Math.floor(atime) === SHIPPED_UTIME_SPECIAL_MS ? Date.now() : atime;
+  return [t, t];
+}
+
 type FuseClass = new (mnt: string, ops: Record<string, unknown>, opts: Record<string, unknown>) => FuseInstance;
 
 /**
@@ -85,7 +118,7 @@ type FuseClass = new (mnt: string, ops: Record<string, unknown>, opts: Record<st
  * the subclass appends big_writes and max_write to the options it builds (measured in docs/BENCHMARKS.md).
  */
 function fuseClass(readOnly: boolean, bigWrites: boolean): FuseClass {
-  const Fuse = require('fuse-native') as FuseClass & { prototype: { _fuseOptions(): string } };
+  const Fuse = loadFuseNative().module as FuseClass & { prototype: { _fuseOptions(): string } };
   class SinkiFuse extends (Fuse as unknown as new (...a: unknown[]) => { _fuseOptions(): string }) {
     override _fuseOptions(): string {
       const base = super._fuseOptions();
@@ -163,7 +196,7 @@ export async function mountFuse(mountpoint: string, ops: FsOps, options: MountOp
     link: plain('link', (s: string, d: string) => ops.link(s, d)),
     chmod: plain('chmod', (p: string, mode: number) => ops.chmod(p, mode)),
     chown: plain('chown', (p: string, uid: number, gid: number) => ops.chown(p, uid, gid)),
-    utimens: plain('utimens', (p: string, a: number, m: number) => ops.utimens(p, a, m)),
+    utimens: plain('utimens', (p: string, a: number, m: number) => ops.utimens(p, ...utimeArgs(a, m, loadFuseNative().patched))),
   });
 
   const fuse = new Fuse(mountpoint, handlers, { force: true, timeout: false, fsname: 'sinki', subtype: 'sinki', defaultPermissions: true, allowOther: false });

@@ -73,10 +73,9 @@ describe('cp, diff, rsync and sha256 through the mount', () => {
     await umount(m);
   });
 
-  // fuse-native 2.2.6 hands the access time to JavaScript twice (fuse-native.c, utimens:
-  // FUSE_UINT64_TO_INTS_ARGV(l->atime, 5) where l->mtime belongs), so the mount records the
-  // atime as mtime. Remove `.fails` once a patched fuse-native is built.
-  it.fails('cp -a keeps modification times (to the millisecond the mount stores)', async () => {
+  // Needs the fuse-native built by native-deps/build-fuse-native-patched.sh: 2.2.6 hands the
+  // access time to JavaScript twice (utimens), so the shipped module records the atime as mtime.
+  it('cp -a keeps modification times (to the millisecond the mount stores)', async () => {
     m = await mount(store, mnt);
     expect(await listing(join(mnt, 'cp'), { mtimes: true })).toEqual(await listing(src, { mtimes: true }));
   });
