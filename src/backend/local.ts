@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fromSystemError } from '../errors.js';
 import type { Backend } from './backend.js';
+import { OpenFiles } from './open-files.js';
 
 const FILE_MODE = 0o600;
 const DIR_MODE = 0o700;
@@ -10,6 +11,8 @@ const DIR_MODE = 0o700;
 /** A store in a local folder. */
 export class LocalBackend implements Backend {
   readonly writable = true;
+  /** Packs are immutable, so their handles can stay open between blob reads. */
+  private readonly openFiles = new OpenFiles();
   constructor(readonly location: string) {}
 
   private abs(path: string): string {
@@ -25,28 +28,25 @@ export class LocalBackend implements Backend {
   }
 
   async readRange(path: string, offset: number, length: number): Promise<Buffer> {
-    let handle: fs.FileHandle;
     try {
-      handle = await fs.open(this.abs(path), constants.O_RDONLY);
+      return await this.openFiles.use(this.abs(path), async (handle) => {
+        const buf = Buffer.allocUnsafe(length);
+        let done = 0;
+        while (done < length) {
+          const { bytesRead } = await handle.read(buf, done, length - done, offset + done);
+          if (bytesRead === 0) break;
+          done += bytesRead;
+        }
+        return done === length ? buf : buf.subarray(0, done);
+      });
     } catch (err) {
       throw fromSystemError(err, path);
-    }
-    try {
-      const buf = Buffer.allocUnsafe(length);
-      let done = 0;
-      while (done < length) {
-        const { bytesRead } = await handle.read(buf, done, length - done, offset + done);
-        if (bytesRead === 0) break;
-        done += bytesRead;
-      }
-      return done === length ? buf : buf.subarray(0, done);
-    } finally {
-      await handle.close();
     }
   }
 
   async write(path: string, data: Buffer): Promise<void> {
     const target = this.abs(path);
+    this.openFiles.drop(target);
     const dir = dirname(target);
     const temp = join(dir, `.tmp-${randomBytes(6).toString('hex')}`);
     try {
@@ -98,6 +98,7 @@ export class LocalBackend implements Backend {
   }
 
   async remove(path: string): Promise<void> {
+    this.openFiles.drop(this.abs(path));
     await fs.rm(this.abs(path), { force: true });
   }
 
