@@ -219,7 +219,7 @@ describe('bad input: one clear line and a distinct exit code', () => {
     const cases: Array<[string, string[], RegExp]> = [
       ['unknown option', ['backup', '--no-such-option', '.'], /unknown option '--no-such-option'/],
       ['unknown command', ['frobnicate'], /unknown command 'frobnicate'/],
-      ['missing argument', ['backup'], /missing required argument 'path'/],
+      ['missing argument', ['backup'], /nothing to back up: give one or more paths, or --from/],
       ['missing arguments of restore', ['restore', 'latest'], /missing required argument 'target'/],
       ['option without its value', ['init', '--cipher'], /option '--cipher <name>' argument missing/],
     ];
