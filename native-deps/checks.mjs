@@ -63,6 +63,20 @@ export async function runChecks() {
     add('lzma-native', false, `does not load: ${String(err.message).split('\n')[0]}`, 'npm ci (with install scripts allowed for lzma-native)');
   }
 
+  const here = new URL('.', import.meta.url).pathname;
+  try {
+    const sys = require(`${here}build/lzma-native-system/index.js`);
+    add('lzma-native (system liblzma)', true, `built, liblzma ${sys.versionString()} (the faster xz engine)`, undefined, false);
+  } catch {
+    add('lzma-native (system liblzma)', false, 'not built; the shipped liblzma 5.2.3 is used (slower)', 'apt-get install liblzma-dev && native-deps/build-lzma-system.sh', false);
+  }
+  try {
+    require(`${here}build/fuse-native-patched/index.js`);
+    add('fuse-native (utimens patch)', true, 'built: the mount keeps modification times', undefined, false);
+  } catch {
+    add('fuse-native (utimens patch)', false, 'not built: cp -a into the mount loses modification times', 'native-deps/build-fuse-native-patched.sh', false);
+  }
+
   const xz = await version('xz', ['--version'], /xz \(XZ Utils\) (\S+)/);
   add('xz', Boolean(xz), xz ? `XZ Utils ${xz}` : 'not found', `${APT} xz-utils`, false);
 
