@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 
@@ -21,6 +21,10 @@ export class RangeCache {
       await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
       const found: Array<{ name: string; size: number; mtime: number }> = [];
       for (const name of await fs.readdir(this.dir)) {
+        if (name.startsWith('.tmp-')) {
+          await fs.rm(join(this.dir, name), { force: true });
+          continue;
+        }
         const st = await fs.stat(join(this.dir, name)).catch(() => null);
         if (st?.isFile()) found.push({ name, size: st.size, mtime: st.mtimeMs });
       }
@@ -42,7 +46,11 @@ export class RangeCache {
     const key = this.key(path, offset, length);
     if (!this.entries.has(key)) return null;
     const data = await fs.readFile(join(this.dir, key)).catch(() => null);
-    if (!data || data.length !== length) return null;
+    if (!data || data.length !== length) {
+      this.drop(key);
+      await fs.rm(join(this.dir, key), { force: true });
+      return null;
+    }
     const size = this.entries.get(key)!;
     this.entries.delete(key);
     this.entries.set(key, size);
@@ -54,17 +62,33 @@ export class RangeCache {
     await this.init();
     const key = this.key(path, offset, data.length);
     if (this.entries.has(key)) return;
-    await fs.writeFile(join(this.dir, key), data, { mode: 0o600 });
+    // Written under a temp name and renamed: another process sharing the cache, or the next run
+    // after a crash, never finds a short entry under the real name.
+    const temp = join(this.dir, `.tmp-${randomBytes(6).toString('hex')}`);
+    try {
+      await fs.writeFile(temp, data, { mode: 0o600 });
+      await fs.rename(temp, join(this.dir, key));
+    } catch {
+      await fs.rm(temp, { force: true }).catch(() => undefined);
+      return; // a cache that cannot write (disk full) just caches less
+    }
+    if (this.entries.has(key)) return; // a concurrent put of the same range won
     this.entries.set(key, data.length);
     this.total += data.length;
     await this.evict();
   }
 
+  private drop(key: string): void {
+    const size = this.entries.get(key);
+    if (size === undefined) return;
+    this.entries.delete(key);
+    this.total -= size;
+  }
+
   private async evict(): Promise<void> {
-    for (const [key, size] of this.entries) {
+    for (const key of this.entries.keys()) {
       if (this.total <= this.maxBytes) break;
-      this.entries.delete(key);
-      this.total -= size;
+      this.drop(key);
       await fs.rm(join(this.dir, key), { force: true });
     }
   }

@@ -32,7 +32,6 @@ export function registerPush(program: Command): void {
         const rclone = ctx.rclone();
         const transfers = flags.transfers ? parsePositiveInt(flags.transfers, '--transfers', 1, 256) : undefined;
         return ctx.withStore('push', false, async (repo) => {
-          await rclone.version();
           const started = Date.now();
           const tty = process.stderr.isTTY && !flags.json;
           const report = await push(rclone, repo.backend.location, remote, {

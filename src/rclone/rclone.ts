@@ -26,6 +26,11 @@ export interface RunResult {
   stderr: string;
 }
 
+/** `REMOTE:PATH` joined with a relative path (`remote:` + `a` is `remote:a`, not `remote:/a`). */
+export function remoteJoin(remote: string, path: string): string {
+  return remote.endsWith(':') || remote.endsWith('/') ? `${remote}${path}` : `${remote}/${path}`;
+}
+
 /** rclone's own message from its stderr (JSON log lines or plain), the last error it reported. */
 export function rcloneErrorMessage(stderr: string): string {
   const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
@@ -39,7 +44,7 @@ export function rcloneErrorMessage(stderr: string): string {
     }
   });
   const errors = messages.filter((m) => m && /error|fail|denied|not found|couldn't|unauthor|quota|refused|timeout/i.test(m));
-  return (errors.at(-1) ?? messages.filter(Boolean).at(-1) ?? 'rclone failed').replace(/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d /, '').replace(/^(ERROR|CRITICAL|Failed to \w+:?)\s*:?\s*/i, '').trim();
+  return (errors.at(-1) ?? messages.filter(Boolean).at(-1) ?? 'rclone failed').replace(/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d /, '').replace(/^(ERROR|CRITICAL|Failed to \w+( with \d+ errors?: last error was)?:?)\s*:?\s*/i, '').trim();
 }
 
 /** Parses one `--use-json-log` stats line; null for anything else. */
@@ -90,8 +95,8 @@ export class Rclone {
     return this.checked;
   }
 
-  spawn(args: string[]): ChildProcess {
-    return spawn(this.options.binary, args, { env: { ...process.env, ...this.options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  spawn(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+    return spawn(this.options.binary, args, { env: { ...process.env, ...this.options.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   }
 
   private runRaw(args: string[], onStderrLine?: (line: string) => void): Promise<RunResult> {
@@ -122,9 +127,20 @@ export class Rclone {
     });
   }
 
-  /** Runs an rclone command; a failure is one line with rclone's own message (code RCLONE). */
+  /**
+   * Runs an rclone command; a failure is one line with rclone's own message (code RCLONE). The
+   * version check runs beside the first command rather than before it (each rclone start costs
+   * a few tenths of a second); a missing or too old rclone is still what gets reported.
+   */
   async run(args: string[], onStderrLine?: (line: string) => void): Promise<RunResult> {
-    await this.version();
-    return this.runRaw(args, onStderrLine);
+    const checked = this.version();
+    try {
+      const result = await this.runRaw(args, onStderrLine);
+      await checked;
+      return result;
+    } catch (err) {
+      await checked;
+      throw err;
+    }
   }
 }

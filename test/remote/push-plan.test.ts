@@ -1,0 +1,47 @@
+/* The pure parts of a push: phase order, filter rules, remote paths, rclone's messages. */
+import { describe, expect, it } from 'vitest';
+import { phaseFilters, PUSH_PHASES } from '../../src/remote/push.js';
+import { rcloneErrorMessage, remoteJoin } from '../../src/rclone/rclone.js';
+
+describe('push phases', () => {
+  it('send what is referred to before what refers to it; only the packs go straight to their names', () => {
+    expect(PUSH_PHASES.map((p) => [p.name, p.staged])).toEqual([
+      ['packs', false],
+      ['index', true],
+      ['snapshots', true],
+      ['refs', true],
+    ]);
+    const all = PUSH_PHASES.flatMap((p) => p.include);
+    for (const path of ['/sinki.json', '/keys/**', '/packs/**', '/index/**', '/snapshots/**', '/refs/**', '/SHA256SUMS']) expect(all).toContain(path);
+    expect(all.some((p) => p.startsWith('/locks'))).toBe(false);
+  });
+
+  it('exclude temp files before any include matches them, and everything else after', () => {
+    expect(phaseFilters({ include: ['/packs/**'] })).toEqual(['--filter', '- .tmp-*', '--filter', '+ /packs/**', '--filter', '- **']);
+  });
+});
+
+describe('remoteJoin', () => {
+  it('joins under a remote root, a path, or a local path', () => {
+    expect(remoteJoin('gdrive:', 'index')).toBe('gdrive:index');
+    expect(remoteJoin('s3:bucket/sinki', 'index')).toBe('s3:bucket/sinki/index');
+    expect(remoteJoin('sftp:nas/', 'index')).toBe('sftp:nas/index');
+    expect(remoteJoin('/mnt/usb/sinki', '.tmp-push-1/refs')).toBe('/mnt/usb/sinki/.tmp-push-1/refs');
+  });
+});
+
+describe('rcloneErrorMessage', () => {
+  it('keeps rclone\'s own words, without the log timestamp', () => {
+    const stderr = '2026/11/25 13:21:50 Failed to create file system for "nope:st": didn\'t find section in config file\n';
+    expect(rcloneErrorMessage(stderr)).toBe('file system for "nope:st": didn\'t find section in config file');
+  });
+
+  it('takes the last error of a JSON log', () => {
+    const stderr = [
+      '{"level":"notice","msg":"stats"}',
+      '{"level":"error","msg":"hash unsupported: hash type not supported","object":"index/ab"}',
+      '{"level":"error","msg":"Failed to hashsum with 2 errors: last error was: directory not found"}',
+    ].join('\n');
+    expect(rcloneErrorMessage(stderr)).toBe('directory not found');
+  });
+});
