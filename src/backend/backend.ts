@@ -14,4 +14,6 @@ export interface Backend {
   remove(path: string): Promise<void>;
   /** Bytes free where the store lives (statfs), or null when unknown. */
   freeBytes(): Promise<number | null>;
+  /** Releases what the backend holds open (file handles, helper processes). */
+  close(): Promise<void>;
 }

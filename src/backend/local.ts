@@ -102,6 +102,10 @@ export class LocalBackend implements Backend {
     await fs.rm(this.abs(path), { force: true });
   }
 
+  async close(): Promise<void> {
+    await this.openFiles.closeAll();
+  }
+
   async freeBytes(): Promise<number | null> {
     try {
       const s = await fs.statfs(this.location);

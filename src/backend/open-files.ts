@@ -42,6 +42,11 @@ export class OpenFiles {
     if (entry.users === 0) void close(entry);
   }
 
+  /** Closes every handle (those in use once their reads finish). */
+  async closeAll(): Promise<void> {
+    for (const path of [...this.entries.keys()]) this.drop(path);
+  }
+
   private evict(): void {
     for (const path of this.entries.keys()) {
       if (this.entries.size <= this.max) break;

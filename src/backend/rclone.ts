@@ -175,7 +175,7 @@ export class RcloneBackend implements Backend {
     return null;
   }
 
-  close(): void {
-    void this.server?.then((s) => s.child.kill()).catch(() => undefined);
+  async close(): Promise<void> {
+    await this.server?.then((s) => void s.child.kill()).catch(() => undefined);
   }
 }

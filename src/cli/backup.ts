@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { SinkiError } from '../errors.js';
 import { backup, findParent } from '../backup/archiver.js';
 import type { Repository } from '../repo/repository.js';
-import { formatBytes, formatDuration } from '../units.js';
+import { formatBytes, formatDuration, parsePositiveInt } from '../units.js';
 import { action } from './action.js';
 import { printJson, warnLine } from './output.js';
 import { ProgressLine } from './progress.js';
@@ -69,7 +69,7 @@ export function registerBackup(program: Command): void {
                 const progress = ProgressLine.choose(Boolean(flags.json), `pull ${flags.from}`);
                 await pull(ctx.rclone(), flags.from, staging, {
                   bwlimit: flags.bwlimit,
-                  transfers: flags.transfers ? Number(flags.transfers) : undefined,
+                  transfers: flags.transfers ? parsePositiveInt(flags.transfers, '--transfers', 1, 256) : undefined,
                   onStats: (_phase, s) => progress.update({ filesDone: s.transfers, bytesDone: s.bytes, filesTotal: s.totalTransfers, bytesTotal: s.totalBytes }),
                 });
                 progress.done();

@@ -91,7 +91,7 @@ export class CliContext {
       process.off('SIGINT', interrupted);
       process.off('SIGTERM', interrupted);
       await lock.release();
-      if (backend instanceof RcloneBackend) backend.close();
+      await backend.close();
     }
   }
 }

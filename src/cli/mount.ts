@@ -95,7 +95,7 @@ export function registerMount(program: Command): void {
             process.on('SIGINT', stop);
             process.on('SIGTERM', stop);
             process.on('SIGHUP', stop);
-            const mode = cfg.snapshot ? `snapshot ${cfg.snapshot}, read-only` : cfg.readOnly ? 'read-only' : 'read-write';
+            const mode = cfg.snapshot ? `snapshot ${cfg.snapshot}, read-only` : cfg.readOnly || !repo.backend.writable ? 'read-only' : 'read-write';
             log(`mounted ${repo.backend.location} at ${resolve(mountpoint)} (${mode}); Ctrl-C or "sinki umount ${mountpoint}" to unmount`);
             if (isChild) {
               process.send!({ ok: true });

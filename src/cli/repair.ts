@@ -18,8 +18,11 @@ export function registerRepair(program: Command): void {
               if (tty) process.stderr.write(`\r\x1b[Kread ${done}/${total} pack headers`);
             });
             if (tty) process.stderr.write('\r\x1b[K');
-            for (const d of report.damaged) process.stderr.write(`sinki: pack ${d.packId} left out: ${d.reason}\n`);
-            process.stdout.write(`index rebuilt: ${report.packs} packs, ${report.blobs} blobs${report.damaged.length ? `; ${report.damaged.length} damaged packs left out (run "sinki check" to see what they affect)` : ''}\n`);
+            for (const d of report.damaged) {
+              const fate = d.keptBlobs ? `its ${d.keptBlobs} blob(s) kept as the old index knew them` : 'left out';
+              process.stderr.write(`sinki: pack ${d.packId} ${fate}: ${d.reason.replace(`pack ${d.packId}: `, '')}\n`);
+            }
+            process.stdout.write(`index rebuilt: ${report.packs} packs, ${report.blobs} blobs${report.damaged.length ? `; ${report.damaged.length} damaged packs (run "sinki check --read-data" to see what they affect)` : ''}\n`);
             return report.damaged.length ? 13 : 0;
           },
           { repo: { tolerateDamagedIndex: true } },

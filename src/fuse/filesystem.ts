@@ -20,6 +20,7 @@ export interface FilesystemHooks {
   commitNow(): Promise<void>;
   /** Where statfs reports free space. */
   storePath: string;
+  storeIsLocal: boolean;
 }
 
 interface Resolved {
@@ -346,6 +347,8 @@ export class SinkiFilesystem implements FsOps {
   }
 
   async statfs(): Promise<StatFs> {
+    // A remote store has no local file system to report: an empty one is what df can show.
+    if (!this.hooks.storeIsLocal) return { bsize: 4096, blocks: 0, bfree: 0, bavail: 0, files: 0, ffree: 0, namemax: NAME_MAX };
     const s = await fs.statfs(this.hooks.storePath);
     return { bsize: s.bsize, blocks: s.blocks, bfree: s.bfree, bavail: s.bavail, files: s.files, ffree: s.ffree, namemax: NAME_MAX };
   }

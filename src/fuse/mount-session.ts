@@ -140,6 +140,7 @@ export class MountSession {
     }
     this.fs = new SinkiFilesystem(root, this.trees, this.io, this.snapshots, this.mutex, {
       storePath: repo.backend.location,
+      storeIsLocal: repo.backend.writable,
       changed: () => this.markDirty(),
       commitNow: async () => {
         await this.commit();

@@ -2,11 +2,11 @@ import { SinkiError, isSinkiError } from '../errors.js';
 import { open as openSealed } from '../crypto/aead.js';
 import { sha256Hex } from '../crypto/canonical.js';
 import { decodeBlob } from '../codec/blob.js';
-import { packPath } from './layout.js';
+import { HEAD_REF, packPath } from './layout.js';
 import { parsePackPrefix, PACK_PREFIX_LENGTH } from './pack-format.js';
 import { readPackHeader } from './pack-reader.js';
+import { readHead } from './refs.js';
 import type { Repository } from './repository.js';
-import type { StoredSnapshot } from './snapshot.js';
 
 export interface CheckOptions {
   readData: boolean;
@@ -28,9 +28,10 @@ export interface CheckReport {
 }
 
 /**
- * Structure: every index segment, snapshot and tree opens, every referenced blob is indexed and its
- * pack exists. With readData: every pack's SHA-256 equals its name and every blob opens and
- * decompresses. Each problem names the object and, where data is lost, the files it affects.
+ * Structure: every index segment, snapshot, tree, key file and refs/head opens, every referenced blob
+ * (of snapshots and of the mount's live tree) is indexed and its pack exists. With readData: every
+ * pack's SHA-256 equals its name and every blob opens and decompresses. Each problem names the
+ * object and, where data is lost, the files it affects.
  */
 export async function checkStore(repo: Repository, options: CheckOptions): Promise<CheckReport> {
   const problems: string[] = [];
@@ -66,7 +67,15 @@ export async function checkStore(repo: Repository, options: CheckOptions): Promi
   }
   const snapshots = await repo.listSnapshots((id, err) => problem(`snapshot ${id}: ${err.message.replace(`snapshot ${id}: `, '')}`));
   const seenTrees = new Map<string, boolean>();
-  for (const snap of snapshots) await checkSnapshotTrees(repo, snap, badBlobs, seenTrees, problem);
+  for (const snap of snapshots) await checkTrees(repo, `snapshot ${snap.id.slice(0, 12)}`, snap.tree, badBlobs, seenTrees, problem);
+  const head = await readHead(repo).catch((err: unknown) => {
+    if (!isSinkiError(err, 'CORRUPT')) throw err;
+    problem(err.message.startsWith(`${HEAD_REF}: `) ? err.message : `${HEAD_REF}: ${err.message}`);
+    return null;
+  });
+  if (head) await checkTrees(repo, `live tree (${HEAD_REF})`, head.tree, badBlobs, seenTrees, problem);
+  // Another password's key file may be damaged while this one opens the store: say so before it is needed.
+  for (const key of await repo.listKeys()) if (key.error) problem(key.error);
   return { problems, unreferencedPacks, snapshots: snapshots.length, packs: onDisk.size, blobsChecked };
 }
 
@@ -114,8 +123,8 @@ async function checkPackData(repo: Repository, packId: string, badBlobs: Set<str
   return { reason: parts.join(', '), allLost: false };
 }
 
-async function checkSnapshotTrees(repo: Repository, snap: StoredSnapshot, badBlobs: Set<string>, seenTrees: Map<string, boolean>, problem: (m: string) => void): Promise<void> {
-  const label = `snapshot ${snap.id.slice(0, 12)}`;
+/** Every folder of one root (a snapshot, or the mount's live tree) opens, and no file lost a chunk. */
+async function checkTrees(repo: Repository, label: string, root: string, badBlobs: Set<string>, seenTrees: Map<string, boolean>, problem: (m: string) => void): Promise<void> {
   const visit = async (treeId: string, path: string): Promise<void> => {
     if (seenTrees.get(treeId) === true) return;
     let tree;
@@ -137,5 +146,5 @@ async function checkSnapshotTrees(repo: Repository, snap: StoredSnapshot, badBlo
       problem(`${label}: file /${p} is damaged: ${lost.length} of ${node.chunks!.length} chunk(s) lost (pack ${packs.join(', ')})`);
     }
   };
-  await visit(snap.tree, '');
+  await visit(root, '');
 }

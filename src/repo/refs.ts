@@ -18,9 +18,22 @@ export async function readHead(repo: Repository): Promise<HeadRef | null> {
     if (isSinkiError(err, 'NOT_FOUND')) return null;
     throw err;
   }
-  const head = JSON.parse(openFile(repo.keys, FileKind.Ref, bytes, HEAD_REF, 'head').toString()) as HeadRef;
-  if (typeof head.tree !== 'string') throw new SinkiError('CORRUPT', `${HEAD_REF}: damaged`);
-  return head;
+  return decodeHead(openFile(repo.keys, FileKind.Ref, bytes, HEAD_REF, 'head'));
+}
+
+/** The opened payload of refs/head; anything but {tree, time} strings is CORRUPT. */
+export function decodeHead(payload: Buffer): HeadRef {
+  let head: unknown;
+  try {
+    head = JSON.parse(payload.toString());
+  } catch {
+    throw new SinkiError('CORRUPT', `${HEAD_REF}: damaged (not a ref)`);
+  }
+  const h = head as Partial<HeadRef> | null;
+  if (typeof h !== 'object' || h === null || typeof h.tree !== 'string' || !/^[0-9a-f]{64}$/.test(h.tree) || typeof h.time !== 'string') {
+    throw new SinkiError('CORRUPT', `${HEAD_REF}: damaged (not a ref)`);
+  }
+  return { tree: h.tree, time: h.time };
 }
 
 export async function writeHead(repo: Repository, head: HeadRef): Promise<void> {
