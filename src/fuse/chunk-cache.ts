@@ -39,8 +39,4 @@ export class ChunkCache {
   prefetch(id: string): void {
     if (!this.lru.has(id) && !this.loading.has(id)) this.get(id).catch(() => undefined);
   }
-
-  put(id: string, plain: Buffer): void {
-    this.lru.set(id, plain);
-  }
 }

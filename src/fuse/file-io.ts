@@ -156,7 +156,8 @@ export class FileIo {
     this.dropDirty(file, index);
     file.chunks[index] = [id, len];
     file.changed();
-    this.cache.put(id, plain);
+    // Not put in the read cache: copying a large file in would fill it (256 MiB by default) with
+    // data nobody is reading. Until its pack is written the store serves it from memory anyway.
   }
 
   async sealFile(file: FileNode): Promise<void> {
