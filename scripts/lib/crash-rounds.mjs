@@ -104,15 +104,20 @@ function killGroup(pid) {
   }
 }
 
-/** A zombie (killed, not yet reaped) counts as gone. */
-export function isAlive(pid) {
+/**
+ * A zombie (killed, not yet reaped) counts as gone; with `started` (a lock's record of its holder's
+ * start time) so does a process that got the pid later.
+ */
+export function isAlive(pid, started) {
   try {
     process.kill(pid, 0);
   } catch {
     return false;
   }
   try {
-    return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[0] !== 'Z' && (started === undefined || fields[19] === started);
   } catch {
     return false;
   }
@@ -151,7 +156,7 @@ export class CrashSuite {
     this.remote = path.join(this.work, 'remote');
     this.mnt = path.join(this.work, 'mnt');
     this.pool = path.join(this.work, 'pool');
-    this.env = { ...process.env, SINKI_PASSWORD: PASSWORD, SINKI_STORE: undefined };
+    this.env = { ...process.env, SINKI_PASSWORD: PASSWORD };
     delete this.env.SINKI_STORE;
     /** @type {Map<string, Map<string, string>>} */
     this.expected = new Map();
@@ -160,7 +165,7 @@ export class CrashSuite {
     /** The live tree as confirmed written: path → manifest value. */
     this.liveModel = new Map();
     /** Last measured length of an uninterrupted run of each operation, ms (where the kill moment is drawn from). */
-    this.duration = { backup: 4000, prune: 3000, push: 2500, mount: 4000 };
+    this.duration = { backup: 4000, prune: 3000, push: 2500, mount: 2000 };
     this.mountPids = new Set();
     this.groups = new Set();
     this.restoreCount = 0;
@@ -226,9 +231,10 @@ export class CrashSuite {
     return Math.floor(this.random() * this.duration[op] * 1.15);
   }
 
-  /** An uninterrupted run took `ms`: the window kills are drawn from follows it, shrinking only slowly (a prune with nothing to do is short). */
+  /** An uninterrupted run took `ms`: the window kills are drawn from follows it, shrinking only slowly (a prune with little to do is short). */
   noteDuration(op, ms) {
-    this.duration[op] = Math.max(ms, Math.round(this.duration[op] * 0.8));
+    // The mount writer's length varies with the files it copies; it is no slow no-op the way a prune is.
+    this.duration[op] = op === 'mount' ? ms : Math.max(ms, Math.round(this.duration[op] * 0.95));
   }
 
   /** Runs a CLI operation and kills its process group after `delay` ms (if it is still running). */
@@ -283,21 +289,31 @@ export class CrashSuite {
     return { outcome, detail: outcome === 'killed' && n ? '(snapshot was already written)' : '' };
   }
 
+  /**
+   * forget --keep-last N (half the time killed itself, as part of forget --prune), then prune killed
+   * at a random moment: the newest N of each group must survive, and every remaining snapshot restore.
+   */
   async pruneRound(i, delay) {
-    const keep = 2 + Math.floor(this.random() * 2);
+    const keep = 1 + Math.floor(this.random() * 2);
     const maxUnused = this.random() < 0.5 ? '0' : '10%';
+    const together = this.random() < 0.5;
     const before = await this.snapshots();
     // forget --keep-last N keeps the newest N of each host+paths group: those must survive any kill.
     const mustStay = new Set();
     const groups = new Map();
-    for (const s of before) groups.set(`${s.host}\0${[...s.paths].sort().join('\0')}`, [...(groups.get(`${s.host}\0${[...s.paths].sort().join('\0')}`) ?? []), s]);
+    for (const s of before) {
+      const key = `${s.host}\0${[...s.paths].sort().join('\0')}`;
+      groups.set(key, [...(groups.get(key) ?? []), s]);
+    }
     for (const g of groups.values()) for (const s of g.sort((a, b) => b.time.localeCompare(a.time)).slice(0, keep)) mustStay.add(s.id);
-    const { outcome } = await this.killedRun('prune', ['forget', '--keep-last', String(keep), '--prune', '--max-unused', maxUnused], delay);
+    const forget = ['forget', '--keep-last', String(keep)];
+    if (!together) await this.sinkiOk(forget);
+    const { outcome } = await this.killedRun('prune', [...(together ? [...forget, '--prune'] : ['prune']), '--max-unused', maxUnused], delay);
     const after = new Set((await this.snapshots()).map((s) => s.id));
     const problems = [];
     for (const id of mustStay) if (!after.has(id)) problems.push(`forget removed snapshot ${id.slice(0, 12)}, which --keep-last ${keep} keeps`);
     for (const id of this.required) if (!after.has(id) && !mustStay.has(id)) this.required.delete(id);
-    return { outcome, problems, detail: `keep-last ${keep}, max-unused ${maxUnused}: ${before.length} → ${after.size} snapshots` };
+    return { outcome, problems, detail: `${together ? 'forget --prune' : 'forget, then prune'}, keep-last ${keep}, max-unused ${maxUnused}: ${before.length} → ${after.size} snapshots` };
   }
 
   async pushRound(i, delay) {
@@ -441,7 +457,7 @@ export class CrashSuite {
     for (const name of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
       try {
         const lock = JSON.parse(fs.readFileSync(path.join(dir, name), 'utf8'));
-        if (isAlive(lock.pid)) problems.push(`lock ${name} of live pid ${lock.pid} (${lock.purpose}) left behind`);
+        if (isAlive(lock.pid, lock.started)) problems.push(`lock ${name} of live pid ${lock.pid} (${lock.purpose}) left behind`);
       } catch {
         problems.push(`lock ${name} is not readable`);
       }

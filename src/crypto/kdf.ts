@@ -80,7 +80,8 @@ export function validateKdfParams(value: unknown): value is KdfParams {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
   if (typeof v.salt !== 'string') return false;
-  if (v.name === 'pbkdf2') return v.hash === 'sha256' && Number.isInteger(v.iterations) && (v.iterations as number) >= 1;
-  if (v.name === 'scrypt') return [v.N, v.r, v.p].every((x) => Number.isInteger(x) && (x as number) >= 1);
+  const within = (x: unknown, max: number): boolean => Number.isInteger(x) && (x as number) >= 1 && (x as number) <= max;
+  if (v.name === 'pbkdf2') return v.hash === 'sha256' && within(v.iterations, 2 ** 31 - 1);
+  if (v.name === 'scrypt') return within(v.N, 2 ** 24) && within(v.r, 64) && within(v.p, 64);
   return false;
 }

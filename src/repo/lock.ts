@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import { SinkiError } from '../errors.js';
 import type { Backend } from '../backend/backend.js';
@@ -10,15 +11,22 @@ export interface LockRecord {
   time: string;
   exclusive: boolean;
   purpose: string;
+  /** When the holder process started (Linux: clock ticks after boot), so that a reused pid is not taken for the holder. */
+  started?: string;
 }
 
 /** A lock not refreshed for this long is stale even if its process may be alive elsewhere. */
 export const LOCK_STALE_MS = 30 * 60 * 1000;
 const REFRESH_MS = 5 * 60 * 1000;
 
-export function isStale(lock: LockRecord, now = Date.now(), host = hostname()): boolean {
+export async function isStale(lock: LockRecord, now = Date.now(), host = hostname()): Promise<boolean> {
   if (now - Date.parse(lock.time) > LOCK_STALE_MS) return true;
-  return lock.host === host && !processAlive(lock.pid);
+  if (lock.host !== host) return false;
+  if (!processAlive(lock.pid)) return true;
+  // The pid of a killed holder is soon given to some other process: then it is not the holder.
+  const proc = await procStat(lock.pid);
+  if (!proc) return false;
+  return proc.state === 'Z' || (lock.started !== undefined && proc.started !== lock.started);
 }
 
 function processAlive(pid: number): boolean {
@@ -28,6 +36,19 @@ function processAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** State and start time of a process from /proc (null where there is no /proc). */
+async function procStat(pid: number): Promise<{ state: string; started: string } | null> {
+  let text: string;
+  try {
+    text = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+  // The command name in parentheses may hold spaces: fields are counted from after its closing one (field 3, state).
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return fields[19] ? { state: fields[0]!, started: fields[19] } : null;
 }
 
 /** EROFS, raw or as the cause of the backend's SinkiError. */
@@ -60,10 +81,11 @@ export class StoreLock {
 
   static async acquire(backend: Backend, exclusive: boolean, purpose: string): Promise<StoreLock> {
     const id = `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
-    const record: LockRecord = { host: hostname(), pid: process.pid, time: new Date().toISOString(), exclusive, purpose };
+    const started = (await procStat(process.pid))?.started;
+    const record: LockRecord = { host: hostname(), pid: process.pid, time: new Date().toISOString(), exclusive, purpose, ...(started ? { started } : {}) };
     const conflict = async (): Promise<void> => {
       for (const { id: other, lock } of await readLocks(backend)) {
-        if (other === id || !lock || isStale(lock)) continue;
+        if (other === id || !lock || (await isStale(lock))) continue;
         if (exclusive || lock.exclusive) {
           throw new SinkiError('LOCKED', `store is locked by ${lock.purpose} (pid ${lock.pid} on ${lock.host} since ${lock.time}); if that process is gone, run "sinki unlock"`);
         }
@@ -112,7 +134,7 @@ export class StoreLock {
 export async function clearLocks(backend: Backend, all: boolean): Promise<number> {
   let n = 0;
   for (const { id, lock } of await readLocks(backend)) {
-    if (all || !lock || isStale(lock)) {
+    if (all || !lock || (await isStale(lock))) {
       await backend.remove(lockPath(id));
       n += 1;
     }

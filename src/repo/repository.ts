@@ -366,8 +366,18 @@ export class Repository {
     return out.sort((a, b) => a.time.localeCompare(b.time));
   }
 
+  /** A damaged snapshot file does not hide the others; asking for it by id names the damage. */
   async findSnapshot(ref: string): Promise<StoredSnapshot> {
-    return selectSnapshot(await this.listSnapshots(), ref);
+    const damaged: SinkiError[] = [];
+    const good = await this.listSnapshots((id, err) => {
+      if (id.startsWith(ref)) damaged.push(err);
+    });
+    try {
+      return selectSnapshot(good, ref);
+    } catch (err) {
+      if (damaged[0] && isSinkiError(err, 'NOT_FOUND')) throw damaged[0];
+      throw err;
+    }
   }
 
   // ---- keys --------------------------------------------------------------------

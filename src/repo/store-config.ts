@@ -69,7 +69,8 @@ export function parseStoreConfig(text: string): SignedStoreConfig {
   const c = v as unknown as SignedStoreConfig;
   const ok =
     c.format === FORMAT_VERSION && typeof c.id === 'string' && /^[0-9a-f]{32}$/.test(c.id) && isCipherName(c.cipher) &&
-    Number.isInteger(c.chunkSize) && Number.isInteger(c.packSize) && typeof c.cdc === 'object' && typeof c.compression === 'object' &&
+    Number.isInteger(c.chunkSize) && Number.isInteger(c.packSize) && typeof c.cdc === 'object' && c.cdc !== null && typeof c.compression === 'object' &&
+    c.compression !== null && Number.isInteger(c.compression.preset) && Number.isInteger(c.compression.minCompressSize) &&
     Array.isArray(c.compression.noCompressExt) && typeof c.mac === 'string';
   if (!ok) throw new SinkiError('CORRUPT', 'sinki.json is damaged (missing or invalid fields)');
   return c;

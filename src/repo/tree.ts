@@ -51,11 +51,12 @@ export function decodeTree(buf: Buffer, what: string): Tree {
   } catch {
     throw new SinkiError('CORRUPT', `${what}: not a tree`);
   }
-  const nodes = (value as { nodes?: unknown }).nodes;
+  const nodes = (value as { nodes?: unknown } | null)?.nodes;
   if (!Array.isArray(nodes)) throw new SinkiError('CORRUPT', `${what}: not a tree`);
   for (const n of nodes as TreeNode[]) {
     if (typeof n !== 'object' || n === null || typeof n.name !== 'string' || !isSafeName(n.name)) throw new SinkiError('CORRUPT', `${what}: invalid entry name`);
-    if (n.type === 'dir' ? typeof n.subtree !== 'string' : n.type === 'file' ? !Array.isArray(n.chunks) : n.type !== 'symlink' || typeof n.target !== 'string') {
+    const chunksValid = (c: unknown): boolean => Array.isArray(c) && c.every((x) => Array.isArray(x) && typeof x[0] === 'string' && /^[0-9a-f]{64}$/.test(x[0]) && Number.isSafeInteger(x[1]) && x[1] >= 0);
+    if (n.type === 'dir' ? typeof n.subtree !== 'string' : n.type === 'file' ? !chunksValid(n.chunks) : n.type !== 'symlink' || typeof n.target !== 'string') {
       throw new SinkiError('CORRUPT', `${what}: invalid entry ${JSON.stringify(n.name)}`);
     }
   }
