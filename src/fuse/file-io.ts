@@ -26,10 +26,6 @@ export class FileIo {
     private readonly writeBuffer: number,
   ) {}
 
-  get bufferedBytes(): number {
-    return this.dirtyBytes;
-  }
-
   private key(file: FileNode, index: number): string {
     let id = this.fileIds.get(file);
     if (!id) {
@@ -158,10 +154,6 @@ export class FileIo {
     file.changed();
     // Not put in the read cache: copying a large file in would fill it (256 MiB by default) with
     // data nobody is reading. Until its pack is written the store serves it from memory anyway.
-  }
-
-  async sealFile(file: FileNode): Promise<void> {
-    for (const index of [...file.dirty.keys()]) await this.sealChunk(file, index);
   }
 
   async sealAll(): Promise<void> {

@@ -160,7 +160,6 @@ export class SinkiFilesystem implements FsOps {
   private addHandle(node: FileNode, path: string): number {
     const fd = this.nextFd++;
     this.handles.set(fd, { node, path });
-    node.openCount += 1;
     return fd;
   }
 
@@ -212,7 +211,6 @@ export class SinkiFilesystem implements FsOps {
     const h = this.handles.get(fd);
     if (!h) return;
     this.handles.delete(fd);
-    h.node.openCount -= 1;
     if (!h.node.readOnly) this.hooks.changed();
   }
 

@@ -28,7 +28,6 @@ export class FileNode {
   readonly dirty = new Map<number, Buffer>();
   /** Offsets of variable-size chunks (files made by `sinki backup`), for reads. */
   private starts: number[] | null = null;
-  openCount = 0;
   /** Set once the chunk list is known to follow the fixed split size (the writable layout). */
   fixedLayout = false;
   constructor(
