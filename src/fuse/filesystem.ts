@@ -33,6 +33,8 @@ interface Resolved {
 interface Handle {
   node: FileNode;
   path: string;
+  /** Folders from the root to the file's parent when the handle last marked them changed. */
+  marked: DirNode[] | null;
 }
 
 function splitPath(path: string): string[] {
@@ -159,7 +161,7 @@ export class SinkiFilesystem implements FsOps {
 
   private addHandle(node: FileNode, path: string): number {
     const fd = this.nextFd++;
-    this.handles.set(fd, { node, path });
+    this.handles.set(fd, { node, path, marked: null });
     return fd;
   }
 
@@ -187,16 +189,23 @@ export class SinkiFilesystem implements FsOps {
   }
 
   async write(path: string, fd: number, buf: Buffer, len: number, pos: number): Promise<number> {
-    const { node } = this.handle(fd);
+    const handle = this.handle(fd);
+    const { node } = handle;
     if (node.readOnly) throw fsError('EROFS');
     const bucket = 2 ** Math.ceil(Math.log2(Math.max(1, len)));
     this.writeSizes.set(bucket, (this.writeSizes.get(bucket) ?? 0) + 1);
     return this.mutex.run(async () => {
       await this.io.write(node, buf.subarray(0, len), pos);
       node.meta.mtimeMs = node.meta.ctimeMs = Date.now();
-      const r = await this.resolve(path).catch(() => null);
-      if (r?.node === node) this.touch(r.ancestors);
-      else this.hooks.changed();
+      // Resolving the path on every 128 KiB write is the hot path's biggest cost after the copy: only
+      // do it again once a commit has saved (and unmarked) the folders this handle marked.
+      if (handle.marked?.every((d) => this.changed.has(d))) this.hooks.changed();
+      else {
+        const r = await this.resolve(path).catch(() => null);
+        handle.marked = r?.node === node ? r.ancestors : null;
+        if (handle.marked) this.touch(handle.marked);
+        else this.hooks.changed();
+      }
       return len;
     });
   }
