@@ -1,7 +1,8 @@
 // crash-rounds.mjs — the crash suite's engine, shared by scripts/crash-suite (many rounds) and
 // test/lifecycle/crash.test.ts (a few). Each round runs one operation of the real CLI — backup,
-// prune (forget --prune), push to a local-path remote, or writes into a read-write mount — and
-// kills it with SIGKILL at a seeded random moment. Then it checks what DESIGN.md's invariant 2
+// prune (forget --prune), push to a local-path remote, writes into a read-write mount, `sinki
+// snapshot` of an unmounted store, or `sinki snapshot` answered by a running mount — and kills it
+// (for the last two: the mount process) with SIGKILL at a seeded random moment. Then it checks what DESIGN.md's invariant 2
 // promises: the store opens, `check --read-data` finds no error (unreferenced packs are notes),
 // every snapshot still there restores byte-identical to what was backed up, every file fsynced in
 // the mount before the kill is intact after a remount, and stale locks of the killed processes
@@ -24,7 +25,12 @@ const GEN = path.join(ROOT, 'scripts/gen-dataset.mjs');
 const PASSWORD = 'crash-suite-password';
 const MOUNT_SOURCE = 'sinki-mount:/';
 
-export const OPERATIONS = ['backup', 'mount', 'prune', 'push'];
+/**
+ * snapshot: `sinki snapshot` on an unmounted store (refs/head's tree becomes a snapshot), killed;
+ * mount-snapshot: `sinki snapshot` asked of a running mount over its control socket while it holds
+ * unsynced writes (it commits them, then writes the snapshot), the mount process killed.
+ */
+export const OPERATIONS = ['backup', 'mount', 'prune', 'push', 'snapshot', 'mount-snapshot'];
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -165,7 +171,7 @@ export class CrashSuite {
     /** The live tree as confirmed written: path → manifest value. */
     this.liveModel = new Map();
     /** Last measured length of an uninterrupted run of each operation, ms (where the kill moment is drawn from). */
-    this.duration = { backup: 4000, prune: 3000, push: 2500, mount: 2000 };
+    this.duration = { backup: 4000, prune: 3000, push: 2500, mount: 2000, snapshot: 1000, 'mount-snapshot': 3000 };
     this.mountPids = new Set();
     this.groups = new Set();
     this.restoreCount = 0;
@@ -267,6 +273,8 @@ export class CrashSuite {
     else if (op === 'prune') result = await this.pruneRound(i, delay);
     else if (op === 'push') result = await this.pushRound(i, delay);
     else if (op === 'mount') result = await this.mountRound(i, delay);
+    else if (op === 'snapshot') result = await this.snapshotRound(i, delay);
+    else if (op === 'mount-snapshot') result = await this.mountSnapshotRound(i, delay);
     else throw new Error(`unknown operation ${op}`);
     const problems = [...(result.problems ?? []), ...(await this.verifyStore())];
     if (op === 'push') {
@@ -275,7 +283,7 @@ export class CrashSuite {
     }
     problems.push(...this.leftoverLocks());
     const record = { round: i, op, delayMs: delay, outcome: result.outcome, detail: result.detail ?? '', problems, ms: Date.now() - started };
-    this.log(`round ${String(i).padStart(3)} ${op.padEnd(6)} kill at ${String(delay).padStart(5)} ms: ${result.outcome.padEnd(9)} ${result.detail ?? ''}${problems.length ? `  PROBLEMS:\n    ${problems.join('\n    ')}` : '  ok'}`);
+    this.log(`round ${String(i).padStart(3)} ${op.padEnd(14)} kill at ${String(delay).padStart(5)} ms: ${result.outcome.padEnd(9)} ${result.detail ?? ''}${problems.length ? `  PROBLEMS:\n    ${problems.join('\n    ')}` : '  ok'}`);
     return record;
   }
 
@@ -323,8 +331,8 @@ export class CrashSuite {
     return { outcome, detail: args.includes('--delete') ? '(--delete)' : '' };
   }
 
-  async mount() {
-    const r = await this.sinki(['mount', this.mnt, '--background']);
+  async mount(flags = []) {
+    const r = await this.sinki(['mount', this.mnt, '--background', ...flags]);
     const pid = Number(/\(pid (\d+),/.exec(r.stdout)?.[1]);
     if (pid) this.mountPids.add(pid);
     if (r.code !== 0 || !pid) {
@@ -404,6 +412,138 @@ export class CrashSuite {
     await this.umount(pid);
     await this.adoptNew(before, new Map(this.liveModel), 'unmount');
     return { outcome, problems, detail: `${confirmed.length}/${names.length} files synced before the kill` };
+  }
+
+  /** SIGKILLs a mount process (if still alive), waits for it, clears the dead mountpoint; returns problem lines. */
+  async killMount(pid) {
+    if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    await waitUntil(`killed mount ${pid} to exit`, () => !isAlive(pid));
+    this.mountPids.delete(pid);
+    if (!isMounted(this.mnt)) return [];
+    const u = await run('fusermount', ['-uz', this.mnt]);
+    return u.code === 0 ? [] : [`fusermount -uz failed: ${u.stderr.trim()}`];
+  }
+
+  /** The snapshot rounds need a live tree (refs/head): if none was committed yet, one mount writes a file and syncs it. */
+  async ensureHead() {
+    if (fs.existsSync(path.join(this.store, 'refs', 'head'))) return;
+    const pid = await this.mount();
+    const from = path.join(this.pool, fs.readdirSync(this.pool).sort()[1]);
+    const w = await run('sh', ['-c', `mkdir -p '${this.mnt}/seed' && cp '${from}' '${this.mnt}/seed/first.txt' && sync '${this.mnt}/seed/first.txt'`]);
+    if (w.code !== 0) throw new Error(`writing the first file into the mount failed: ${w.stderr.trim()}`);
+    this.liveModel.set('seed', 'd');
+    this.liveModel.set('seed/first.txt', `f ${sha256File(from)}`);
+    const before = new Set((await this.snapshots()).map((s) => s.id));
+    await this.umount(pid);
+    await this.adoptNew(before, new Map(this.liveModel), 'unmount');
+  }
+
+  /**
+   * `sinki snapshot` of an unmounted store, killed at a random moment: the store has at most one new
+   * snapshot, and it holds exactly the live tree (what refs/head pointed at).
+   */
+  async snapshotRound(i, delay) {
+    await this.ensureHead();
+    const before = new Set((await this.snapshots()).map((s) => s.id));
+    const tag = `crash-${i}`;
+    const { outcome, r } = await this.killedRun('snapshot', ['snapshot', '--tag', tag], delay);
+    const problems = [];
+    const n = await this.adoptNew(before, new Map(this.liveModel), 'snapshot');
+    const fresh = (await this.snapshots()).filter((s) => !before.has(s.id));
+    if (fresh.some((s) => !s.tags.includes(tag))) problems.push(`the new snapshot lacks its tag ${tag}`);
+    if (outcome === 'completed') {
+      const printed = /snapshot ([0-9a-f]+) saved/.exec(r.stdout)?.[1];
+      if (n !== 1 || !printed || !fresh[0].id.startsWith(printed)) problems.push(`snapshot said "${r.stdout.trim()}" but the store has ${n} new snapshot(s)`);
+    }
+    return { outcome, problems, detail: outcome === 'killed' && n ? '(snapshot was already written)' : '' };
+  }
+
+  /**
+   * A mount holds files copied in but not synced (nothing committed them: --commit-delay is long);
+   * `sinki snapshot` asks the mount, over its control socket, to commit and snapshot them, and the
+   * mount process is SIGKILLed at a random moment of that (or before the request reached it, when
+   * `sinki snapshot` takes the snapshot of refs/head itself). Then: a snapshot the mount confirmed
+   * holds every file; any new snapshot holds exactly the live tree found after the remount (the
+   * mount writes refs/head before the snapshot); everything committed earlier is still there.
+   */
+  async mountSnapshotRound(i, delay) {
+    const problems = [];
+    let pid = await this.mount(['--commit-delay', '10m']);
+    const live = () => manifestOf(this.mnt);
+    const drift = diffManifests(this.liveModel, live());
+    if (drift.length) problems.push(...drift.map((d) => `live tree before writing: ${d}`));
+    const dir = `s${i}`;
+    const poolFiles = fs.readdirSync(this.pool).sort();
+    const names = [];
+    const count = 2 + Math.floor(this.random() * 4);
+    for (let k = 0; k < count; k++) {
+      const from = poolFiles[Math.floor(this.random() * poolFiles.length)];
+      names.push([path.join(this.pool, from), `${dir}/f${k}${path.extname(from)}`]);
+    }
+    const w = await run('sh', ['-c', [`mkdir '${this.mnt}/${dir}' || exit 1`, ...names.map(([from, to]) => `cp '${from}' '${this.mnt}/${to}' || exit 1`)].join('\n')]);
+    if (w.code !== 0) throw new Error(`copying into the mount failed: ${w.stderr.trim()}`);
+    // Everything copied in: what a snapshot taken by the mount now must hold.
+    const full = new Map(this.liveModel);
+    full.set(dir, 'd');
+    for (const [from, to] of names) full.set(to, `f ${sha256File(from)}`);
+
+    const before = new Set((await this.snapshots()).map((s) => s.id));
+    const tag = `crash-${i}`;
+    const started = Date.now();
+    const job = startGroup(process.execPath, [CLI, '-s', this.store, 'snapshot', '--tag', tag], this.env);
+    this.groups.add(job.child.pid);
+    let killed = false;
+    const killTimer = setTimeout(() => {
+      killed = true;
+      if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    }, delay);
+    const r = await job.exited;
+    clearTimeout(killTimer);
+    killGroup(job.child.pid);
+    this.groups.delete(job.child.pid);
+    const byMount = r.code === 0 && /taken by the running mount/.test(r.stdout);
+    const byItself = r.code === 0 && !byMount;
+    if (!killed) {
+      // The mount answered before the kill: measure, then kill it anyway (what it said is committed must be).
+      if (r.code !== 0) throw new Error(`sinki snapshot failed on its own (exit ${r.code}): ${r.stderr.trim()}`);
+      this.noteDuration('mount-snapshot', Date.now() - started);
+    } else if (delay > 0.85 * this.duration['mount-snapshot'] && !byMount) {
+      this.duration['mount-snapshot'] = Math.round(this.duration['mount-snapshot'] * 1.25);
+    }
+    problems.push(...(await this.killMount(pid)));
+    const outcome = killed && !byMount ? 'killed' : 'completed';
+
+    const fresh = (await this.snapshots()).filter((s) => !before.has(s.id));
+    if (fresh.length > 1) problems.push(`sinki snapshot left ${fresh.length} new snapshots, expected at most one`);
+    const printed = /snapshot ([0-9a-f]+) saved/.exec(r.stdout)?.[1];
+    if (r.code === 0 && (fresh.length !== 1 || !printed || !fresh[0].id.startsWith(printed))) problems.push(`sinki snapshot said "${r.stdout.trim()}" but the store has ${fresh.length} new snapshot(s)`);
+
+    pid = await this.mount();
+    const after = live();
+    // Nothing committed before this round may be lost, whatever happened to the new files.
+    const earlier = diffManifests(this.liveModel, new Map([...after].filter(([p]) => this.liveModel.has(p))));
+    problems.push(...earlier.map((d) => `after the kill and a remount: ${d}`));
+    for (const p of after.keys()) if (!this.liveModel.has(p) && !full.has(p)) problems.push(`after the kill and a remount: unexpected ${p}`);
+    // A snapshot the mount took (confirmed, or written before the kill cut its answer) holds every file copied in, and so does refs/head.
+    const mountTookIt = byMount || (!byItself && fresh.length === 1);
+    if (mountTookIt) problems.push(...diffManifests(full, after).map((d) => `live tree after a snapshot by the mount: ${d}`));
+    for (const s of fresh) {
+      // By the mount: every file; by `sinki snapshot` itself (the mount was dead): refs/head, which is what the remount shows.
+      this.expected.set(s.id, mountTookIt ? full : new Map(after));
+      this.required.add(s.id);
+      if (!s.tags.includes(tag)) problems.push(`the new snapshot lacks its tag ${tag}`);
+    }
+    // Files that no commit took whole (the kill came first) are removed: the live tree is again what is known.
+    for (const [, to] of names) {
+      if (after.has(to) && after.get(to) !== full.get(to)) fs.rmSync(path.join(this.mnt, to), { force: true });
+    }
+    this.liveModel = new Map([...after].filter(([p]) => !full.has(p) || after.get(p) === full.get(p)));
+    if (!this.liveModel.has(dir) && after.has(dir)) fs.rmSync(path.join(this.mnt, dir), { recursive: true, force: true });
+    const beforeUnmount = new Set((await this.snapshots()).map((s) => s.id));
+    await this.umount(pid);
+    await this.adoptNew(beforeUnmount, new Map(this.liveModel), 'unmount');
+    const how = byMount ? 'taken by the mount' : byItself ? 'taken by sinki snapshot itself (the mount was gone)' : fresh.length ? 'written by the mount before the kill, unanswered' : 'none written';
+    return { outcome, problems, detail: `${names.length} unsynced files; snapshot: ${how}` };
   }
 
   /** Restores a snapshot and compares it with its manifest; returns problem lines. */

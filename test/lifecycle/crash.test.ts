@@ -4,14 +4,15 @@ import { CrashSuite, runCrashRounds } from '../../scripts/lib/crash-rounds.mjs';
 import { hasFuse } from './helpers.js';
 
 /**
- * A short run of scripts/crash-suite (see scripts/lib/crash-rounds.mjs): each operation once, killed
- * with SIGKILL at a seeded random moment; after each round the store checks clean (--read-data),
+ * A short run of scripts/crash-suite (see scripts/lib/crash-rounds.mjs): each operation once (backup,
+ * mount writes, prune, push, `sinki snapshot` unmounted and answered by a mount), killed with SIGKILL
+ * at a seeded random moment; after each round the store checks clean (--read-data),
  * every snapshot restores byte-identical to its source, fsynced mount files survive a remount, and
  * the locks the killed processes left block nothing.
  */
-const ROUNDS = Number(process.env.SINKI_CRASH_ROUNDS ?? 4);
+const OPS = hasFuse ? ['backup', 'mount', 'prune', 'push', 'snapshot', 'mount-snapshot'] : ['backup', 'prune', 'push'];
+const ROUNDS = Number(process.env.SINKI_CRASH_ROUNDS ?? OPS.length);
 const SEED = process.env.SINKI_CRASH_SEED ?? 'lifecycle-test';
-const OPS = hasFuse ? ['backup', 'mount', 'prune', 'push'] : ['backup', 'prune', 'push'];
 
 describe('crash rounds: kill -9 at random moments loses nothing committed', () => {
   let suite: CrashSuite | null = null;
