@@ -71,7 +71,7 @@ export class CliContext {
    * Opens and unlocks the store under a lock, runs `fn`, and always releases the lock. Ctrl-C
    * releases it and exits 130, unless the command handles signals itself (`ownSignals`).
    */
-  async withStore<T>(purpose: string, exclusive: boolean, fn: (repo: Repository) => Promise<T>, opts: StoreOpenOptions = {}): Promise<T> {
+  async withStore<T>(purpose: string, exclusive: boolean, fn: (repo: Repository, lock: StoreLock) => Promise<T>, opts: StoreOpenOptions = {}): Promise<T> {
     const backend = this.backend();
     if (exclusive && !backend.writable) throw new SinkiError('USAGE', `cannot ${purpose} a remote store; change the local store and push it`);
     const password = opts.password ?? (await this.password());
@@ -86,7 +86,7 @@ export class CliContext {
       process.once('SIGTERM', interrupted);
     }
     try {
-      return await fn(repo);
+      return await fn(repo, lock);
     } finally {
       process.off('SIGINT', interrupted);
       process.off('SIGTERM', interrupted);

@@ -6,6 +6,7 @@ import { SinkiError } from '../errors.js';
 import { mountpointSocketPath, sendControl, storeSocketPath } from '../fuse/control.js';
 import { fusermount, MountSession } from '../fuse/mount-session.js';
 import { CONFIG_FILE } from '../repo/layout.js';
+import { StoreLock } from '../repo/lock.js';
 import { readHead, snapshotLiveTree } from '../repo/refs.js';
 import { parseStoreConfig } from '../repo/store-config.js';
 import { parseDuration, parseSize } from '../units.js';
@@ -22,6 +23,7 @@ interface MountFlags {
   snapshotOnUnmount: boolean;
   commitDelay: string;
   bigWrites: boolean;
+  deferredCompression: boolean;
 }
 
 const CHILD_ENV = 'SINKI_MOUNT_CHILD';
@@ -70,6 +72,7 @@ export function registerMount(program: Command): void {
     .option('--snapshot-every <duration>', 'take a snapshot of the live tree this often (e.g. 1h)')
     .option('--no-snapshot-on-unmount', 'do not take a snapshot when unmounting')
     .option('--commit-delay <duration>', 'commit this long after the last change', '1s')
+    .option('--no-deferred-compression', 'compress every chunk before storing it, even when writes outrun the compressor (slower writes; by default such chunks are stored uncompressed and compressed when writes pause or at unmount)')
     .option('--no-big-writes', "diagnostic: keep libfuse's 4 KiB write calls (to measure what big writes gain)")
     .action(
       action(async (ctx, mountpoint: string, flags: MountFlags) => {
@@ -83,14 +86,16 @@ export function registerMount(program: Command): void {
           snapshotEveryMs: flags.snapshotEvery ? parseDuration(flags.snapshotEvery, '--snapshot-every') : undefined,
           snapshotOnUnmount: flags.snapshotOnUnmount,
           bigWrites: flags.bigWrites,
+          deferCompression: flags.deferredCompression,
           log,
         };
         const isChild = process.env[CHILD_ENV] === '1' && process.send !== undefined;
         if (flags.background && !isChild) return mountInBackground(await ctx.password(), mountpoint);
         const password = isChild ? await passwordFromParent() : undefined;
         try {
-          await ctx.withStore('mount', false, async (repo) => {
-            const session = await MountSession.start(repo, cfg);
+          await ctx.withStore('mount', false, async (repo, lock) => {
+            const lockExclusively = (): Promise<StoreLock> => StoreLock.acquire(repo.backend, true, 'mount: free uncompressed copies', lock);
+            const session = await MountSession.start(repo, { ...cfg, lockExclusively });
             const stop = (): void => void session.stop();
             process.on('SIGINT', stop);
             process.on('SIGTERM', stop);

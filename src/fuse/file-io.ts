@@ -4,6 +4,7 @@ import type { Repository } from '../repo/repository.js';
 import { BlobKind } from '../repo/pack-format.js';
 import type { ChunkCache } from './chunk-cache.js';
 import type { FileNode } from './nodes.js';
+import type { Recompressor } from './recompressor.js';
 import { chunkCount, chunkIndexForOffset, chunkLength, fixedSpans } from './offsets.js';
 
 /**
@@ -24,6 +25,8 @@ export class FileIo {
     private readonly cache: ChunkCache,
     readonly chunkSize: number,
     private readonly writeBuffer: number,
+    /** When set, chunks that find the compressor busy are stored raw now and recompressed later. */
+    private readonly recompressor: Recompressor | null = null,
   ) {}
 
   private key(file: FileNode, index: number): string {
@@ -97,6 +100,7 @@ export class FileIo {
   async write(file: FileNode, data: Buffer, pos: number): Promise<void> {
     if (data.length === 0) return;
     this.assertWritable(file);
+    this.recompressor?.wroteNow();
     const end = pos + data.length;
     if (end > file.size) await this.resize(file, end);
     for (const span of fixedSpans(pos, data.length, this.chunkSize)) {
@@ -148,7 +152,9 @@ export class FileIo {
     const policy = this.repo.config.compression;
     const id = this.repo.blobId(plain);
     // If the store refuses it (disk full), the chunk stays dirty: nothing is lost, the writer gets ENOSPC.
-    await this.repo.queueBlob(BlobKind.Data, id, plain, compressBlob(len, compressFile(file.name, policy), policy));
+    const compress = compressBlob(len, compressFile(file.name, policy), policy);
+    if (!this.recompressor) await this.repo.queueBlob(BlobKind.Data, id, plain, compress);
+    else if ((await this.repo.queueBlobOrDefer(BlobKind.Data, id, plain, compress)) === 'deferred') this.recompressor.add(id);
     this.dropDirty(file, index);
     file.chunks[index] = [id, len];
     file.changed();

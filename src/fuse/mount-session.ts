@@ -3,8 +3,9 @@ import { promises as fs } from 'node:fs';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { Server } from 'node:net';
-import { SinkiError } from '../errors.js';
+import { isSinkiError, SinkiError } from '../errors.js';
 import type { Repository } from '../repo/repository.js';
+import { reclaimSupersededPacks } from '../repo/reclaim.js';
 import { readHead, snapshotLiveTree, writeHead } from '../repo/refs.js';
 import { ChunkCache } from './chunk-cache.js';
 import { mountpointSocketPath, sendControl, serveControl, storeSocketPath, type ControlRequest } from './control.js';
@@ -13,6 +14,7 @@ import { SinkiFilesystem } from './filesystem.js';
 import { mountFuse, type MountedFs } from './fuse-adapter.js';
 import { Mutex } from './mutex.js';
 import { DirNode } from './nodes.js';
+import { Recompressor } from './recompressor.js';
 import { SnapshotsDir } from './snapshots-dir.js';
 import { TreeStore } from './tree-store.js';
 
@@ -30,6 +32,10 @@ export interface MountConfig {
   snapshotEveryMs?: number;
   snapshotOnUnmount: boolean;
   bigWrites: boolean;
+  /** Store chunks raw when writes outrun the compressor, recompress them when writes pause. */
+  deferCompression: boolean;
+  /** Takes the store exclusively beside the mount's own lock (throws LOCKED if others hold it). */
+  lockExclusively?: () => Promise<{ release(): Promise<void> }>;
   log: (line: string) => void;
 }
 
@@ -97,6 +103,7 @@ export class MountSession {
   private io!: FileIo;
   private trees!: TreeStore;
   private snapshots: SnapshotsDir | null = null;
+  private recompressor: Recompressor | null = null;
 
   private constructor(
     private readonly repo: Repository,
@@ -120,7 +127,17 @@ export class MountSession {
       throw new SinkiError('LOCKED', 'this store is already mounted read-write by another sinki process; mount it --read-only, or unmount the other');
     }
     const cache = new ChunkCache(repo, cfg.cacheSize);
-    this.io = new FileIo(repo, cache, repo.config.chunkSize, cfg.writeBuffer);
+    if (!this.readOnly && cfg.deferCompression) {
+      this.recompressor = new Recompressor(repo, {
+        // After the quiet-period commit has written the last raw chunks.
+        idleMs: Math.max(2000, cfg.quietMs + 1000),
+        flush: async () => {
+          await this.mutex.run(() => repo.flush());
+        },
+        log: cfg.log,
+      });
+    }
+    this.io = new FileIo(repo, cache, repo.config.chunkSize, cfg.writeBuffer, this.recompressor);
     this.trees = new TreeStore(repo, this.io);
     const now = Date.now();
     const rootMeta = { mode: 0o755, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, mtimeMs: now, ctimeMs: now };
@@ -170,6 +187,28 @@ export class MountSession {
     return { mountpoint: this.cfg.mountpoint, readOnly: this.readOnly, pid: process.pid, writeSizes: Object.fromEntries(this.fs.writeSizes) };
   }
 
+  /** The mount is gone: compress what is still raw, then free the raw copies if no one else uses the store. */
+  private async finishRecompression(): Promise<void> {
+    const recompressor = this.recompressor!;
+    await recompressor.drain();
+    if (recompressor.waiting > 0) this.cfg.log(`${recompressor.waiting} chunks stay uncompressed (correct, only larger)`);
+    if (recompressor.recompressed === 0 || !this.cfg.lockExclusively) return;
+    let lock: { release(): Promise<void> };
+    try {
+      lock = await this.cfg.lockExclusively();
+    } catch (err) {
+      if (!isSinkiError(err, 'LOCKED')) throw err;
+      this.cfg.log('another process is using the store: the uncompressed copies stay until "sinki prune"');
+      return;
+    }
+    try {
+      const freed = await reclaimSupersededPacks(this.repo);
+      if (freed.packsDeleted > 0) this.cfg.log(`compressed ${recompressor.recompressed} chunks; freed ${(freed.bytesFreed / 2 ** 20).toFixed(1)} MiB of uncompressed copies (${freed.packsDeleted} packs)`);
+    } finally {
+      await lock.release();
+    }
+  }
+
   private markDirty(): void {
     if (this.readOnly) return;
     const now = Date.now();
@@ -215,9 +254,13 @@ export class MountSession {
     return id;
   }
 
-  /** Commit, snapshot if enabled and changed, unmount. Safe to call more than once. */
+  /** Commit, snapshot if enabled and changed, unmount, finish compressing. A second call skips the compressing. */
   stop(): Promise<void> {
-    this.stopping ??= (async () => {
+    if (this.stopping) {
+      this.recompressor?.cancel();
+      return this.stopping;
+    }
+    this.stopping = (async () => {
       if (this.quietTimer) clearTimeout(this.quietTimer);
       if (this.snapshotTimer) clearInterval(this.snapshotTimer);
       try {
@@ -236,6 +279,7 @@ export class MountSession {
         this.cfg.log(`write calls by size: ${sizes.join(' ')}`);
       }
       await this.fuse?.unmount().catch(async () => fusermount(['-uz'], this.cfg.mountpoint).catch(() => undefined));
+      if (this.recompressor) await this.finishRecompression().catch((err: Error) => this.cfg.log(`could not finish compressing: ${err.message}`));
       this.control?.close();
       this.resolveDone();
     })();

@@ -48,8 +48,17 @@ export class BlobIndex {
   addPack(record: PackRecord): void {
     this.packs.set(record.packId, record.entries);
     for (const e of record.entries) {
-      if (!this.blobs.has(e.id)) this.blobs.set(e.id, { packId: record.packId, kind: e.kind, offset: e.offset, length: e.length, plainLength: e.plainLength });
+      // A blob stored twice (a raw copy and a recompressed one) is read from the smaller copy; of
+      // equal copies, from the one added last (a repacked blob moves). The other is garbage for prune.
+      const known = this.blobs.get(e.id);
+      if (!known || e.length <= known.length) this.blobs.set(e.id, { packId: record.packId, kind: e.kind, offset: e.offset, length: e.length, plainLength: e.plainLength });
     }
+  }
+
+  /** Forgets a deleted pack; call only once every blob it held is read from another pack. */
+  dropPack(packId: string): void {
+    for (const e of this.packs.get(packId) ?? []) if (this.blobs.get(e.id)?.packId === packId) this.blobs.delete(e.id);
+    this.packs.delete(packId);
   }
 
   get(id: string): IndexEntry | undefined {

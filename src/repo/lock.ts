@@ -79,13 +79,14 @@ export class StoreLock {
     private readonly record: LockRecord,
   ) {}
 
-  static async acquire(backend: Backend, exclusive: boolean, purpose: string): Promise<StoreLock> {
+  /** `besides`: a lock this process already holds, which does not conflict (upgrading shared to exclusive). */
+  static async acquire(backend: Backend, exclusive: boolean, purpose: string, besides?: StoreLock): Promise<StoreLock> {
     const id = `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
     const started = (await procStat(process.pid))?.started;
     const record: LockRecord = { host: hostname(), pid: process.pid, time: new Date().toISOString(), exclusive, purpose, ...(started ? { started } : {}) };
     const conflict = async (): Promise<void> => {
       for (const { id: other, lock } of await readLocks(backend)) {
-        if (other === id || !lock || (await isStale(lock))) continue;
+        if (other === id || other === besides?.id || !lock || (await isStale(lock))) continue;
         if (exclusive || lock.exclusive) {
           throw new SinkiError('LOCKED', `store is locked by ${lock.purpose} (pid ${lock.pid} on ${lock.host} since ${lock.time}); if that process is gone, run "sinki unlock"`);
         }

@@ -2,11 +2,11 @@ import { availableParallelism } from 'node:os';
 import { LRUCache } from 'lru-cache';
 import { SinkiError, isSinkiError } from '../errors.js';
 import type { Backend } from '../backend/backend.js';
-import { open as openSealed } from '../crypto/aead.js';
+import { open as openSealed, SEAL_OVERHEAD } from '../crypto/aead.js';
 import { chooseKdfParams, type KdfCost, type KdfName } from '../crypto/kdf.js';
 import { createKeyFile, newMasterKeys, parseKeyFile, unlockKeyFile, type KeyFile, type MasterKeys } from '../crypto/keyfile.js';
 import { sha256Hex } from '../crypto/canonical.js';
-import { decodeBlob, encodeBlob } from '../codec/blob.js';
+import { BlobEncoding, decodeBlob, encodeBlob } from '../codec/blob.js';
 import { defaultXzEngine, type XzEngine } from '../codec/xz.js';
 import { BlobIndex, decodeIndexSegment, encodeIndexSegment, type PackRecord } from './blob-index.js';
 import { CONFIG_FILE, indexPath, INDEX_DIR, isObjectId, keyPath, KEYS_DIR, packIdFromListing, packPath, PACKS_DIR, snapshotPath, SNAPSHOTS_DIR, SUMS_FILE } from './layout.js';
@@ -44,6 +44,8 @@ export class Repository {
   readonly stats: WriteStats = { blobsWritten: 0, plainBytesWritten: 0, packsWritten: 0, packBytesWritten: 0 };
   private readonly maxInFlight = Math.max(2, availableParallelism()) * 2;
   private readonly inFlight = new Set<Promise<void>>();
+  /** Jobs in `inFlight` that run the compressor. */
+  private compressing = 0;
   /** Blobs queued but not yet in a written pack: id → plaintext, so they can be read back meanwhile. */
   private readonly pending = new Map<string, Buffer>();
   private failure: unknown = null;
@@ -56,6 +58,8 @@ export class Repository {
   private readonly packKeys = new LRUCache<string, Buffer>({ max: 4096 });
   /** Packs this process wrote. */
   readonly newPackIds = new Set<string>();
+  /** Index segments this process wrote, with the packs each names. */
+  readonly newIndexSegments = new Map<string, readonly PackRecord[]>();
   readonly xz: XzEngine;
 
   private constructor(
@@ -152,23 +156,77 @@ export class Repository {
    * keeps at most a few blobs in flight). Returns false when the store already holds it.
    */
   async queueBlob(kind: BlobKind, id: string, plain: Buffer, compress: boolean): Promise<boolean> {
+    return (await this.enqueue(kind, id, plain, compress, false)) !== 'exists';
+  }
+
+  /**
+   * Like queueBlob, but when every compressor slot is busy the blob is stored raw at once instead of
+   * waiting, and reported as 'deferred': the caller may hand it to recompressBlob once writes pause.
+   * This lets the mount take writes faster than xz runs (DESIGN: "The mount").
+   */
+  async queueBlobOrDefer(kind: BlobKind, id: string, plain: Buffer, compress: boolean): Promise<'exists' | 'queued' | 'deferred'> {
+    return this.enqueue(kind, id, plain, compress, compress && this.compressing >= this.maxInFlight);
+  }
+
+  private async enqueue(kind: BlobKind, id: string, plain: Buffer, compress: boolean, defer: boolean): Promise<'exists' | 'queued' | 'deferred'> {
     this.throwIfFailed();
-    if (this.hasBlob(id)) return false;
+    if (this.hasBlob(id)) return 'exists';
     this.pending.set(id, plain);
     try {
-      while (this.inFlight.size >= this.maxInFlight) await Promise.race(this.inFlight);
+      // Raw blobs cost only a pack write each: they get slots of their own beside the compressors'.
+      const slots = defer ? this.maxInFlight * 2 : this.maxInFlight;
+      while (this.inFlight.size >= slots) await Promise.race(this.inFlight);
       this.throwIfFailed();
     } catch (err) {
       this.pending.delete(id);
       throw err;
     }
-    const job: Promise<void> = this.storeBlob(kind, id, plain, compress)
+    const useXz = compress && !defer;
+    this.track(useXz, this.storeBlob(kind, id, plain, useXz));
+    return defer ? 'deferred' : 'queued';
+  }
+
+  /** Runs a pipeline job in the background; flush() waits for all of them. */
+  private track(compresses: boolean, work: Promise<void>): void {
+    if (compresses) this.compressing += 1;
+    const job: Promise<void> = work
       .catch((err: unknown) => {
         // A failed pack write is kept and retried (see throwIfFailed); anything else ends the pipeline.
         if (err !== this.lastWriteError) this.failure ??= err;
       })
-      .finally(() => this.inFlight.delete(job));
+      .finally(() => {
+        if (compresses) this.compressing -= 1;
+        this.inFlight.delete(job);
+      });
     this.inFlight.add(job);
+  }
+
+  /** True when the blob is in a written pack uncompressed (its sealed length is that of a raw payload). */
+  isStoredRaw(id: string): boolean {
+    const entry = this.index.get(id);
+    return entry !== undefined && entry.length === entry.plainLength + 1 + SEAL_OVERHEAD;
+  }
+
+  /**
+   * Stores a compressed copy of a blob that sits raw in a written pack, when xz shrinks it. The index
+   * prefers the smaller copy, so the raw one becomes garbage that prune (or the mount at unmount)
+   * reclaims. Returns once the work is queued: false when there was nothing to do (not raw, not yet
+   * in a pack, gone).
+   */
+  async recompressBlob(id: string): Promise<boolean> {
+    this.throwIfFailed();
+    if (this.pending.has(id) || !this.isStoredRaw(id)) return false;
+    const plain = await this.loadBlob(id, BlobKind.Data);
+    while (this.inFlight.size >= this.maxInFlight) await Promise.race(this.inFlight);
+    this.throwIfFailed();
+    if (!this.isStoredRaw(id)) return false;
+    this.track(true, (async () => {
+      const payload = await encodeBlob(plain, true, this.config.compression.preset, this.xz);
+      if (payload[0] === BlobEncoding.Raw) return;
+      this.pack ??= new PackBuilder(this.keys);
+      this.pack.add(BlobKind.Data, id, payload, plain.length);
+      if (this.pack.size >= this.config.packSize) await this.publishPack();
+    })());
     return true;
   }
 
@@ -262,6 +320,7 @@ export class Repository {
     const file = sealFile(this.keys, FileKind.Index, encodeIndexSegment(records));
     const name = sha256Hex(file);
     await this.backend.write(indexPath(name), file);
+    this.newIndexSegments.set(name, records);
     return name;
   }
 

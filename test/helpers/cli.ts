@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 
-export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+/** dist/cli/main.js, built by the global setup; SINKI_TEST_CLI=<dir>/cli/main.js builds and tests another output folder (for several checkouts' worth of work at once). */
+export const CLI = process.env.SINKI_TEST_CLI ?? fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 export const PASSWORD = 'correct horse battery staple';
 /** Fast key derivation for tests (the floor sinki accepts for a fixed PBKDF2 count). */
 export const FAST_KDF = ['--kdf-iterations', '1000'];

@@ -1,0 +1,100 @@
+import type { Repository } from '../repo/repository.js';
+
+export interface RecompressorOptions {
+  /** Start this long after the last write into the mount. */
+  idleMs: number;
+  /** Makes the recompressed copies durable (packs and index), under the mount's commit lock. */
+  flush: () => Promise<void>;
+  log: (line: string) => void;
+}
+
+/**
+ * Chunks the mount stored raw because the compressor was busy (Repository.queueBlobOrDefer) are
+ * compressed again once writes pause, into new packs. Their raw copies are reclaimed at unmount, or
+ * by `sinki prune`. The queue lives in memory: a chunk still raw when the process ends stays raw
+ * (correct, only larger).
+ */
+export class Recompressor {
+  private readonly queue = new Set<string>();
+  private lastWrite = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private cancelled = false;
+  recompressed = 0;
+
+  constructor(
+    private readonly repo: Repository,
+    private readonly options: RecompressorOptions,
+  ) {}
+
+  get waiting(): number {
+    return this.queue.size;
+  }
+
+  add(id: string): void {
+    this.queue.add(id);
+    this.wroteNow();
+  }
+
+  /** Foreground writes take the compressor first: any write postpones the next round. */
+  wroteNow(): void {
+    this.lastWrite = Date.now();
+    if (this.queue.size > 0 && !this.timer && !this.running && !this.cancelled) {
+      this.timer = setTimeout(() => this.onTimer(), this.options.idleMs);
+      this.timer.unref();
+    }
+  }
+
+  private onTimer(): void {
+    this.timer = null;
+    const quietFor = Date.now() - this.lastWrite;
+    if (quietFor < this.options.idleMs) {
+      this.timer = setTimeout(() => this.onTimer(), this.options.idleMs - quietFor);
+      this.timer.unref();
+      return;
+    }
+    this.running = this.run(true)
+      .catch((err: Error) => this.options.log(`recompression paused: ${err.message}`))
+      .finally(() => {
+        this.running = null;
+        this.wroteNow();
+      });
+  }
+
+  /** Works through the queue; when `untilWrite`, stops as soon as the mount is written to again. */
+  private async run(untilWrite: boolean): Promise<void> {
+    const started = this.lastWrite;
+    let queued = 0;
+    for (const id of [...this.queue]) {
+      if (this.cancelled || (untilWrite && this.lastWrite !== started)) break;
+      this.queue.delete(id);
+      // A chunk still in the open pack is not raw on disk yet: try it again next round.
+      if (await this.repo.recompressBlob(id)) queued += 1;
+      else if (this.repo.index.get(id) === undefined) this.queue.add(id);
+    }
+    if (queued > 0) {
+      await this.options.flush();
+      this.recompressed += queued;
+    }
+  }
+
+  /** At unmount: recompress everything left (until cancel()), then make it durable. */
+  async drain(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.running;
+    if (this.queue.size === 0 || this.cancelled) return;
+    this.options.log(`compressing ${this.queue.size} chunks written uncompressed while the mount was busy (interrupt again to leave them uncompressed)`);
+    while (this.queue.size > 0 && !this.cancelled) {
+      const before = this.queue.size;
+      await this.run(false);
+      if (this.queue.size >= before) break;
+    }
+  }
+
+  cancel(): void {
+    this.cancelled = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}

@@ -1,0 +1,145 @@
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { LocalBackend } from '../../../src/backend/local.js';
+import { isSinkiError } from '../../../src/errors.js';
+import { BlobIndex } from '../../../src/repo/blob-index.js';
+import { checkStore } from '../../../src/repo/check.js';
+import { StoreLock } from '../../../src/repo/lock.js';
+import { BlobKind } from '../../../src/repo/pack-format.js';
+import { reclaimSupersededPacks } from '../../../src/repo/reclaim.js';
+import { Repository } from '../../../src/repo/repository.js';
+import { DEFAULTS, DEFAULT_NO_COMPRESS_EXT } from '../../../src/repo/store-config.js';
+import { removeTempDirs, tempDir } from '../../helpers/temp.js';
+
+const password = Buffer.from('pw');
+
+async function newStore(): Promise<{ dir: string; repo: Repository }> {
+  const dir = join(await tempDir('deferred'), 'store');
+  const params = {
+    cipher: DEFAULTS.cipher,
+    chunkSize: 256 * 1024,
+    cdc: DEFAULTS.cdc,
+    packSize: 1024 * 1024,
+    compression: { preset: 1, minCompressSize: DEFAULTS.minCompressSize, noCompressExt: DEFAULT_NO_COMPRESS_EXT },
+  };
+  const repo = await Repository.init(new LocalBackend(dir), password, params, { name: 'pbkdf2', cost: { iterations: 1000 } });
+  return { dir, repo };
+}
+
+/** Compressible and distinct: text-like lines with a random seed in each. */
+function textChunk(seed: number, size = 256 * 1024): Buffer {
+  const line = `chunk ${seed} ${randomBytes(8).toString('hex')} the quick brown fox jumps over the lazy dog\n`;
+  return Buffer.from(line.repeat(Math.ceil(size / line.length)).slice(0, size));
+}
+
+async function packFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const sub of await fs.readdir(join(dir, 'packs'))) for (const f of await fs.readdir(join(dir, 'packs', sub))) out.push(f);
+  return out.sort();
+}
+
+afterEach(removeTempDirs);
+
+describe('BlobIndex with a blob stored twice', () => {
+  const entry = (id: string, length: number) => ({ kind: BlobKind.Data, id, offset: 37, length, plainLength: 1000 });
+  const id = 'aa'.repeat(32);
+
+  it('reads the smaller copy whichever segment loads first', () => {
+    for (const order of [['raw', 'xz'], ['xz', 'raw']]) {
+      const index = new BlobIndex();
+      for (const which of order) index.addPack({ packId: which === 'raw' ? '11'.repeat(32) : '22'.repeat(32), entries: [entry(id, which === 'raw' ? 1029 : 300)] });
+      expect(index.get(id)?.packId).toBe('22'.repeat(32));
+    }
+  });
+
+  it('moves an equal copy to the pack added last, and forgets a dropped pack', () => {
+    const index = new BlobIndex();
+    index.addPack({ packId: '11'.repeat(32), entries: [entry(id, 300)] });
+    index.addPack({ packId: '33'.repeat(32), entries: [entry(id, 300)] });
+    expect(index.get(id)?.packId).toBe('33'.repeat(32));
+    index.dropPack('11'.repeat(32));
+    expect(index.get(id)?.packId).toBe('33'.repeat(32));
+    expect(index.packIds()).toEqual(['33'.repeat(32)]);
+  });
+});
+
+describe('deferred compression (the mount storing raw when the compressor is busy)', () => {
+  it('stores raw once every compressor slot is busy, recompresses later, and reclaim frees the raw copies', async () => {
+    const { dir, repo } = await newStore();
+    const chunks = Array.from({ length: 24 }, (_, i) => textChunk(i));
+    const outcomes: string[] = [];
+    const ids: string[] = [];
+    for (const chunk of chunks) {
+      const id = repo.blobId(chunk);
+      ids.push(id);
+      outcomes.push(await repo.queueBlobOrDefer(BlobKind.Data, id, chunk, true));
+    }
+    await repo.flush();
+    // The first chunks take the free compressor slots; while those run, later ones go raw.
+    expect(outcomes.slice(0, 2)).toEqual(['queued', 'queued']);
+    const deferred = ids.filter((_, i) => outcomes[i] === 'deferred');
+    expect(deferred.length).toBeGreaterThan(0);
+    for (const id of deferred) expect(repo.isStoredRaw(id)).toBe(true);
+    expect(await repo.queueBlobOrDefer(BlobKind.Data, ids[0]!, chunks[0]!, true)).toBe('exists');
+
+    const packsBefore = await packFiles(dir);
+    for (const id of deferred) expect(await repo.recompressBlob(id)).toBe(true);
+    await repo.flush();
+    for (const id of ids) expect(repo.isStoredRaw(id)).toBe(false);
+    // Nothing left to do for a blob already compressed.
+    expect(await repo.recompressBlob(deferred[0]!)).toBe(false);
+
+    const report = await reclaimSupersededPacks(repo);
+    expect(report.packsDeleted).toBeGreaterThan(0);
+    const packsAfter = await packFiles(dir);
+    expect(packsAfter.filter((p) => packsBefore.includes(p)).length).toBe(packsBefore.length - report.packsDeleted);
+
+    // A fresh open sees only compressed copies, every blob reads back, and check is clean.
+    const again = await Repository.open(new LocalBackend(dir), password);
+    for (const [i, id] of ids.entries()) {
+      expect(again.isStoredRaw(id)).toBe(false);
+      expect((await again.loadBlob(id)).equals(chunks[i]!)).toBe(true);
+    }
+    expect(again.index.packIds().sort()).toEqual(packsAfter);
+    const check = await checkStore(again, { readData: true });
+    expect(check.problems).toEqual([]);
+    expect(check.unreferencedPacks).toEqual([]);
+    await again.backend.close();
+    await repo.backend.close();
+  });
+
+  it('keeps incompressible chunks as they are', async () => {
+    const { repo } = await newStore();
+    const noise = Array.from({ length: 12 }, () => randomBytes(256 * 1024));
+    const outcomes = [];
+    for (const chunk of noise) outcomes.push(await repo.queueBlobOrDefer(BlobKind.Data, repo.blobId(chunk), chunk, true));
+    await repo.flush();
+    for (const [i, chunk] of noise.entries()) {
+      if (outcomes[i] === 'deferred') expect(await repo.recompressBlob(repo.blobId(chunk))).toBe(true);
+    }
+    await repo.flush();
+    expect(await reclaimSupersededPacks(repo)).toEqual({ packsDeleted: 0, bytesFreed: 0, blobsMoved: 0 });
+  });
+});
+
+describe('StoreLock upgrade beside a lock of our own', () => {
+  it('takes the store exclusively beside our shared lock, but not beside another process', async () => {
+    const { dir } = await newStore();
+    const backend = new LocalBackend(dir);
+    const own = await StoreLock.acquire(backend, false, 'mount');
+    const upgraded = await StoreLock.acquire(backend, true, 'cleanup', own);
+    await upgraded.release();
+    const other = await StoreLock.acquire(backend, false, 'backup');
+    let thrown: unknown = null;
+    try {
+      await StoreLock.acquire(backend, true, 'cleanup', own);
+    } catch (err) {
+      thrown = err;
+    }
+    expect(isSinkiError(thrown, 'LOCKED')).toBe(true);
+    await other.release();
+    await own.release();
+  });
+});
