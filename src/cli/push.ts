@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { SinkiError } from '../errors.js';
 import { isRcloneLocation } from '../backend/rclone.js';
-import { push } from '../remote/push.js';
+import { RcloneDaemon } from '../rclone/rcd.js';
+import { daemonFlags, push } from '../remote/push.js';
 import { formatBytes, formatDuration, parsePositiveInt } from '../units.js';
 import { action } from './action.js';
 import { printJson } from './output.js';
@@ -31,34 +32,38 @@ export function registerPush(program: Command): void {
         if (isRcloneLocation(ctx.storeLocation())) throw new SinkiError('USAGE', 'push needs a local store (-s PATH); the target is the argument');
         const rclone = ctx.rclone();
         const transfers = flags.transfers ? parsePositiveInt(flags.transfers, '--transfers', 1, 256) : undefined;
-        return ctx.withStore('push', false, async (repo) => {
-          const started = Date.now();
-          const tty = process.stderr.isTTY && !flags.json;
-          const report = await push(rclone, repo.backend.location, remote, {
-            bwlimit: flags.bwlimit,
-            transfers,
-            dryRun: flags.dryRun,
-            delete: flags.delete,
-            verify: flags.verify,
-            onStats: (phase, s) => {
-              if (flags.json) printJson({ type: 'progress', phase, bytes: s.bytes, total_bytes: s.totalBytes, bytes_per_second: Math.round(s.speed), eta_seconds: s.eta, transfers: s.transfers, total_transfers: s.totalTransfers });
-              else if (tty) process.stderr.write(`\r\x1b[Kpush ${phase}: ${formatBytes(s.bytes)} / ${formatBytes(s.totalBytes)}  ${formatBytes(s.speed)}/s  ETA ${formatDuration(s.eta ?? Number.NaN)}`);
-            },
+        const options = { bwlimit: flags.bwlimit, transfers, dryRun: flags.dryRun, delete: flags.delete, verify: flags.verify };
+        // rclone starts while the store opens: one daemon for every operation of the push.
+        const daemon = RcloneDaemon.start(rclone, daemonFlags(options));
+        daemon.catch(() => undefined); // reported where it is awaited (or moot when the store cannot be opened)
+        const started = Date.now();
+        try {
+          return await ctx.withStore('push', false, async (repo) => {
+            const tty = process.stderr.isTTY && !flags.json;
+            const report = await push(await daemon, repo.backend.location, remote, {
+              ...options,
+              onStats: (phase, s) => {
+                if (flags.json) printJson({ type: 'progress', phase, bytes: s.bytes, total_bytes: s.totalBytes, bytes_per_second: Math.round(s.speed), eta_seconds: s.eta, transfers: s.transfers, total_transfers: s.totalTransfers });
+                else if (tty) process.stderr.write(`\r\x1b[Kpush ${phase}: ${formatBytes(s.bytes)} / ${formatBytes(s.totalBytes)}  ${formatBytes(s.speed)}/s  ETA ${formatDuration(s.eta ?? Number.NaN)}`);
+              },
+            });
+            if (tty) process.stderr.write('\r\x1b[K');
+            const bytes = report.phases.reduce((a, p) => a + p.bytes, 0);
+            const files = report.phases.reduce((a, p) => a + p.transfers, 0);
+            if (flags.json) printJson({ type: 'summary', remote, dry_run: Boolean(flags.dryRun), bytes, files, phases: report.phases, verified: report.verified ?? null, duration_ms: Date.now() - started });
+            else {
+              process.stdout.write(`${flags.dryRun ? 'would push' : 'pushed'} ${files} files, ${formatBytes(bytes)} to ${remote} in ${formatDuration((Date.now() - started) / 1000)}\n`);
+              if (report.verified) process.stdout.write(`verified ${report.verified.objects} remote objects: ${report.verified.bad.length ? `${report.verified.bad.length} DAMAGED` : 'all match their names'}\n`);
+            }
+            if (report.verified?.bad.length) {
+              for (const b of report.verified.bad) process.stderr.write(`sinki: remote ${b} does not match its name (damaged in transit or on the remote)\n`);
+              return 13;
+            }
+            return 0;
           });
-          if (tty) process.stderr.write('\r\x1b[K');
-          const bytes = report.phases.reduce((a, p) => a + p.bytes, 0);
-          const files = report.phases.reduce((a, p) => a + p.transfers, 0);
-          if (flags.json) printJson({ type: 'summary', remote, dry_run: Boolean(flags.dryRun), bytes, files, phases: report.phases, verified: report.verified ?? null, duration_ms: Date.now() - started });
-          else {
-            process.stdout.write(`${flags.dryRun ? 'would push' : 'pushed'} ${files} files, ${formatBytes(bytes)} to ${remote} in ${formatDuration((Date.now() - started) / 1000)}\n`);
-            if (report.verified) process.stdout.write(`verified ${report.verified.objects} remote objects: ${report.verified.bad.length ? `${report.verified.bad.length} DAMAGED` : 'all match their names'}\n`);
-          }
-          if (report.verified?.bad.length) {
-            for (const b of report.verified.bad) process.stderr.write(`sinki: remote ${b} does not match its name (damaged in transit or on the remote)\n`);
-            return 13;
-          }
-          return 0;
-        });
+        } finally {
+          await (await daemon.catch(() => null))?.close();
+        }
       }),
     );
 }

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { constants, promises as fs } from 'node:fs';
 import { SinkiError } from '../errors.js';
 
 /** Oldest rclone whose flags and JSON stats Sinki relies on. */
@@ -47,26 +48,73 @@ export function rcloneErrorMessage(stderr: string): string {
   return (errors.at(-1) ?? messages.filter(Boolean).at(-1) ?? 'rclone failed').replace(/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d /, '').replace(/^(ERROR|CRITICAL|Failed to \w+( with \d+ errors?: last error was)?:?)\s*:?\s*/i, '').trim();
 }
 
+/** rclone's stats object (a `--use-json-log` stats line's, or the rc API's core/stats answer). */
+export function statsFromJson(s: Record<string, unknown>): TransferStats {
+  const num = (v: unknown): number => (typeof v === 'number' ? v : 0);
+  return {
+    bytes: num(s.bytes),
+    totalBytes: num(s.totalBytes),
+    speed: num(s.speed),
+    eta: typeof s.eta === 'number' ? s.eta : null,
+    transfers: num(s.transfers),
+    totalTransfers: num(s.totalTransfers),
+    errors: num(s.errors),
+  };
+}
+
 /** Parses one `--use-json-log` stats line; null for anything else. */
 export function parseStatsLine(line: string): TransferStats | null {
   if (!line.startsWith('{')) return null;
   try {
     const j = JSON.parse(line) as { stats?: Record<string, unknown> };
-    const s = j.stats;
-    if (!s) return null;
-    const num = (v: unknown): number => (typeof v === 'number' ? v : 0);
-    return {
-      bytes: num(s.bytes),
-      totalBytes: num(s.totalBytes),
-      speed: num(s.speed),
-      eta: typeof s.eta === 'number' ? s.eta : null,
-      transfers: num(s.transfers),
-      totalTransfers: num(s.totalTransfers),
-      errors: num(s.errors),
-    };
+    return j.stats ? statsFromJson(j.stats) : null;
   } catch {
     return null;
   }
+}
+
+/** The version in `rclone version` output ("rclone v1.60.1-DEV ..."), e.g. "1.60.1-DEV"; NO_RCLONE when there is none or it is too old. */
+export function checkRcloneVersion(binary: string, output: string): string {
+  const m = /rclone v(\d+)\.(\d+)\S*/.exec(output);
+  if (!m) throw new SinkiError('NO_RCLONE', `${binary} is not rclone (no version)`);
+  const [maj, min] = [Number(m[1]), Number(m[2])];
+  if (maj < MIN_RCLONE_VERSION[0] || (maj === MIN_RCLONE_VERSION[0] && min < MIN_RCLONE_VERSION[1])) {
+    throw new SinkiError('NO_RCLONE', `rclone ${m[0].slice(7)} is too old; sinki needs ${MIN_RCLONE_VERSION.join('.')} or newer`);
+  }
+  return m[0].slice(7);
+}
+
+/** Where setpriv (util-linux) may be: it sets a parent-death signal, then runs the program. */
+const SETPRIV_PATHS = ['/usr/bin/setpriv', '/bin/setpriv'];
+/** What setpriv says when it cannot start the program (exit status 127). */
+const SETPRIV_EXEC_FAILED = /^setpriv: failed to execute/m;
+
+/**
+ * How rclone is started: through `setpriv --pdeathsig TERM` where there is one, so that the kernel
+ * ends rclone when sinki dies, however it dies (SIGKILL included, when no exit handler runs). Without
+ * it (not Linux, or no util-linux), rclone is started directly: sinki's exit handlers end it on
+ * Ctrl-C and errors, and a push clears what a killed one left on its next run.
+ */
+let launcher: Promise<string[]> | null = null;
+let launcherResolved: string[] | null = null;
+
+function resolveLauncher(): Promise<string[]> {
+  launcher ??= (async () => {
+    for (const p of SETPRIV_PATHS) {
+      if (!(await fs.access(p, constants.X_OK).then(() => true, () => false))) continue;
+      // An old setpriv (util-linux < 2.33) has no --pdeathsig: try it once.
+      const works = await new Promise<boolean>((resolve) => {
+        const probe = spawn(p, ['--pdeathsig', 'TERM', '--', 'true'], { stdio: 'ignore' });
+        probe.on('error', () => resolve(false));
+        probe.on('close', (code) => resolve(code === 0));
+      });
+      launcherResolved = works ? [p, '--pdeathsig', 'TERM', '--'] : [];
+      return launcherResolved;
+    }
+    launcherResolved = [];
+    return launcherResolved;
+  })();
+  return launcher;
 }
 
 export class Rclone {
@@ -84,22 +132,43 @@ export class Rclone {
         if (err instanceof SinkiError && err.code === 'NO_RCLONE') throw err;
         throw new SinkiError('NO_RCLONE', `${this.options.binary} does not work: ${(err as Error).message}`);
       }
-      const m = /rclone v(\d+)\.(\d+)\S*/.exec(out.stdout.toString());
-      if (!m) throw new SinkiError('NO_RCLONE', `${this.options.binary} is not rclone (no version)`);
-      const [maj, min] = [Number(m[1]), Number(m[2])];
-      if (maj < MIN_RCLONE_VERSION[0] || (maj === MIN_RCLONE_VERSION[0] && min < MIN_RCLONE_VERSION[1])) {
-        throw new SinkiError('NO_RCLONE', `rclone ${m[0].slice(7)} is too old; sinki needs ${MIN_RCLONE_VERSION.join('.')} or newer`);
-      }
-      return m[0].slice(7);
+      return checkRcloneVersion(this.options.binary, out.stdout.toString());
     })();
     return this.checked;
   }
 
+  /**
+   * Starts rclone (through the parent-death launcher once it is known: every async path resolves it
+   * first, and the backend's server starts after version()).
+   */
   spawn(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-    return spawn(this.options.binary, args, { env: { ...process.env, ...this.options.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const [cmd, ...rest] = [...(launcherResolved ?? []), this.options.binary, ...args];
+    return spawn(cmd!, rest, { env: { ...process.env, ...this.options.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   }
 
-  private runRaw(args: string[], onStderrLine?: (line: string) => void): Promise<RunResult> {
+  /** spawn() once the launcher is known; a missing binary rejects with NO_RCLONE. */
+  async spawnChecked(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ChildProcess> {
+    await resolveLauncher();
+    const child = this.spawn(args, env);
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' ? this.notFound() : e));
+    });
+    return child;
+  }
+
+  private notFound(): SinkiError {
+    return new SinkiError('NO_RCLONE', `rclone not found (${this.options.binary}); install it (apt-get install rclone) or give --rclone PATH`);
+  }
+
+  /** The error for an rclone that exited with this status and stderr (NO_RCLONE when the launcher could not start it). */
+  exitError(command: string, code: number | null, stderr: string): SinkiError {
+    if (code === 127 && SETPRIV_EXEC_FAILED.test(stderr)) return this.notFound();
+    return new SinkiError('RCLONE', `rclone ${command}: ${rcloneErrorMessage(stderr)}`);
+  }
+
+  private async runRaw(args: string[], onStderrLine?: (line: string) => void): Promise<RunResult> {
+    await resolveLauncher();
     return new Promise((resolve, reject) => {
       const child = this.spawn(args);
       const out: Buffer[] = [];
@@ -118,11 +187,11 @@ export class Rclone {
         }
       });
       child.on('error', (e: NodeJS.ErrnoException) => {
-        reject(e.code === 'ENOENT' ? new SinkiError('NO_RCLONE', `rclone not found (${this.options.binary}); install it (apt-get install rclone) or give --rclone PATH`) : e);
+        reject(e.code === 'ENOENT' ? this.notFound() : e);
       });
       child.on('close', (code) => {
         if (code === 0) resolve({ stdout: Buffer.concat(out), stderr: err });
-        else reject(new SinkiError('RCLONE', `rclone ${args[0]}: ${rcloneErrorMessage(err)}`));
+        else reject(this.exitError(args[0]!, code, err));
       });
     });
   }
@@ -134,6 +203,7 @@ export class Rclone {
    */
   async run(args: string[], onStderrLine?: (line: string) => void): Promise<RunResult> {
     const checked = this.version();
+    checked.catch(() => undefined); // awaited below, whichever of the two ends first
     try {
       const result = await this.runRaw(args, onStderrLine);
       await checked;

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 
@@ -7,14 +6,14 @@ export const METADATA_ENTRIES: readonly string[] = ['sinki.json', 'keys', 'index
 
 /**
  * Hard links (copies where links are refused) of a store's metadata, taken before a push uploads
- * anything, in a `.tmp-` folder inside the store that the store itself never lists. A backup or
+ * anything, in a `.tmp-` folder inside the store (`name`, see staging.ts) that the store itself never lists. A backup or
  * mount may keep writing while the push runs (both hold shared locks); pushing the metadata from
  * this frozen view means the remote never gets an index, snapshot or ref that names a pack written
  * after the packs went up. Local writes replace files by rename, so a link keeps the old version.
  * Null on a read-only store, where nobody can write meanwhile anyway.
  */
-export async function freezeMetadata(storePath: string): Promise<string | null> {
-  const dir = join(storePath, `.tmp-push-${randomBytes(6).toString('hex')}`);
+export async function freezeMetadata(storePath: string, name: string): Promise<string | null> {
+  const dir = join(storePath, name);
   try {
     await fs.mkdir(dir, { mode: 0o700 });
   } catch (err) {

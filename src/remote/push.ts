@@ -1,10 +1,11 @@
 import { promises as fs, rmSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { isSinkiError, SinkiError } from '../errors.js';
 import { isObjectId } from '../repo/layout.js';
 import { parseStatsLine, remoteJoin, type Rclone, type TransferStats } from '../rclone/rclone.js';
+import type { RcloneDaemon } from '../rclone/rcd.js';
 import { freezeMetadata } from './freeze.js';
+import { currentOwner, ownerGone, removeStaleLocalStaging, STAGING_PREFIX, stagingName } from './staging.js';
 
 export interface TransferOptions {
   /** rclone --bwlimit syntax, timetables included. */
@@ -46,9 +47,7 @@ export const PUSH_PHASES: readonly PushPhase[] = [
   { name: 'refs', include: ['/refs/**', '/SHA256SUMS'], staged: true, mutable: true },
 ];
 
-/** Names of staging folders on the remote (and of the frozen metadata at home); sinki never lists `.tmp-` names. */
-const STAGING_PREFIX = '.tmp-push-';
-
+/** Flags of rclone itself for copies: JSON log lines with stats every second (for progress), the user's limits. */
 export function transferFlags(o: TransferOptions): string[] {
   const flags = ['--use-json-log', '--stats', '1s', '--stats-log-level', 'NOTICE'];
   if (o.bwlimit) flags.push('--bwlimit', o.bwlimit);
@@ -56,9 +55,18 @@ export function transferFlags(o: TransferOptions): string[] {
   return flags;
 }
 
-/** Filter rules for one phase; temp files are excluded first (with --include alone, rclone would match them by the include). */
-export function phaseFilters(phase: { include: string[] }): string[] {
-  return ['--filter', '- .tmp-*', ...phase.include.flatMap((p) => ['--filter', `+ ${p}`]), '--filter', '- **'];
+/** Global flags of a push's rclone daemon: they hold for all its jobs together (one bandwidth limit for the whole push). */
+export function daemonFlags(o: PushOptions): string[] {
+  const flags: string[] = [];
+  if (o.bwlimit) flags.push('--bwlimit', o.bwlimit);
+  if (o.transfers) flags.push('--transfers', String(o.transfers));
+  if (o.dryRun) flags.push('--dry-run');
+  return flags;
+}
+
+/** Filter rules for one phase; temp files are excluded first (with an include alone, rclone would match them by the include). */
+export function phaseRules(phase: { include: readonly string[] }): string[] {
+  return ['- .tmp-*', ...phase.include.map((p) => `+ ${p}`), '- **'];
 }
 
 export interface PushReport {
@@ -66,67 +74,73 @@ export interface PushReport {
   verified?: { objects: number; bad: string[] };
 }
 
-export async function push(rclone: Rclone, storePath: string, remote: string, o: PushOptions): Promise<PushReport> {
-  const frozen = await freezeMetadata(storePath);
+/**
+ * Mirrors the store at `storePath` to `remote` through a running rclone daemon (the caller starts
+ * it with daemonFlags(o) and closes it): one rclone start for the whole push, however many
+ * operations it takes.
+ */
+export async function push(daemon: RcloneDaemon, storePath: string, remote: string, o: PushOptions): Promise<PushReport> {
+  const name = stagingName(await currentOwner());
+  await removeStaleLocalStaging(storePath);
+  const frozen = await freezeMetadata(storePath, name);
   // Ctrl-C ends the process from its signal handler, past any finally: exit handlers still run (and must be synchronous).
   const removeFrozen = (): void => {
     if (frozen) rmSync(frozen, { recursive: true, force: true });
   };
   process.once('exit', removeFrozen);
   try {
-    return await pushFrom(rclone, storePath, frozen ?? storePath, remote, o);
+    return await pushFrom(daemon, storePath, frozen ?? storePath, remote, name, o);
   } finally {
     if (frozen) await fs.rm(frozen, { recursive: true, force: true });
     process.off('exit', removeFrozen);
   }
 }
 
-async function pushFrom(rclone: Rclone, storePath: string, metadataPath: string, remote: string, o: PushOptions): Promise<PushReport> {
-  const common = [...transferFlags(o), ...(o.dryRun ? ['--dry-run'] : [])];
-  const staging = remoteJoin(remote, `${STAGING_PREFIX}${randomBytes(6).toString('hex')}`);
+async function pushFrom(daemon: RcloneDaemon, storePath: string, metadataPath: string, remote: string, name: string, o: PushOptions): Promise<PushReport> {
+  const staging = remoteJoin(remote, name);
   const copy = async (phase: PushPhase): Promise<PushReport['phases'][number]> => {
-    const args = phase.staged
-      ? ['copy', metadataPath, staging, ...(phase.mutable ? [] : ['--compare-dest', remote])]
-      : ['copy', storePath, remote];
-    let last: TransferStats | null = null;
-    await rclone.run([...args, ...common, ...phaseFilters(phase)], (line) => {
-      const s = parseStatsLine(line);
-      if (!s) return;
-      last = s;
-      o.onStats?.(phase.name, s);
-    });
-    const done = last as TransferStats | null;
-    return { name: phase.name, bytes: done?.bytes ?? 0, transfers: done?.transfers ?? 0 };
+    const params = phase.staged
+      ? { srcFs: metadataPath, dstFs: staging, ...(phase.mutable ? {} : { _config: { CompareDest: [remote] } }) }
+      : { srcFs: storePath, dstFs: remote };
+    const done = await daemon.transfer('sync/copy', { ...params, _filter: { FilterRule: phaseRules(phase) } }, `copy to ${remote}`, (s) => o.onStats?.(phase.name, s));
+    return { name: phase.name, bytes: done.bytes, transfers: done.transfers };
   };
-  const direct = PUSH_PHASES.filter((p) => !p.staged);
-  const staged = PUSH_PHASES.filter((p) => p.staged);
-  // Nothing in the staging folder is visible, so the staged phases go up side by side, and beside
-  // the packs unless a bandwidth limit is to hold for the push as a whole; they are renamed into
-  // place once the packs are complete, one phase after the other.
-  const sendDirect = Promise.all(direct.map(copy));
-  const sendStaged = o.bwlimit ? sendDirect.then(() => Promise.all(staged.map(copy))) : Promise.all(staged.map(copy));
-  const [directReports, stagedReports] = await settled(sendDirect, sendStaged);
-  const report: PushReport = { phases: [...directReports, ...stagedReports] };
+  // Nothing in the staging folder is visible, so every phase goes up at once (the daemon's bandwidth
+  // limit holds for all of them together); staged files are renamed into place once the packs are
+  // complete, one phase after the other. Folders that killed pushes left are cleared meanwhile.
+  const cleared: Promise<unknown> = o.dryRun ? Promise.resolve() : removeStaleRemoteStaging(daemon, remote, false).catch(() => undefined);
+  const [reports] = await settled(Promise.all(PUSH_PHASES.map((p) => settledValue(copy(p)))), cleared);
+  const failed = reports.find((r): r is { error: unknown } => 'error' in r);
+  if (failed) throw failed.error;
+  const report: PushReport = { phases: reports.map((r) => (r as { value: PushReport['phases'][number] }).value) };
   let moved = false;
-  for (const [i, phase] of staged.entries()) {
-    if (o.dryRun || stagedReports[i]!.transfers === 0) continue;
-    await renameIntoPlace(rclone, metadataPath, staging, remote, phase, o);
+  for (const phase of PUSH_PHASES) {
+    if (!phase.staged || o.dryRun || report.phases.find((p) => p.name === phase.name)!.transfers === 0) continue;
+    await renameIntoPlace(daemon, metadataPath, staging, remote, phase);
     moved = true;
   }
-  if (moved) await rclone.run(['rmdirs', staging]);
+  if (moved) await daemon.call('operations/purge', { fs: remote, remote: name }, `purge in ${remote}`);
   if (o.delete) {
     // Deletions last, newest state first, so a remote never refers to something already gone.
     for (const phase of [...PUSH_PHASES].reverse()) {
-      await rclone.run(['sync', phase.staged ? metadataPath : storePath, remote, ...common, ...phaseFilters(phase)]);
+      await daemon.transfer('sync/sync', { srcFs: phase.staged ? metadataPath : storePath, dstFs: remote, _filter: { FilterRule: phaseRules(phase) } }, `sync to ${remote}`);
     }
-    // Staging folders left by interrupted pushes.
-    await rclone.run(['delete', remote, '--rmdirs', ...common, '--filter', `+ /${STAGING_PREFIX}*/**`, '--filter', '- **']);
+    // Staging folders of interrupted pushes, and of pushes of unknown origin (other hosts, older sinki).
+    await removeStaleRemoteStaging(daemon, remote, true);
   }
-  if (o.verify && !o.dryRun) report.verified = await verifyRemote(rclone, remote);
+  if (o.verify && !o.dryRun) report.verified = await verifyRemote(daemon.rclone, remote);
   return report;
 }
 
-/** Both results once both have finished (no rclone left running behind a failure), or the first failure. */
+/** A promise's value or error, once it has settled (so that no job is left running behind a failure). */
+function settledValue<T>(p: Promise<T>): Promise<{ value: T } | { error: unknown }> {
+  return p.then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
+}
+
+/** Both results once both have finished, or the first failure. */
 async function settled<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
   const [ra, rb] = await Promise.allSettled([a, b]);
   if (ra.status === 'rejected') throw ra.reason;
@@ -139,16 +153,54 @@ async function settled<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
  * An immutable phase is one folder whose staged files are what the remote lacked; a mutable one
  * sent every file it has.
  */
-async function renameIntoPlace(rclone: Rclone, source: string, staging: string, remote: string, phase: PushPhase, o: TransferOptions): Promise<void> {
+async function renameIntoPlace(daemon: RcloneDaemon, source: string, staging: string, remote: string, phase: PushPhase): Promise<void> {
+  // IgnoreTimes: a move would otherwise keep a same-size file already there and drop the new one.
+  const _config = { IgnoreTimes: true };
   for (const pattern of phase.include) {
     const dir = /^\/(.+)\/\*\*$/.exec(pattern)?.[1];
     const name = dir ?? pattern.slice(1);
-    if (!(await fs.stat(join(source, name)).catch(() => null))) continue;
-    // --ignore-times: a move would otherwise keep a same-size file already there and drop the new one.
-    const flags = ['--ignore-times', ...(o.transfers ? ['--transfers', String(o.transfers)] : [])];
-    if (dir) await rclone.run(['move', remoteJoin(staging, dir), remoteJoin(remote, dir), '--delete-empty-src-dirs', ...flags]);
-    else await rclone.run(['moveto', remoteJoin(staging, name), remoteJoin(remote, name), ...flags]);
+    if (!(await hasFiles(join(source, name)))) continue;
+    if (dir) await daemon.call('sync/move', { srcFs: remoteJoin(staging, dir), dstFs: remoteJoin(remote, dir), deleteEmptySrcDirs: true, _config }, `move in ${remote}`);
+    else await daemon.call('operations/movefile', { srcFs: staging, srcRemote: name, dstFs: remote, dstRemote: name, _config }, `moveto in ${remote}`);
   }
+}
+
+/** A file, or a folder with a file (not a temp file) somewhere below it: something a copy sends. */
+async function hasFiles(path: string): Promise<boolean> {
+  const st = await fs.stat(path).catch(() => null);
+  if (!st) return false;
+  if (!st.isDirectory()) return true;
+  for (const entry of await fs.readdir(path, { withFileTypes: true })) {
+    if (entry.name.startsWith('.tmp-')) continue;
+    if (!entry.isDirectory() || (await hasFiles(join(path, entry.name)))) return true;
+  }
+  return false;
+}
+
+/**
+ * Removes staging folders on the remote that pushes killed midway left: those of this host whose
+ * push has ended, and with `all` (push --delete) also those of unknown origin. A staging folder of
+ * a push still running (here or, as far as anyone can tell, elsewhere) is kept.
+ */
+export async function removeStaleRemoteStaging(daemon: RcloneDaemon, remote: string, all: boolean): Promise<string[]> {
+  let list: Array<{ Name?: string; IsDir?: boolean }>;
+  try {
+    list = ((await daemon.call('operations/list', { fs: remote, remote: '', opt: { dirsOnly: true } }, `lsf ${remote}`)).list ?? []) as typeof list;
+  } catch (err) {
+    if (isSinkiError(err, 'RCLONE') && /not found/i.test(err.message)) return []; // a new remote
+    throw err;
+  }
+  const removed: string[] = [];
+  for (const entry of list) {
+    const name = entry.Name ?? '';
+    if (!entry.IsDir || !name.startsWith(STAGING_PREFIX)) continue;
+    const gone = await ownerGone(name);
+    if (gone === true || (all && gone === null)) {
+      await daemon.call('operations/purge', { fs: remote, remote: name }, `purge in ${remote}`);
+      removed.push(name);
+    }
+  }
+  return removed;
 }
 
 /** Every pack, index and snapshot object on the remote: its SHA-256 must equal its name. */

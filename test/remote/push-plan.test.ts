@@ -1,6 +1,6 @@
 /* The pure parts of a push: phase order, filter rules, remote paths, rclone's messages. */
 import { describe, expect, it } from 'vitest';
-import { phaseFilters, PUSH_PHASES } from '../../src/remote/push.js';
+import { daemonFlags, phaseRules, PUSH_PHASES } from '../../src/remote/push.js';
 import { rcloneErrorMessage, remoteJoin } from '../../src/rclone/rclone.js';
 
 describe('push phases', () => {
@@ -17,7 +17,12 @@ describe('push phases', () => {
   });
 
   it('exclude temp files before any include matches them, and everything else after', () => {
-    expect(phaseFilters({ include: ['/packs/**'] })).toEqual(['--filter', '- .tmp-*', '--filter', '+ /packs/**', '--filter', '- **']);
+    expect(phaseRules({ include: ['/packs/**'] })).toEqual(['- .tmp-*', '+ /packs/**', '- **']);
+  });
+
+  it('give the daemon the limits that hold for the whole push', () => {
+    expect(daemonFlags({})).toEqual([]);
+    expect(daemonFlags({ bwlimit: '08:00,512k 19:00,10M', transfers: 8, dryRun: true })).toEqual(['--bwlimit', '08:00,512k 19:00,10M', '--transfers', '8', '--dry-run']);
   });
 });
 
