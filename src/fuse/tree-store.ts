@@ -25,6 +25,7 @@ export class TreeStore {
     if (dir.subtree && !changed.has(dir)) return dir.subtree;
     const nodes: TreeNode[] = [];
     for (const [name, node] of await this.children(dir)) {
+      if (isUnlinkedOpenFile(name)) continue;
       const base = { name, mode: node.meta.mode, uid: node.meta.uid, gid: node.meta.gid, mtimeNs: msToNs(node.meta.mtimeMs), ctimeNs: msToNs(node.meta.ctimeMs) };
       if (node.type === 'dir') nodes.push({ ...base, type: 'dir', size: 0, subtree: await this.save(node, changed) });
       else if (node.type === 'symlink') nodes.push({ ...base, type: 'symlink', size: 0, target: node.target });
@@ -38,4 +39,13 @@ export class TreeStore {
   private fileChunks(file: FileNode): Promise<Array<[string, number]>> {
     return this.io.storedChunks(file);
   }
+}
+
+/**
+ * libfuse 2 keeps a file that is unlinked while still open under a hidden name until its last
+ * close (fuse-native cannot serve such files by handle alone, so hard_remove stays off). The file is
+ * deleted: commits and snapshots leave it out.
+ */
+function isUnlinkedOpenFile(name: string): boolean {
+  return /^\.fuse_hidden[0-9a-f]{16}$/.test(name);
 }
