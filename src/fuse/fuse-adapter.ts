@@ -1,6 +1,7 @@
 /* The one typed wrapper around fuse-native: promise-returning ops in, callbacks and errnos out. */
-import { existsSync } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { constants } from 'node:os';
 import { CODE_TABLE, SinkiError } from '../errors.js';
@@ -208,6 +209,31 @@ export async function mountFuse(mountpoint: string, ops: FsOps, options: MountOp
     }),
   );
   return {
-    unmount: () => new Promise<void>((resolve, reject) => fuse.unmount((err) => (err ? reject(err) : resolve()))),
+    unmount: () =>
+      new Promise<void>((resolve, reject) =>
+        fuse.unmount((err) => {
+          if (!err) return resolve();
+          // Unmounted from outside (fusermount -u): fuse-native's unmount fails on the missing mount
+          // before it lets go of its event-loop handle, which would keep this process alive for good.
+          void fuseMountedAt(mountpoint).then((mounted) => {
+            if (mounted) return reject(err);
+            fuseBinding().fuse_native_unmount(mountpoint, (fuse as unknown as { _thread: Buffer })._thread);
+            resolve();
+          }, reject);
+        }),
+      ),
   };
+}
+
+/** True while a FUSE file system is mounted at the path (per /proc/mounts). */
+export async function fuseMountedAt(mountpoint: string): Promise<boolean> {
+  const mounts = await fs.readFile('/proc/mounts', 'utf8').catch(() => '');
+  const escaped = mountpoint.replace(/ /g, '\\040');
+  return mounts.split('\n').some((l) => l.split(' ')[1] === escaped && /fuse/.test(l.split(' ')[2] ?? ''));
+}
+
+/** The native binding of the fuse-native in use (node caches it: the same instance the class uses). */
+function fuseBinding(): { fuse_native_unmount(mountpoint: string, thread: Buffer): void } {
+  const entry = loadFuseNative().patched ? PATCHED_FUSE_NATIVE : require.resolve('fuse-native');
+  return createRequire(entry)('node-gyp-build')(dirname(entry)) as { fuse_native_unmount(mountpoint: string, thread: Buffer): void };
 }

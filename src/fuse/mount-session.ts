@@ -11,7 +11,7 @@ import { ChunkCache } from './chunk-cache.js';
 import { mountpointSocketPath, sendControl, serveControl, storeSocketPath, type ControlRequest } from './control.js';
 import { FileIo } from './file-io.js';
 import { SinkiFilesystem } from './filesystem.js';
-import { mountFuse, type MountedFs } from './fuse-adapter.js';
+import { fuseMountedAt, mountFuse, type MountedFs } from './fuse-adapter.js';
 import { Mutex } from './mutex.js';
 import { DirNode } from './nodes.js';
 import { Recompressor } from './recompressor.js';
@@ -40,13 +40,7 @@ export interface MountConfig {
 }
 
 const MAX_COMMIT_DELAY_MS = 10_000;
-
-/** Lines of /proc/mounts for this mountpoint with a FUSE type. */
-async function fuseMountedAt(mountpoint: string): Promise<boolean> {
-  const mounts = await fs.readFile('/proc/mounts', 'utf8').catch(() => '');
-  const escaped = mountpoint.replace(/ /g, '\\040');
-  return mounts.split('\n').some((l) => l.split(' ')[1] === escaped && /fuse/.test(l.split(' ')[2] ?? ''));
-}
+const MOUNT_WATCH_MS = 1000;
 
 export async function fusermount(args: string[], mountpoint: string): Promise<void> {
   for (const bin of ['fusermount', 'fusermount3']) {
@@ -94,6 +88,7 @@ export class MountSession {
   private firstDirtyAt = 0;
   private quietTimer: NodeJS.Timeout | null = null;
   private snapshotTimer: NodeJS.Timeout | null = null;
+  private goneTimer: NodeJS.Timeout | null = null;
   private fuse: MountedFs | null = null;
   private control: Server | null = null;
   private stopping: Promise<void> | null = null;
@@ -168,6 +163,15 @@ export class MountSession {
       bigWrites: cfg.bigWrites,
       onError: (op, path, err) => cfg.log(`${op} ${path}: ${(err as Error).message}`),
     });
+    // `fusermount -u` or a file manager's eject ends the FUSE loop without telling JavaScript: notice
+    // that the mount is gone and stop as `sinki umount` would (commit, snapshot, exit).
+    this.goneTimer = setInterval(() => {
+      void fuseMountedAt(cfg.mountpoint).then((mounted) => {
+        if (mounted || this.stopping) return;
+        cfg.log(`${cfg.mountpoint} was unmounted from outside; committing and exiting`);
+        void this.stop();
+      });
+    }, MOUNT_WATCH_MS);
     const sockets = [mountpointSocketPath(cfg.mountpoint)];
     if (!this.readOnly) sockets.push(storeSocketPath(repo.config.id));
     this.control = await serveControl(sockets, (req) => this.onControl(req));
@@ -263,6 +267,7 @@ export class MountSession {
     this.stopping = (async () => {
       if (this.quietTimer) clearTimeout(this.quietTimer);
       if (this.snapshotTimer) clearInterval(this.snapshotTimer);
+      if (this.goneTimer) clearInterval(this.goneTimer);
       try {
         if (!this.readOnly) {
           const tree = await this.commit();

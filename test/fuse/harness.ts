@@ -68,6 +68,12 @@ export async function umount(m: Mounted): Promise<RunResult> {
   return r;
 }
 
+/** For a mount that ended without `sinki umount` (its process has exited): nothing left to clean up. */
+export function forgetMount(m: Mounted): void {
+  mounted.delete(resolve(m.mnt));
+  pids.delete(m.pid);
+}
+
 export async function readLog(mnt: string): Promise<string> {
   return fs.readFile(mountLog(mnt), 'utf8').catch(() => '(no log)');
 }

@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run, sinki } from '../helpers/cli.js';
-import { cleanup, isMounted, KiB, makeStore, mount, mountLog, umount, type Store } from './harness.js';
+import { cleanup, forgetMount, isMounted, KiB, makeStore, mount, mountLog, readLog, umount, waitForExit, type Store } from './harness.js';
 
 /** Self-reported memory of a process, in bytes. */
 async function rssBytes(pid: number): Promise<number> {
@@ -32,6 +32,18 @@ describe('sinki mount and umount on the command line', () => {
     expect(await fs.readdir(mnt)).toEqual(['.snapshots']);
     await umount(m);
     expect(await fs.readdir(mnt)).toEqual([]);
+  });
+
+  it('unmounted from outside (fusermount -u, a file manager\'s eject): the mount process commits, snapshots and exits', async () => {
+    const mnt = join(store.work, 'outside');
+    const m = await mount(store, mnt);
+    await fs.writeFile(join(mnt, 'written-before-eject.txt'), 'kept\n');
+    expect((await run('fusermount', ['-u', mnt])).code).toBe(0);
+    await waitForExit(m.pid);
+    forgetMount(m);
+    expect(await readLog(mnt)).toMatch(/unmounted from outside; committing and exiting/);
+    const ls = await sinki(['ls', 'latest'], { store: store.path });
+    expect(ls.stdout).toContain('/written-before-eject.txt');
   });
 
   it('a non-empty mountpoint is refused with a clear usage error, and left as it was', async () => {
