@@ -172,6 +172,8 @@ export class CrashSuite {
     this.liveModel = new Map();
     /** Last measured length of an uninterrupted run of each operation, ms (where the kill moment is drawn from). */
     this.duration = { backup: 4000, prune: 3000, push: 2500, mount: 2000, snapshot: 1000, 'mount-snapshot': 3000 };
+    /** Operations seen to finish before their kill at least once. */
+    this.finished = new Set();
     this.mountPids = new Set();
     this.groups = new Set();
     this.restoreCount = 0;
@@ -255,12 +257,13 @@ export class CrashSuite {
     this.groups.delete(job.child.pid);
     const ms = Date.now() - started;
     if (r.signal === 'SIGKILL') {
-      // Killed late in the window and still running: the window is too short to reach the end of the operation.
-      if (delay > 0.85 * this.duration[op]) this.duration[op] = Math.round(this.duration[op] * 1.25);
+      // Killed late in the window and still running, or never seen to finish: the window may be too short to reach the end of the operation.
+      if (delay > 0.85 * this.duration[op] || !this.finished.has(op)) this.duration[op] = Math.round(this.duration[op] * 1.25);
       return { outcome: 'killed', ms, r };
     }
     if (r.code !== 0) throw new Error(`sinki ${args.join(' ')} failed on its own (exit ${r.code}): ${r.stderr.trim()}`);
     this.noteDuration(op, ms);
+    this.finished.add(op);
     return { outcome: 'completed', ms, r };
   }
 
@@ -476,9 +479,17 @@ export class CrashSuite {
     const poolFiles = fs.readdirSync(this.pool).sort();
     const names = [];
     const count = 2 + Math.floor(this.random() * 4);
+    // Files of this round alone (a pool file with a patch of this round's bytes), so that the mount's
+    // commit has new chunks to compress and seal, not blobs it already stores: that is where the kill should land.
+    const roundFiles = path.join(this.work, `fresh-${i}`);
+    fs.mkdirSync(roundFiles);
     for (let k = 0; k < count; k++) {
       const from = poolFiles[Math.floor(this.random() * poolFiles.length)];
-      names.push([path.join(this.pool, from), `${dir}/f${k}${path.extname(from)}`]);
+      const bytes = fs.readFileSync(path.join(this.pool, from));
+      for (let j = 0; j < 64; j++) bytes[Math.floor(this.random() * bytes.length)] = Math.floor(this.random() * 256);
+      const file = path.join(roundFiles, `f${k}${path.extname(from)}`);
+      fs.writeFileSync(file, bytes);
+      names.push([file, `${dir}/f${k}${path.extname(from)}`]);
     }
     const w = await run('sh', ['-c', [`mkdir '${this.mnt}/${dir}' || exit 1`, ...names.map(([from, to]) => `cp '${from}' '${this.mnt}/${to}' || exit 1`)].join('\n')]);
     if (w.code !== 0) throw new Error(`copying into the mount failed: ${w.stderr.trim()}`);
@@ -487,6 +498,7 @@ export class CrashSuite {
     full.set(dir, 'd');
     for (const [from, to] of names) full.set(to, `f ${sha256File(from)}`);
 
+    fs.rmSync(roundFiles, { recursive: true, force: true });
     const before = new Set((await this.snapshots()).map((s) => s.id));
     const tag = `crash-${i}`;
     const started = Date.now();
