@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import type { Server } from 'node:net';
 import { isSinkiError, SinkiError } from '../errors.js';
 import type { Repository } from '../repo/repository.js';
-import { reclaimSupersededPacks } from '../repo/reclaim.js';
+import { tidySessionOutput } from '../repo/session-tidy.js';
 import { readHead, snapshotLiveTree, writeHead } from '../repo/refs.js';
 import { ChunkCache } from './chunk-cache.js';
 import { mountpointSocketPath, sendControl, serveControl, storeSocketPath, type ControlRequest } from './control.js';
@@ -191,23 +191,29 @@ export class MountSession {
     return { mountpoint: this.cfg.mountpoint, readOnly: this.readOnly, pid: process.pid, writeSizes: Object.fromEntries(this.fs.writeSizes) };
   }
 
-  /** The mount is gone: compress what is still raw, then free the raw copies if no one else uses the store. */
-  private async finishRecompression(): Promise<void> {
-    const recompressor = this.recompressor!;
-    await recompressor.drain();
-    if (recompressor.waiting > 0) this.cfg.log(`${recompressor.waiting} chunks stay uncompressed (correct, only larger)`);
-    if (recompressor.recompressed === 0 || !this.cfg.lockExclusively) return;
+  /**
+   * The mount is gone: compress what is still raw, then, if no one else uses the store, free the raw
+   * copies and merge this session's small packs and per-commit index segments.
+   */
+  private async finishWriting(): Promise<void> {
+    const recompressor = this.recompressor;
+    if (recompressor) {
+      await recompressor.drain();
+      if (recompressor.waiting > 0) this.cfg.log(`${recompressor.waiting} chunks stay uncompressed (correct, only larger)`);
+    }
+    if (this.repo.newIndexSegments.size === 0 || !this.cfg.lockExclusively) return;
     let lock: { release(): Promise<void> };
     try {
       lock = await this.cfg.lockExclusively();
     } catch (err) {
       if (!isSinkiError(err, 'LOCKED')) throw err;
-      this.cfg.log('another process is using the store: the uncompressed copies stay until "sinki prune"');
+      if (recompressor?.recompressed) this.cfg.log('another process is using the store: the uncompressed copies stay until "sinki prune"');
       return;
     }
     try {
-      const freed = await reclaimSupersededPacks(this.repo);
-      if (freed.packsDeleted > 0) this.cfg.log(`compressed ${recompressor.recompressed} chunks; freed ${(freed.bytesFreed / 2 ** 20).toFixed(1)} MiB of uncompressed copies (${freed.packsDeleted} packs)`);
+      const tidy = await tidySessionOutput(this.repo);
+      if (tidy.bytesFreed > 0) this.cfg.log(`compressed ${recompressor?.recompressed ?? 0} chunks; freed ${(tidy.bytesFreed / 2 ** 20).toFixed(1)} MiB of uncompressed copies`);
+      if (tidy.packsDeleted > 0 || tidy.segmentsMerged > 1) this.cfg.log(`merged ${tidy.packsDeleted} packs and ${tidy.segmentsMerged} index segments of this session`);
     } finally {
       await lock.release();
     }
@@ -284,7 +290,7 @@ export class MountSession {
         this.cfg.log(`write calls by size: ${sizes.join(' ')}`);
       }
       await this.fuse?.unmount().catch(async () => fusermount(['-uz'], this.cfg.mountpoint).catch(() => undefined));
-      if (this.recompressor) await this.finishRecompression().catch((err: Error) => this.cfg.log(`could not finish compressing: ${err.message}`));
+      if (!this.readOnly) await this.finishWriting().catch((err: Error) => this.cfg.log(`could not finish compressing and merging: ${err.message}`));
       this.control?.close();
       this.resolveDone();
     })();

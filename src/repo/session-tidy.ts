@@ -2,11 +2,18 @@ import type { PackRecord } from './blob-index.js';
 import { indexPath, packPath } from './layout.js';
 import type { Repository } from './repository.js';
 
-export interface ReclaimReport {
+export interface TidyReport {
+  /** Packs deleted after their live blobs moved. */
   packsDeleted: number;
+  /** Bytes of blobs that were stored again elsewhere (the raw copies of recompressed chunks). */
   bytesFreed: number;
   blobsMoved: number;
+  /** Index segments of this process merged into one. */
+  segmentsMerged: number;
 }
+
+/** A pack under this share of the pack size counts as small: commits of a few changes write them. */
+const SMALL_PACK_SHARE = 0.25;
 
 /** Bytes of a pack's blobs that the index reads from another copy. */
 function supersededBytes(repo: Repository, record: PackRecord): number {
@@ -16,24 +23,29 @@ function supersededBytes(repo: Repository, record: PackRecord): number {
 }
 
 /**
- * Frees the packs this process wrote that hold blobs since stored again elsewhere (the mount's raw
- * chunks after recompression). In the order that keeps the store whole at every step: the packs'
- * other blobs move to a new pack and are indexed, the index segments naming the old packs are
- * rewritten without them, and only then are the old packs deleted. The caller holds the store
- * exclusively, so no other process is reading those packs.
+ * Tidies what this process (a mount session) wrote, at its end: packs holding blobs since stored
+ * again elsewhere (raw chunks after recompression) and small packs (one per commit of a few changes)
+ * are merged into full packs, and the session's index segments (one per commit) into one. In the
+ * order that keeps the store whole at every step: live blobs move to new packs and are indexed, the
+ * merged segment is written, and only then are old segments and packs deleted. The caller holds the
+ * store exclusively, so no other process is reading those packs.
  */
-export async function reclaimSupersededPacks(repo: Repository): Promise<ReclaimReport> {
-  const report: ReclaimReport = { packsDeleted: 0, bytesFreed: 0, blobsMoved: 0 };
+export async function tidySessionOutput(repo: Repository): Promise<TidyReport> {
+  const report: TidyReport = { packsDeleted: 0, bytesFreed: 0, blobsMoved: 0, segmentsMerged: 0 };
+  const records = new Map<string, PackRecord>();
+  for (const segment of repo.newIndexSegments.values()) for (const record of segment) records.set(record.packId, record);
   const stale = new Set<string>();
-  for (const records of repo.newIndexSegments.values()) {
-    for (const record of records) {
-      const bytes = supersededBytes(repo, record);
-      if (bytes === 0 || stale.has(record.packId)) continue;
+  const small: string[] = [];
+  for (const record of records.values()) {
+    const superseded = supersededBytes(repo, record);
+    if (superseded > 0) {
       stale.add(record.packId);
-      report.bytesFreed += bytes;
-    }
+      report.bytesFreed += superseded;
+    } else if (record.entries.reduce((n, e) => n + e.length, 0) < SMALL_PACK_SHARE * repo.config.packSize) small.push(record.packId);
   }
-  if (stale.size === 0) return report;
+  if (small.length >= 2) for (const packId of small) stale.add(packId);
+  if (stale.size === 0 && repo.newIndexSegments.size < 2) return report;
+
   for (const packId of stale) {
     for (const e of repo.index.packEntries(packId) ?? []) {
       if (repo.index.get(e.id)?.packId !== packId) continue;
@@ -43,13 +55,16 @@ export async function reclaimSupersededPacks(repo: Repository): Promise<ReclaimR
     }
   }
   await repo.flush();
-  const rewritten = [...repo.newIndexSegments].filter(([, records]) => records.some((r) => stale.has(r.packId)));
-  const remaining = rewritten.flatMap(([, records]) => records.filter((r) => !stale.has(r.packId)));
-  if (remaining.length > 0) await repo.writeIndexSegment(remaining);
-  for (const [name] of rewritten) {
+  const segments = [...repo.newIndexSegments];
+  const kept = new Map<string, PackRecord>();
+  for (const [, segment] of segments) for (const record of segment) if (!stale.has(record.packId)) kept.set(record.packId, record);
+  const mergedName = kept.size > 0 ? await repo.writeIndexSegment([...kept.values()]) : null;
+  for (const [name] of segments) {
+    if (name === mergedName) continue;
     await repo.backend.remove(indexPath(name));
     repo.newIndexSegments.delete(name);
   }
+  report.segmentsMerged = segments.length;
   for (const packId of stale) {
     await repo.backend.remove(packPath(packId));
     repo.index.dropPack(packId);

@@ -44,6 +44,8 @@ describe('writes that outrun the compressor', () => {
     expect(log).not.toMatch(/could not|failed|paused/);
     // Chunks stored raw while the compressor was busy are compressed and their raw copies freed.
     if (/compressed \d+ chunks/.test(log)) expect(log).toMatch(/freed [\d.]+ MiB of uncompressed copies/);
+    // One index segment per commit while mounted; merged into one at unmount.
+    expect(await fs.readdir(join(store.path, 'index'))).toHaveLength(1);
     // The text compresses ~10×: raw copies left behind would show here.
     expect(await packBytes(store.path)).toBeLessThan(data.length / 4);
 
@@ -60,5 +62,6 @@ describe('writes that outrun the compressor', () => {
     expect((await run('cp', [local, join(mnt, 'copy.log')])).code).toBe(0);
     await umount(again);
     expect(await packBytes(store.path)).toBeLessThan(before + MiB);
+    expect(await fs.readdir(join(store.path, 'index'))).toHaveLength(2);
   });
 });

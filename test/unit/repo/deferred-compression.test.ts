@@ -8,7 +8,7 @@ import { BlobIndex } from '../../../src/repo/blob-index.js';
 import { checkStore } from '../../../src/repo/check.js';
 import { StoreLock } from '../../../src/repo/lock.js';
 import { BlobKind } from '../../../src/repo/pack-format.js';
-import { reclaimSupersededPacks } from '../../../src/repo/reclaim.js';
+import { tidySessionOutput } from '../../../src/repo/session-tidy.js';
 import { Repository } from '../../../src/repo/repository.js';
 import { DEFAULTS, DEFAULT_NO_COMPRESS_EXT } from '../../../src/repo/store-config.js';
 import { removeTempDirs, tempDir } from '../../helpers/temp.js';
@@ -91,7 +91,7 @@ describe('deferred compression (the mount storing raw when the compressor is bus
     // Nothing left to do for a blob already compressed.
     expect(await repo.recompressBlob(deferred[0]!)).toBe(false);
 
-    const report = await reclaimSupersededPacks(repo);
+    const report = await tidySessionOutput(repo);
     expect(report.packsDeleted).toBeGreaterThan(0);
     const packsAfter = await packFiles(dir);
     expect(packsAfter.filter((p) => packsBefore.includes(p)).length).toBe(packsBefore.length - report.packsDeleted);
@@ -120,7 +120,8 @@ describe('deferred compression (the mount storing raw when the compressor is bus
       if (outcomes[i] === 'deferred') expect(await repo.recompressBlob(repo.blobId(chunk))).toBe(true);
     }
     await repo.flush();
-    expect(await reclaimSupersededPacks(repo)).toEqual({ packsDeleted: 0, bytesFreed: 0, blobsMoved: 0 });
+    expect((await tidySessionOutput(repo)).bytesFreed).toBe(0);
+    await repo.backend.close();
   });
 });
 
@@ -143,7 +144,35 @@ class CrashingBackend extends LocalBackend {
   }
 }
 
-describe('reclaim interrupted at every step', () => {
+describe('tidying a session that committed often', () => {
+  it('merges its small packs and per-commit index segments into one each; every blob reads back and check is clean', async () => {
+    const { dir, repo } = await newStore();
+    const blobs: Buffer[] = [];
+    for (let commit = 0; commit < 6; commit++) {
+      for (let i = 0; i < 3; i++) {
+        const blob = textChunk(commit * 10 + i, 8 * 1024);
+        blobs.push(blob);
+        await repo.queueBlob(BlobKind.Data, repo.blobId(blob), blob, true);
+      }
+      await repo.flush();
+    }
+    expect(await packFiles(dir)).toHaveLength(6);
+    expect(await fs.readdir(join(dir, 'index'))).toHaveLength(6);
+    const report = await tidySessionOutput(repo);
+    expect(report).toMatchObject({ packsDeleted: 6, blobsMoved: 18, segmentsMerged: 7 });
+    expect(await packFiles(dir)).toHaveLength(1);
+    expect(await fs.readdir(join(dir, 'index'))).toHaveLength(1);
+    // Nothing left to tidy the second time.
+    expect(await tidySessionOutput(repo)).toMatchObject({ packsDeleted: 0, segmentsMerged: 0 });
+    await repo.backend.close();
+    const again = await Repository.open(new LocalBackend(dir), password);
+    for (const blob of blobs) expect((await again.loadBlob(again.blobId(blob))).equals(blob)).toBe(true);
+    expect((await checkStore(again, { readData: true })).problems).toEqual([]);
+    await again.backend.close();
+  });
+});
+
+describe('tidying interrupted at every step', () => {
   it('leaves a store that opens, reads every blob and checks clean', async () => {
     const { dir, repo } = await newStore();
     const chunks = Array.from({ length: 16 }, (_, i) => textChunk(100 + i));
@@ -169,7 +198,7 @@ describe('reclaim interrupted at every step', () => {
       try {
         for (const id of deferred) await session.recompressBlob(id);
         await session.flush();
-        await reclaimSupersededPacks(session);
+        await tidySessionOutput(session);
         completed = true;
       } catch (err) {
         expect((err as Error).message).toMatch(/crash at step/);
