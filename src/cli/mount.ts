@@ -126,7 +126,9 @@ export function registerMount(program: Command): void {
     .argument('<mountpoint>')
     .action(
       action(async (_ctx, mountpoint: string) => {
-        const reply = await sendControl(mountpointSocketPath(mountpoint), { op: 'unmount' });
+        // The mount commits, then compresses what writes left uncompressed: that can take a while.
+        const waiting = setTimeout(() => process.stderr.write(`sinki: waiting for the mount at ${resolve(mountpoint)} to commit and finish compressing (its log says how far it is)\n`), 3000);
+        const reply = await sendControl(mountpointSocketPath(mountpoint), { op: 'unmount' }).finally(() => clearTimeout(waiting));
         if (reply?.ok) {
           process.stdout.write(`unmounted ${resolve(mountpoint)}\n`);
           return;
