@@ -153,7 +153,7 @@ export class FileIo {
     const id = this.repo.blobId(plain);
     // If the store refuses it (disk full), the chunk stays dirty: nothing is lost, the writer gets ENOSPC.
     const compress = compressBlob(len, compressFile(file.name, policy), policy);
-    if (!this.recompressor) await this.repo.queueBlob(BlobKind.Data, id, plain, compress);
+    if (!this.recompressor?.deferAllowed) await this.repo.queueBlob(BlobKind.Data, id, plain, compress);
     else if ((await this.repo.queueBlobOrDefer(BlobKind.Data, id, plain, compress)) === 'deferred') this.recompressor.add(id);
     this.dropDirty(file, index);
     file.chunks[index] = [id, len];

@@ -41,6 +41,8 @@ export interface MountConfig {
 
 const MAX_COMMIT_DELAY_MS = 10_000;
 const MOUNT_WATCH_MS = 1000;
+/** Deferred compression stores chunks raw for a while: only with this much room to spare. */
+const MIN_FREE_FOR_DEFERRING = 2 * 2 ** 30;
 
 export async function fusermount(args: string[], mountpoint: string): Promise<void> {
   for (const bin of ['fusermount', 'fusermount3']) {
@@ -88,7 +90,7 @@ export class MountSession {
   private firstDirtyAt = 0;
   private quietTimer: NodeJS.Timeout | null = null;
   private snapshotTimer: NodeJS.Timeout | null = null;
-  private goneTimer: NodeJS.Timeout | null = null;
+  private watchTimer: NodeJS.Timeout | null = null;
   private fuse: MountedFs | null = null;
   private control: Server | null = null;
   private stopping: Promise<void> | null = null;
@@ -130,7 +132,9 @@ export class MountSession {
           await this.mutex.run(() => repo.flush());
         },
         log: cfg.log,
+        minFreeBytes: MIN_FREE_FOR_DEFERRING,
       });
+      await this.recompressor.checkRoom();
     }
     this.io = new FileIo(repo, cache, repo.config.chunkSize, cfg.writeBuffer, this.recompressor);
     this.trees = new TreeStore(repo, this.io);
@@ -163,9 +167,11 @@ export class MountSession {
       bigWrites: cfg.bigWrites,
       onError: (op, path, err) => cfg.log(`${op} ${path}: ${(err as Error).message}`),
     });
+    // Once a second: is there still room to store chunks raw, and is the mount still there?
     // `fusermount -u` or a file manager's eject ends the FUSE loop without telling JavaScript: notice
     // that the mount is gone and stop as `sinki umount` would (commit, snapshot, exit).
-    this.goneTimer = setInterval(() => {
+    this.watchTimer = setInterval(() => {
+      void this.recompressor?.checkRoom();
       void fuseMountedAt(cfg.mountpoint).then((mounted) => {
         if (mounted || this.stopping) return;
         cfg.log(`${cfg.mountpoint} was unmounted from outside; committing and exiting`);
@@ -213,7 +219,8 @@ export class MountSession {
     try {
       const tidy = await tidySessionOutput(this.repo);
       if (tidy.bytesFreed > 0) this.cfg.log(`compressed ${recompressor?.recompressed ?? 0} chunks; freed ${(tidy.bytesFreed / 2 ** 20).toFixed(1)} MiB of uncompressed copies`);
-      if (tidy.packsDeleted > 0 || tidy.segmentsMerged > 1) this.cfg.log(`merged ${tidy.packsDeleted} packs and ${tidy.segmentsMerged} index segments of this session`);
+      const merged = [tidy.packsDeleted > 1 ? `${tidy.packsDeleted} small packs` : '', tidy.segmentsMerged > 1 ? `${tidy.segmentsMerged} index segments` : ''].filter(Boolean);
+      if (merged.length > 0) this.cfg.log(`merged this session's ${merged.join(' and ')}`);
     } finally {
       await lock.release();
     }
@@ -273,7 +280,7 @@ export class MountSession {
     this.stopping = (async () => {
       if (this.quietTimer) clearTimeout(this.quietTimer);
       if (this.snapshotTimer) clearInterval(this.snapshotTimer);
-      if (this.goneTimer) clearInterval(this.goneTimer);
+      if (this.watchTimer) clearInterval(this.watchTimer);
       try {
         if (!this.readOnly) {
           const tree = await this.commit();

@@ -6,6 +6,8 @@ export interface RecompressorOptions {
   /** Makes the recompressed copies durable (packs and index), under the mount's commit lock. */
   flush: () => Promise<void>;
   log: (line: string) => void;
+  /** Below this much free space where the store lives, chunks are compressed before they are stored. */
+  minFreeBytes: number;
 }
 
 /**
@@ -21,11 +23,23 @@ export class Recompressor {
   private running: Promise<void> | null = null;
   private cancelled = false;
   recompressed = 0;
+  /** False while the store's disk is nearly full: raw copies would need room that compressed ones do not. */
+  deferAllowed = true;
 
   constructor(
     private readonly repo: Repository,
     private readonly options: RecompressorOptions,
   ) {}
+
+  /** Called periodically: deferring stops while the store's disk has less than minFreeBytes free. */
+  async checkRoom(): Promise<void> {
+    const free = await this.repo.backend.freeBytes().catch(() => null);
+    const allowed = free === null || free >= this.options.minFreeBytes;
+    if (allowed !== this.deferAllowed) {
+      this.options.log(allowed ? 'the store has room again: chunks may be stored uncompressed while the compressor is busy' : `less than ${Math.round(this.options.minFreeBytes / 2 ** 30)} GiB free where the store lives: every chunk is compressed before it is stored`);
+    }
+    this.deferAllowed = allowed;
+  }
 
   get waiting(): number {
     return this.queue.size;
