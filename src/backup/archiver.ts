@@ -1,16 +1,18 @@
 import { createHash } from 'node:crypto';
-import { promises as fs, type BigIntStats } from 'node:fs';
+import { promises as fs, type BigIntStats, type Dirent } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { SinkiError } from '../errors.js';
 import { compressBlob, compressFile } from '../codec/policy.js';
 import type { Repository } from '../repo/repository.js';
 import { BlobKind } from '../repo/pack-format.js';
-import { findNode, type Tree, type TreeNode } from '../repo/tree.js';
+import { compareNames, findNode, type Tree, type TreeNode } from '../repo/tree.js';
+import { Slots } from '../codec/slots.js';
 import type { Snapshot, StoredSnapshot } from '../repo/snapshot.js';
-import { CdcChunker } from './fastcdc.js';
+import { CdcChunker, chunkWhole } from './fastcdc.js';
 import { ExcludeMatcher } from './exclude.js';
 import { scanSources, type ScanTotals } from './scanner.js';
+import { closeFd, lstatBig, openRead, readAt, readDirents, readLink, readSmallFile } from './source-file.js';
 
 export interface BackupProgress {
   filesDone: number;
@@ -43,6 +45,17 @@ export interface BackupResult {
 }
 
 const READ_SIZE = 1024 * 1024;
+/**
+ * Files read, hashed and queued at once. Small files are bound by round trips (lstat, open, read,
+ * close), not by the CPU, so several run side by side; each holds at most READ_SIZE bytes.
+ */
+const FILE_SLOTS = 16;
+/** Parent-snapshot trees of upcoming sub-directories loaded ahead, per directory being walked. */
+const TREES_AHEAD = 8;
+/** Files up to this size are read whole, with synchronous calls (see source-file.ts). */
+const SMALL_FILE = 256 * 1024;
+/** Of those, files read in READ_SIZE pieces through the chunker (each holds up to the CDC maximum chunk). */
+const LARGE_FILE_SLOTS = 2;
 
 /** Picks the parent for incremental reuse: the newest snapshot of the same host and paths. */
 export function findParent(snapshots: readonly StoredSnapshot[], host: string, paths: readonly string[]): StoredSnapshot | null {
@@ -62,6 +75,10 @@ class Archiver {
   private dirs = 0;
   private readonly started = Date.now();
   private lastReport = 0;
+  private readonly fileSlots = new Slots(FILE_SLOTS);
+  private readonly largeSlots = new Slots(LARGE_FILE_SLOTS);
+  /** Parent trees being loaded ahead of the walk (at most TREES_AHEAD per directory on the current path). */
+  private readonly treesAhead = new Map<string, Promise<Tree | null>>();
 
   constructor(
     private readonly repo: Repository,
@@ -82,7 +99,10 @@ class Archiver {
         throw new SinkiError('USAGE', `source ${s} does not exist or cannot be read`);
       }
     }
-    void scanSources(sources, this.excludes).then((t) => (this.progress.totals = t)).catch(() => undefined);
+    // Totals for the ETA: a re-run takes its parent's (a close estimate, and no second walk of every file).
+    const last = this.options.parent?.summary;
+    if (last) this.progress.totals = { files: last.files, bytes: last.bytes };
+    else if (this.options.onProgress) void scanSources(sources, this.excludes).then((t) => (this.progress.totals = t)).catch(() => undefined);
 
     const parentRoot = this.options.parent ? await this.repo.loadTree(this.options.parent.tree) : null;
     const nodes: TreeNode[] = [];
@@ -135,7 +155,7 @@ class Archiver {
   private async saveEntry(abs: string, name: string, rel: string, previous: TreeNode | undefined): Promise<TreeNode | null> {
     let st: BigIntStats;
     try {
-      st = await fs.lstat(abs, { bigint: true });
+      st = lstatBig(abs);
     } catch (err) {
       this.warn(abs, `cannot stat: ${(err as Error).message}`);
       return null;
@@ -156,7 +176,7 @@ class Archiver {
     }
     if (st.isSymbolicLink()) {
       try {
-        return { ...base, type: 'symlink', size: 0, target: await fs.readlink(abs) };
+        return { ...base, type: 'symlink', size: 0, target: readLink(abs) };
       } catch (err) {
         this.warn(abs, `cannot read link: ${(err as Error).message}`);
         return null;
@@ -167,25 +187,62 @@ class Archiver {
     return null;
   }
 
+  /**
+   * A directory's entries in name order. Sub-directories are walked one after another; files and
+   * links are handed to the shared file slots and run meanwhile, so many small files are read,
+   * hashed and queued at once while this walk goes deeper.
+   */
   private async saveDir(abs: string, rel: string, previousTreeId: string | undefined): Promise<string | null> {
-    let names: string[];
+    let entries: Array<{ entry: Dirent; rel: string; abs: string }>;
     try {
-      names = (await fs.readdir(abs)).sort();
+      entries = readDirents(abs)
+        .sort((a, b) => compareNames(a.name, b.name))
+        .map((entry) => ({ entry, rel: rel ? `${rel}/${entry.name}` : entry.name, abs: join(abs, entry.name) }))
+        .filter((e) => !this.excludes.excludes(e.entry.name, e.rel, e.abs));
     } catch (err) {
       this.warn(abs, `cannot read directory: ${(err as Error).message}`);
       return null;
     }
-    let previous: Tree | null = null;
-    if (previousTreeId) previous = await this.repo.loadTree(previousTreeId).catch(() => null);
-    const nodes: TreeNode[] = [];
-    for (const name of names) {
-      const childRel = rel ? `${rel}/${name}` : name;
-      const childAbs = join(abs, name);
-      if (this.excludes.excludes(name, childRel, childAbs)) continue;
-      const node = await this.saveEntry(childAbs, name, childRel, previous ? findNode(previous, name) : undefined);
-      if (node) nodes.push(node);
+    const previous = previousTreeId ? await this.parentTree(previousTreeId) : null;
+    const previousOf = (name: string): TreeNode | undefined => (previous ? findNode(previous, name) : undefined);
+    // The parent snapshot's trees of the sub-directories ahead are loaded while this walk is busy elsewhere.
+    const ahead: string[] = [];
+    for (const { entry } of entries) {
+      const prev = entry.isDirectory() ? previousOf(entry.name) : undefined;
+      if (prev?.type === 'dir' && prev.subtree) ahead.push(prev.subtree);
     }
-    return this.repo.saveTree({ nodes });
+    for (const id of ahead.slice(0, TREES_AHEAD)) this.prefetchTree(id);
+    let dirsSeen = 0;
+    const nodes: Array<Promise<TreeNode | null>> = [];
+    for (const { entry, rel: childRel, abs: childAbs } of entries) {
+      const prev = previousOf(entry.name);
+      if (entry.isDirectory()) {
+        if (prev?.type === 'dir' && prev.subtree) {
+          const next = ahead[dirsSeen + TREES_AHEAD];
+          if (next) this.prefetchTree(next);
+          dirsSeen += 1;
+        }
+        nodes.push(Promise.resolve(await this.saveEntry(childAbs, entry.name, childRel, prev)));
+        continue;
+      }
+      await this.fileSlots.acquire();
+      const node = this.saveEntry(childAbs, entry.name, childRel, prev).finally(() => this.fileSlots.release());
+      node.catch(() => undefined); // awaited below with the others; not an unhandled rejection meanwhile
+      nodes.push(node);
+    }
+    const done = (await Promise.all(nodes)).filter((n): n is TreeNode => n !== null);
+    return this.repo.saveTree({ nodes: done });
+  }
+
+  /** A tree of the parent snapshot (null when it cannot be read: everything below is then read afresh). */
+  private parentTree(id: string): Promise<Tree | null> {
+    const early = this.treesAhead.get(id);
+    this.treesAhead.delete(id);
+    return early ?? this.repo.loadTree(id).catch(() => null);
+  }
+
+  private prefetchTree(id: string): void {
+    if (!this.treesAhead.has(id)) this.treesAhead.set(id, this.repo.loadTree(id).catch(() => null));
   }
 
   private unchanged(st: BigIntStats, previous: TreeNode | undefined): previous is TreeNode & { chunks: Array<[string, number]> } {
@@ -207,46 +264,96 @@ class Archiver {
       this.report();
       return { ...base, type: 'file', size: previous.size, inode: Number(st.ino), chunks: previous.chunks, ...(previous.sha256 ? { sha256: previous.sha256 } : {}) };
     }
-    const wantsCompression = compressFile(name, this.repo.config.compression);
-    const chunker = new CdcChunker(this.repo.config.cdc);
-    const sha = createHash('sha256');
-    const chunks: Array<[string, number]> = [];
-    let size = 0;
-    const store = async (chunk: Buffer): Promise<void> => {
-      const id = this.repo.blobId(chunk);
-      chunks.push([id, chunk.length]);
-      await this.repo.queueBlob(BlobKind.Data, id, chunk, compressBlob(chunk.length, wantsCompression, this.repo.config.compression));
-    };
-    let handle: fs.FileHandle;
+    const content = new FileContent(this.repo, compressFile(name, this.repo.config.compression));
+    const expected = Number(st.size);
+    if (expected <= SMALL_FILE) {
+      let whole: Buffer | null;
+      try {
+        whole = readSmallFile(abs, expected);
+      } catch (err) {
+        this.warn(abs, `cannot read: ${(err as Error).message}`);
+        return null;
+      }
+      if (whole) await content.addWhole(whole);
+      else if (!(await this.readInPieces(abs, content))) return null;
+    } else if (!(await this.readInPieces(abs, content))) return null;
+    if (content.wholeFile) this.progress.bytesDone += content.size;
+    this.progress.filesDone += 1;
+    this.report();
+    return { ...base, type: 'file', size: content.size, inode: Number(st.ino), chunks: content.chunks, sha256: content.sha256() };
+  }
+
+  /** A file read asynchronously, READ_SIZE at a time, through the chunker; false (and a warning) when it cannot be read. */
+  private async readInPieces(abs: string, content: FileContent): Promise<boolean> {
+    let fd: number;
     try {
-      handle = await fs.open(abs, 'r');
+      fd = await openRead(abs);
     } catch (err) {
       this.warn(abs, `cannot read: ${(err as Error).message}`);
-      return null;
+      return false;
     }
+    await this.largeSlots.acquire();
     try {
-      for (;;) {
+      const chunker = new CdcChunker(this.repo.config.cdc);
+      for (let position = 0; ; ) {
         const buf = Buffer.allocUnsafe(READ_SIZE);
-        const { bytesRead } = await handle.read(buf, 0, READ_SIZE, null);
-        if (bytesRead === 0) break;
-        const data = buf.subarray(0, bytesRead);
-        sha.update(data);
-        size += bytesRead;
-        this.progress.bytesDone += bytesRead;
-        for (const chunk of chunker.push(data)) await store(chunk);
+        const n = await readAt(fd, buf, position);
+        if (n === 0) break;
+        position += n;
+        await content.add(chunker.push(buf.subarray(0, n)), n);
+        this.progress.bytesDone += n;
         this.report();
       }
       const last = chunker.finish();
-      if (last) await store(last);
+      await content.add(last ? [last] : [], 0);
+      return true;
     } catch (err) {
       if (err instanceof SinkiError) throw err;
       this.warn(abs, `read failed: ${(err as Error).message}`);
-      return null;
+      return false;
     } finally {
-      await handle.close();
+      this.largeSlots.release();
+      await closeFd(fd).catch(() => undefined);
     }
-    this.progress.filesDone += 1;
-    this.report();
-    return { ...base, type: 'file', size, inode: Number(st.ino), chunks, sha256: sha.digest('hex') };
+  }
+}
+
+/** One file's chunk list and SHA-256 as its bytes arrive; every chunk is queued for the store. */
+class FileContent {
+  readonly chunks: Array<[string, number]> = [];
+  size = 0;
+  wholeFile = false;
+  private readonly hash = createHash('sha256');
+
+  constructor(
+    private readonly repo: Repository,
+    private readonly wantsCompression: boolean,
+  ) {}
+
+  async addWhole(data: Buffer): Promise<void> {
+    this.wholeFile = true;
+    this.hash.update(data);
+    this.size = data.length;
+    for (const chunk of chunkWhole(data, this.repo.config.cdc)) await this.store(chunk);
+  }
+
+  /** `read` bytes were read from the file; `chunks` are those the chunker completed with them. */
+  async add(chunks: Buffer[], read: number): Promise<void> {
+    this.size += read;
+    for (const chunk of chunks) {
+      this.hash.update(chunk);
+      await this.store(chunk);
+    }
+  }
+
+  sha256(): string {
+    return this.hash.digest('hex');
+  }
+
+  private async store(chunk: Buffer): Promise<void> {
+    const id = this.repo.blobId(chunk);
+    this.chunks.push([id, chunk.length]);
+    const policy = this.repo.config.compression;
+    await this.repo.queueBlob(BlobKind.Data, id, chunk, compressBlob(chunk.length, this.wantsCompression, policy));
   }
 }

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { pull } from '../remote/push.js';
 import type { Command } from 'commander';
 import { SinkiError } from '../errors.js';
-import { backup, findParent } from '../backup/archiver.js';
+import { backup, findParent, type BackupProgress } from '../backup/archiver.js';
 import type { Repository } from '../repo/repository.js';
 import { formatBytes, formatDuration, parsePositiveInt } from '../units.js';
 import { action } from './action.js';
@@ -101,7 +101,10 @@ async function runBackup(repo: Repository, sources: string[], flags: BackupFlags
       if (flags.json) printJson({ type: 'warning', path, message });
       else warnLine(`${path}: ${message}`);
     },
-    onProgress: (p) => progress.update({ filesDone: p.filesDone, bytesDone: p.bytesDone, filesTotal: p.totals?.files, bytesTotal: p.totals?.bytes }),
+    // Without a progress line nobody needs the totals, and counting them is a second walk of the sources.
+    ...(flags.json || process.stderr.isTTY
+      ? { onProgress: (p: BackupProgress) => progress.update({ filesDone: p.filesDone, bytesDone: p.bytesDone, filesTotal: p.totals?.files, bytesTotal: p.totals?.bytes }) }
+      : {}),
   });
   progress.done();
   const s = result.snapshot.summary!;

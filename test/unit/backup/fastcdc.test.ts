@@ -1,7 +1,7 @@
 import { createCipheriv, createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CdcChunker, type CdcParams, DEFAULT_CDC, cdcCut } from '../../../src/backup/fastcdc.js';
+import { CdcChunker, type CdcParams, DEFAULT_CDC, cdcCut, chunkWhole } from '../../../src/backup/fastcdc.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -132,6 +132,18 @@ describe('CdcChunker (small params)', () => {
       }),
       { numRuns: 60 },
     );
+  });
+
+  it('chunkWhole gives the streaming chunker\'s chunks, as views of the buffer', () => {
+    fc.assert(
+      fc.property(arbDataWithSplits(512 * KiB), ({ data, splits }) => {
+        const whole = chunkWhole(data, SMALL);
+        expect(whole.map(sha256)).toEqual(chunkAll(SMALL, data, splits).map(sha256));
+        for (const c of whole) expect(c.buffer).toBe(data.buffer);
+      }),
+      { numRuns: 40 },
+    );
+    expect(chunkWhole(Buffer.alloc(0), SMALL)).toEqual([]);
   });
 
   it('is deterministic', () => {
