@@ -60,9 +60,9 @@ export function registerPush(program: Command): void {
               return 13;
             }
             return 0;
-          });
+          }, { repo: { skipIndex: true } });
         } finally {
-          await (await daemon.catch(() => null))?.close();
+          (await daemon.catch(() => null))?.close();
         }
       }),
     );

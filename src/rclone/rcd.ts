@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import { SinkiError } from '../errors.js';
-import { checkRcloneVersion, rcloneErrorMessage, statsFromJson, type Rclone, type TransferStats } from './rclone.js';
+import { checkRcloneVersion, launcherRefused, rcloneErrorMessage, statsFromJson, type Rclone, type TransferStats } from './rclone.js';
 
 /** How often a running job's stats are read for progress (rclone's own --stats default is 1s too). */
 const STATS_INTERVAL_MS = 1000;
@@ -23,6 +23,7 @@ export class RcloneDaemon {
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 16 });
   private exited = false;
   private groups = 0;
+  private reported = '';
   private readonly killOnExit = (): void => {
     if (!this.exited) this.child.kill('SIGKILL');
   };
@@ -47,8 +48,6 @@ export class RcloneDaemon {
     return this.reported;
   }
 
-  private reported = '';
-
   /** Starts the daemon with these global flags; NO_RCLONE when the binary is missing or too old, RCLONE when it does not come up. */
   static async start(rclone: Rclone, flags: readonly string[]): Promise<RcloneDaemon> {
     const user = 'sinki';
@@ -59,7 +58,7 @@ export class RcloneDaemon {
       { RCLONE_RC_USER: user, RCLONE_RC_PASS: pass },
     );
     let stderr = '';
-    const port = await new Promise<number>((resolve, reject) => {
+    const port = await new Promise<number | null>((resolve, reject) => {
       const timer = setTimeout(() => {
         child.kill('SIGKILL');
         reject(new SinkiError('RCLONE', `rclone rcd did not come up: ${rcloneErrorMessage(stderr)}`));
@@ -72,11 +71,13 @@ export class RcloneDaemon {
           resolve(Number(m[1]));
         }
       });
-      child.on('exit', (code) => {
+      child.on('close', (code) => {
         clearTimeout(timer);
-        reject(rclone.exitError('rcd', code, stderr));
+        if (launcherRefused(code, stderr)) resolve(null);
+        else reject(rclone.exitError('rcd', code, stderr));
       });
     });
+    if (port === null) return RcloneDaemon.start(rclone, flags);
     // Later log lines are read only to keep the pipe flowing; errors come back in the API's answers.
     child.stderr!.removeAllListeners('data');
     child.stderr!.resume();
@@ -86,7 +87,7 @@ export class RcloneDaemon {
     try {
       daemon.reported = checkRcloneVersion(rclone.options.binary, `rclone ${String((await daemon.call('core/version')).version ?? '')}`);
     } catch (err) {
-      await daemon.close();
+      daemon.close();
       throw err;
     }
     return daemon;
@@ -143,17 +144,16 @@ export class RcloneDaemon {
     return done;
   }
 
-  /** Asks the daemon to quit; kills it (by pid) if it has not within a few seconds. */
-  async close(): Promise<void> {
-    process.off('exit', this.killOnExit);
+  /**
+   * Ends the daemon (SIGTERM, by pid) without waiting for it: its jobs are done, and sinki's exit
+   * need not wait for rclone's. Whatever is still alive when sinki exits gets SIGKILL.
+   */
+  close(): void {
     this.agent.destroy();
     if (this.exited) return;
-    const gone = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
-    // core/quit answers before it exits; a signal does the same without a new connection.
     this.child.kill('SIGTERM');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
-    await gone;
-    clearTimeout(timer);
+    this.child.unref();
+    for (const stream of [this.child.stdout, this.child.stderr]) (stream as unknown as { unref?: () => void } | null)?.unref?.();
   }
 }
 

@@ -88,33 +88,42 @@ export function checkRcloneVersion(binary: string, output: string): string {
 const SETPRIV_PATHS = ['/usr/bin/setpriv', '/bin/setpriv'];
 /** What setpriv says when it cannot start the program (exit status 127). */
 const SETPRIV_EXEC_FAILED = /^setpriv: failed to execute/m;
+/** What a setpriv older than util-linux 2.33 says to --pdeathsig (exit status 1). */
+const SETPRIV_NO_PDEATHSIG = /^setpriv: unrecognized option/m;
 
 /**
  * How rclone is started: through `setpriv --pdeathsig TERM` where there is one, so that the kernel
  * ends rclone when sinki dies, however it dies (SIGKILL included, when no exit handler runs). Without
- * it (not Linux, or no util-linux), rclone is started directly: sinki's exit handlers end it on
- * Ctrl-C and errors, and a push clears what a killed one left on its next run.
+ * it (not Linux, no util-linux, or one too old for --pdeathsig), rclone is started directly: sinki's
+ * exit handlers end it on Ctrl-C and errors, it dies of SIGPIPE at its next log line once sinki's end
+ * of its stderr is gone, and a push clears what a killed one left on its next run.
  */
-let launcher: Promise<string[]> | null = null;
-let launcherResolved: string[] | null = null;
+let setpriv: Promise<string | null> | null = null;
+let setprivPath: string | null = null;
+let pdeathsigRefused = false;
 
-function resolveLauncher(): Promise<string[]> {
-  launcher ??= (async () => {
+function findSetpriv(): Promise<string | null> {
+  setpriv ??= (async () => {
     for (const p of SETPRIV_PATHS) {
-      if (!(await fs.access(p, constants.X_OK).then(() => true, () => false))) continue;
-      // An old setpriv (util-linux < 2.33) has no --pdeathsig: try it once.
-      const works = await new Promise<boolean>((resolve) => {
-        const probe = spawn(p, ['--pdeathsig', 'TERM', '--', 'true'], { stdio: 'ignore' });
-        probe.on('error', () => resolve(false));
-        probe.on('close', (code) => resolve(code === 0));
-      });
-      launcherResolved = works ? [p, '--pdeathsig', 'TERM', '--'] : [];
-      return launcherResolved;
+      if (await fs.access(p, constants.X_OK).then(() => true, () => false)) return (setprivPath = p);
     }
-    launcherResolved = [];
-    return launcherResolved;
+    return null;
   })();
-  return launcher;
+  return setpriv;
+}
+
+function launcher(): string[] {
+  return setprivPath && !pdeathsigRefused ? [setprivPath, '--pdeathsig', 'TERM', '--'] : [];
+}
+
+/**
+ * Whether an rclone run that exited so was refused by an old setpriv (and not run at all); from then
+ * on rclone is started directly, and the caller starts it again.
+ */
+export function launcherRefused(code: number | null, stderr: string): boolean {
+  if (code !== 1 || pdeathsigRefused || !SETPRIV_NO_PDEATHSIG.test(stderr)) return false;
+  pdeathsigRefused = true;
+  return true;
 }
 
 export class Rclone {
@@ -138,17 +147,17 @@ export class Rclone {
   }
 
   /**
-   * Starts rclone (through the parent-death launcher once it is known: every async path resolves it
-   * first, and the backend's server starts after version()).
+   * Starts rclone (through the parent-death launcher once it is known: every async path looks for
+   * it first, and the backend's server starts after version()).
    */
   spawn(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-    const [cmd, ...rest] = [...(launcherResolved ?? []), this.options.binary, ...args];
+    const [cmd, ...rest] = [...launcher(), this.options.binary, ...args];
     return spawn(cmd!, rest, { env: { ...process.env, ...this.options.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   }
 
   /** spawn() once the launcher is known; a missing binary rejects with NO_RCLONE. */
   async spawnChecked(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ChildProcess> {
-    await resolveLauncher();
+    await findSetpriv();
     const child = this.spawn(args, env);
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
@@ -168,7 +177,7 @@ export class Rclone {
   }
 
   private async runRaw(args: string[], onStderrLine?: (line: string) => void): Promise<RunResult> {
-    await resolveLauncher();
+    await findSetpriv();
     return new Promise((resolve, reject) => {
       const child = this.spawn(args);
       const out: Buffer[] = [];
@@ -191,6 +200,7 @@ export class Rclone {
       });
       child.on('close', (code) => {
         if (code === 0) resolve({ stdout: Buffer.concat(out), stderr: err });
+        else if (launcherRefused(code, err)) resolve(this.runRaw(args, onStderrLine));
         else reject(this.exitError(args[0]!, code, err));
       });
     });

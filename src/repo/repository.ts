@@ -24,6 +24,12 @@ export interface RepositoryOptions {
   xz?: XzEngine;
   /** Open even when index segments are damaged (index repair rebuilds them). */
   tolerateDamagedIndex?: boolean;
+  /**
+   * Unlock the store (password, signed config) without loading its index: for a command that
+   * reads no blob and writes nothing through the repository (push copies the store's files as
+   * they are). The index of such a repository is empty.
+   */
+  skipIndex?: boolean;
 }
 
 export interface WriteStats {
@@ -107,7 +113,7 @@ export class Repository {
       const keys = new Subkeys(master, signed.cipher, signed.id);
       const config = verifyStoreConfig(signed, keys.configMacKey());
       const repo = new Repository(backend, config, keys, master, { id, file }, options);
-      await repo.loadIndex(options.tolerateDamagedIndex ? () => undefined : undefined);
+      if (!options.skipIndex) await repo.loadIndex(options.tolerateDamagedIndex ? () => undefined : undefined);
       return repo;
     }
     if (damaged && keyFiles.length === 1) throw damaged;
