@@ -1,5 +1,4 @@
 import { promises as fs, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { isSinkiError, SinkiError } from '../errors.js';
 import { isObjectId } from '../repo/layout.js';
 import { parseStatsLine, remoteJoin, type Rclone, type TransferStats } from '../rclone/rclone.js';
@@ -113,13 +112,11 @@ async function pushFrom(daemon: RcloneDaemon, storePath: string, metadataPath: s
   const failed = reports.find((r): r is { error: unknown } => 'error' in r);
   if (failed) throw failed.error;
   const report: PushReport = { phases: reports.map((r) => (r as { value: PushReport['phases'][number] }).value) };
-  let moved = false;
-  for (const phase of PUSH_PHASES) {
-    if (!phase.staged || o.dryRun || report.phases.find((p) => p.name === phase.name)!.transfers === 0) continue;
-    await renameIntoPlace(daemon, metadataPath, staging, remote, phase);
-    moved = true;
+  const sent = PUSH_PHASES.filter((p, i) => p.staged && !o.dryRun && report.phases[i]!.transfers > 0);
+  if (sent.length) {
+    await renameIntoPlace(daemon, staging, remote, sent);
+    await daemon.call('operations/purge', { fs: remote, remote: name }, `purge in ${remote}`);
   }
-  if (moved) await daemon.call('operations/purge', { fs: remote, remote: name }, `purge in ${remote}`);
   if (o.delete) {
     // Deletions last, newest state first, so a remote never refers to something already gone.
     for (const phase of [...PUSH_PHASES].reverse()) {
@@ -148,33 +145,27 @@ async function settled<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
   return [ra.value, rb.value];
 }
 
-/**
- * Moves a phase's staged files to their real names (server-side renames where the remote has them).
- * An immutable phase is one folder whose staged files are what the remote lacked; a mutable one
- * sent every file it has.
- */
-async function renameIntoPlace(daemon: RcloneDaemon, source: string, staging: string, remote: string, phase: PushPhase): Promise<void> {
-  // IgnoreTimes: a move would otherwise keep a same-size file already there and drop the new one.
-  const _config = { IgnoreTimes: true };
-  for (const pattern of phase.include) {
-    const dir = /^\/(.+)\/\*\*$/.exec(pattern)?.[1];
-    const name = dir ?? pattern.slice(1);
-    if (!(await hasFiles(join(source, name)))) continue;
-    if (dir) await daemon.call('sync/move', { srcFs: remoteJoin(staging, dir), dstFs: remoteJoin(remote, dir), deleteEmptySrcDirs: true, _config }, `move in ${remote}`);
-    else await daemon.call('operations/movefile', { srcFs: staging, srcRemote: name, dstFs: remote, dstRemote: name, _config }, `moveto in ${remote}`);
-  }
+/** The phase whose include patterns take this store-relative path (`index/ab…`, `SHA256SUMS`). */
+export function phaseOfPath(path: string, phases: readonly PushPhase[] = PUSH_PHASES): PushPhase | undefined {
+  return phases.find((phase) =>
+    phase.include.some((pattern) => (pattern.endsWith('/**') ? path.startsWith(`${pattern.slice(1, -2)}`) : path === pattern.slice(1))),
+  );
 }
 
-/** A file, or a folder with a file (not a temp file) somewhere below it: something a copy sends. */
-async function hasFiles(path: string): Promise<boolean> {
-  const st = await fs.stat(path).catch(() => null);
-  if (!st) return false;
-  if (!st.isDirectory()) return true;
-  for (const entry of await fs.readdir(path, { withFileTypes: true })) {
-    if (entry.name.startsWith('.tmp-')) continue;
-    if (!entry.isDirectory() || (await hasFiles(join(path, entry.name)))) return true;
+/**
+ * Moves the staged files to their real names (server-side renames where the remote has them), one
+ * phase after the other, the files of a phase side by side. The staging folder holds exactly what
+ * this push sent (an immutable phase: what the remote lacked; a mutable one: all its files).
+ */
+async function renameIntoPlace(daemon: RcloneDaemon, staging: string, remote: string, phases: readonly PushPhase[]): Promise<void> {
+  const listed = await daemon.call('operations/list', { fs: staging, remote: '', opt: { recurse: true, filesOnly: true } }, `lsf ${remote}`);
+  const staged = ((listed.list ?? []) as Array<{ Path?: string }>).map((e) => e.Path ?? '').filter(Boolean);
+  // IgnoreTimes: a move would otherwise keep a same-size file already there and drop the new one.
+  const _config = { IgnoreTimes: true };
+  for (const phase of phases) {
+    const files = staged.filter((path) => phaseOfPath(path) === phase);
+    await Promise.all(files.map((path) => daemon.call('operations/movefile', { srcFs: staging, srcRemote: path, dstFs: remote, dstRemote: path, _config }, `moveto in ${remote}`)));
   }
-  return false;
 }
 
 /**

@@ -1,6 +1,6 @@
 /* The pure parts of a push: phase order, filter rules, remote paths, rclone's messages. */
 import { describe, expect, it } from 'vitest';
-import { daemonFlags, phaseRules, PUSH_PHASES } from '../../src/remote/push.js';
+import { daemonFlags, phaseOfPath, phaseRules, PUSH_PHASES } from '../../src/remote/push.js';
 import { rcloneErrorMessage, remoteJoin } from '../../src/rclone/rclone.js';
 
 describe('push phases', () => {
@@ -18,6 +18,18 @@ describe('push phases', () => {
 
   it('exclude temp files before any include matches them, and everything else after', () => {
     expect(phaseRules({ include: ['/packs/**'] })).toEqual(['- .tmp-*', '+ /packs/**', '- **']);
+  });
+
+  it('place every staged file in the phase that sends it', () => {
+    const name = (path: string): string | undefined => phaseOfPath(path)?.name;
+    expect(name(`index/${'a'.repeat(64)}`)).toBe('index');
+    expect(name(`snapshots/${'b'.repeat(64)}`)).toBe('snapshots');
+    expect(name('refs/head')).toBe('refs');
+    expect(name('SHA256SUMS')).toBe('refs');
+    expect(name(`packs/ab/${'c'.repeat(64)}`)).toBe('packs');
+    expect(name('sinki.json')).toBe('packs');
+    expect(name('indexes/x')).toBeUndefined();
+    expect(name('SHA256SUMS.old')).toBeUndefined();
   });
 
   it('give the daemon the limits that hold for the whole push', () => {
