@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, lchownSync, lstatSync, lutimesSync, openSync, promises as fs, renameSync, rmSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, lchownSync, lstatSync, lutimesSync, mkdirSync, openSync, promises as fs, renameSync, rmSync, symlinkSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SinkiError, isSinkiError } from '../errors.js';
 import type { Repository } from '../repo/repository.js';
@@ -30,9 +30,12 @@ export interface RestoreResult {
 }
 
 const PREFETCH = 4;
-/** Plaintext fetched ahead per file: with PARALLEL_FILES files, restore holds about PARALLEL_FILES × this in chunks. */
+/** Plaintext fetched ahead per file: restore holds about PARALLEL_LARGE_FILES × this in chunks (small files hold less). */
 const PREFETCH_BYTES = 8 * 1024 * 1024;
-const PARALLEL_FILES = 4;
+/** Files restored at once; small ones wait mostly for their blob reads, so many run side by side. */
+const PARALLEL_FILES = 16;
+/** Of those, files larger than SMALL_FILE (each holds up to PREFETCH_BYTES of chunks ahead). */
+const PARALLEL_LARGE_FILES = 4;
 const isRoot = process.getuid?.() === 0;
 /** Files up to this size are verified whole in memory, then written with synchronous calls (restoreSmallFile). */
 const SMALL_FILE = 256 * 1024;
@@ -73,6 +76,7 @@ export async function* readFileChunks(repo: Repository, chunks: ReadonlyArray<[s
 class Restorer {
   private readonly result: RestoreResult = { files: 0, bytes: 0, failed: 0, corrupt: 0 };
   private readonly running = new Set<Promise<void>>();
+  private largeRunning = 0;
   private readonly dirMeta: Array<{ path: string; node: TreeNode }> = [];
   private lastReport = 0;
 
@@ -101,7 +105,13 @@ class Restorer {
     }
     await Promise.all(this.running);
     // Directory times last, deepest first, so writing their contents does not change them.
-    for (const { path, node } of this.dirMeta.reverse()) await this.applyMeta(path, node).catch((err: Error) => this.fail(path, err));
+    for (const { path, node } of this.dirMeta.reverse()) {
+      try {
+        applyMetaNow(path, node);
+      } catch (err) {
+        this.fail(path, err as Error);
+      }
+    }
     this.options.onProgress?.({ filesDone: this.result.files, bytesDone: this.result.bytes, currentPath: '' });
     return this.result;
   }
@@ -125,24 +135,32 @@ class Restorer {
 
   private async restoreNode(node: TreeNode, abs: string, rel: string): Promise<void> {
     try {
+      // Folders and links are metadata only: synchronous calls, as for small files (restoreSmallFile).
       if (node.type === 'dir') {
-        await fs.mkdir(abs).catch((err: NodeJS.ErrnoException) => {
-          if (err.code !== 'EEXIST') throw err;
-        });
+        try {
+          mkdirSync(abs);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        }
         this.dirMeta.push({ path: abs, node });
         await this.restoreDir(node.subtree!, abs, rel);
       } else if (node.type === 'symlink') {
-        if (await exists(abs)) {
+        if (existsNow(abs)) {
           if (!this.options.overwrite) throw new SinkiError('EXISTS', 'exists (use --overwrite to replace it)');
-          await fs.rm(abs, { force: true });
+          rmSync(abs, { force: true });
         }
-        await fs.symlink(node.target!, abs);
-        await this.applyMeta(abs, node);
+        symlinkSync(node.target!, abs);
+        applyMetaNow(abs, node);
       } else {
-        while (this.running.size >= PARALLEL_FILES) await Promise.race(this.running);
+        const large = node.size > SMALL_FILE;
+        while (this.running.size >= PARALLEL_FILES || (large && this.largeRunning >= PARALLEL_LARGE_FILES)) await Promise.race(this.running);
+        if (large) this.largeRunning += 1;
         const job: Promise<void> = this.restoreFile(node, abs, rel)
           .catch((err: Error) => this.fail(rel, err))
-          .finally(() => this.running.delete(job));
+          .finally(() => {
+            if (large) this.largeRunning -= 1;
+            this.running.delete(job);
+          });
         this.running.add(job);
       }
     } catch (err) {
@@ -194,16 +212,7 @@ class Restorer {
       for (let done = 0; done < data.length; ) done += writeSync(fd, data, done, data.length - done);
       open = false;
       closeSync(fd);
-      if (isRoot) {
-        try {
-          lchownSync(temp, node.uid, node.gid);
-        } catch {
-          // as applyMeta: ownership is best effort
-        }
-      }
-      chmodSync(temp, node.mode);
-      const mtime = mtimeSeconds(node);
-      lutimesSync(temp, mtime, mtime);
+      applyMetaNow(temp, node);
       renameSync(temp, abs);
     } catch (err) {
       // Never close twice: the pool may already have reused the number for another file.
@@ -229,6 +238,20 @@ class Restorer {
     this.lastReport = now;
     this.options.onProgress({ filesDone: this.result.files, bytesDone: this.result.bytes, currentPath: path });
   }
+}
+
+/** applyMeta with synchronous calls. */
+function applyMetaNow(abs: string, node: TreeNode): void {
+  if (isRoot) {
+    try {
+      lchownSync(abs, node.uid, node.gid);
+    } catch {
+      // ownership is best effort, as in applyMeta
+    }
+  }
+  if (node.type !== 'symlink') chmodSync(abs, node.mode);
+  const mtime = mtimeSeconds(node);
+  lutimesSync(abs, mtime, mtime);
 }
 
 function mtimeSeconds(node: TreeNode): number {
