@@ -147,9 +147,8 @@ async function settled<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
 
 /** The phase whose include patterns take this store-relative path (`index/ab…`, `SHA256SUMS`). */
 export function phaseOfPath(path: string, phases: readonly PushPhase[] = PUSH_PHASES): PushPhase | undefined {
-  return phases.find((phase) =>
-    phase.include.some((pattern) => (pattern.endsWith('/**') ? path.startsWith(`${pattern.slice(1, -2)}`) : path === pattern.slice(1))),
-  );
+  const takes = (pattern: string): boolean => (pattern.endsWith('/**') ? path.startsWith(pattern.slice(1, -2)) : path === pattern.slice(1));
+  return phases.find((phase) => phase.include.some(takes));
 }
 
 /**
