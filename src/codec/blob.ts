@@ -14,6 +14,11 @@ export async function encodeBlob(plain: Buffer, compress: boolean, preset: numbe
     const packed = await xz.compress(plain, preset);
     if (packed.length + 1 < plain.length) return Buffer.concat([Buffer.of(BlobEncoding.Xz), packed]);
   }
+  return rawPayload(plain);
+}
+
+/** plaintext → payload stored as it is. */
+export function rawPayload(plain: Buffer): Buffer {
   return Buffer.concat([Buffer.of(BlobEncoding.Raw), plain]);
 }
 

@@ -207,6 +207,8 @@ export class MountSession {
       await recompressor.drain();
       if (recompressor.waiting > 0) this.cfg.log(`${recompressor.waiting} chunks stay uncompressed (correct, only larger)`);
     }
+    // Commits stored chunks still being compressed raw; their compressed copies land here.
+    await this.mutex.run(() => this.repo.flush());
     if (this.repo.newIndexSegments.size === 0 || !this.cfg.lockExclusively) return;
     let lock: { release(): Promise<void> };
     try {
@@ -219,7 +221,7 @@ export class MountSession {
     try {
       const tidy = await tidySessionOutput(this.repo);
       if (tidy.bytesFreed > 0) this.cfg.log(`compressed ${recompressor?.recompressed ?? 0} chunks; freed ${(tidy.bytesFreed / 2 ** 20).toFixed(1)} MiB of uncompressed copies`);
-      const merged = [tidy.packsDeleted > 1 ? `${tidy.packsDeleted} small packs` : '', tidy.segmentsMerged > 1 ? `${tidy.segmentsMerged} index segments` : ''].filter(Boolean);
+      const merged = [tidy.packsDeleted > 1 ? `${tidy.packsDeleted} packs` : '', tidy.segmentsMerged > 1 ? `${tidy.segmentsMerged} index segments` : ''].filter(Boolean);
       if (merged.length > 0) this.cfg.log(`merged this session's ${merged.join(' and ')}`);
     } finally {
       await lock.release();
@@ -247,7 +249,7 @@ export class MountSession {
       try {
         await this.io.sealAll();
         const tree = await this.trees.save(this.fs.root, this.fs.changed);
-        await this.repo.flush();
+        await this.repo.flush({ now: true });
         if (tree !== this.headTree) {
           await writeHead(this.repo, { tree, time: new Date().toISOString() });
           this.headTree = tree;

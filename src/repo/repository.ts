@@ -6,7 +6,7 @@ import { open as openSealed, SEAL_OVERHEAD } from '../crypto/aead.js';
 import { chooseKdfParams, type KdfCost, type KdfName } from '../crypto/kdf.js';
 import { createKeyFile, newMasterKeys, parseKeyFile, unlockKeyFile, type KeyFile, type MasterKeys } from '../crypto/keyfile.js';
 import { sha256Hex } from '../crypto/canonical.js';
-import { BlobEncoding, decodeBlob, encodeBlob } from '../codec/blob.js';
+import { BlobEncoding, decodeBlob, encodeBlob, rawPayload } from '../codec/blob.js';
 import { defaultXzEngine, type XzEngine } from '../codec/xz.js';
 import { BlobIndex, decodeIndexSegment, encodeIndexSegment, type PackRecord } from './blob-index.js';
 import { CONFIG_FILE, indexPath, INDEX_DIR, isObjectId, keyPath, KEYS_DIR, packIdFromListing, packPath, PACKS_DIR, snapshotPath, SNAPSHOTS_DIR, SUMS_FILE } from './layout.js';
@@ -52,6 +52,12 @@ export class Repository {
   private readonly inFlight = new Set<Promise<void>>();
   /** Jobs in `inFlight` that run the compressor. */
   private compressing = 0;
+  /** Jobs flush({ now: true }) waits for: all but the compression of data blobs. */
+  private readonly mustFinish = new Set<Promise<void>>();
+  /** Data blobs being compressed: a flush that cannot wait stores them raw meanwhile. */
+  private readonly compressingData = new Map<string, Buffer>();
+  /** Of those, the ones already stored raw by such a flush. */
+  private readonly storedRawEarly = new Set<string>();
   /** Blobs queued but not yet in a written pack: id → plaintext, so they can be read back meanwhile. */
   private readonly pending = new Map<string, Buffer>();
   private failure: unknown = null;
@@ -188,12 +194,14 @@ export class Repository {
       throw err;
     }
     const useXz = compress && !defer;
-    this.track(useXz, this.storeBlob(kind, id, plain, useXz));
+    const skippable = useXz && kind === BlobKind.Data;
+    if (skippable) this.compressingData.set(id, plain);
+    this.track(useXz, this.storeBlob(kind, id, plain, useXz), skippable);
     return defer ? 'deferred' : 'queued';
   }
 
-  /** Runs a pipeline job in the background; flush() waits for all of them. */
-  private track(compresses: boolean, work: Promise<void>): void {
+  /** Runs a pipeline job in the background; flush() waits for all of them, flush({ now }) for the unskippable. */
+  private track(compresses: boolean, work: Promise<void>, skippable = false): void {
     if (compresses) this.compressing += 1;
     const job: Promise<void> = work
       .catch((err: unknown) => {
@@ -203,8 +211,10 @@ export class Repository {
       .finally(() => {
         if (compresses) this.compressing -= 1;
         this.inFlight.delete(job);
+        this.mustFinish.delete(job);
       });
     this.inFlight.add(job);
+    if (!skippable) this.mustFinish.add(job);
   }
 
   /** True when the blob is in a written pack uncompressed (its sealed length is that of a raw payload). */
@@ -261,9 +271,13 @@ export class Repository {
         if (this.blobId(back) !== id) throw new SinkiError('CORRUPT', `verify-writes: blob ${id} did not round-trip`);
       }
     } catch (err) {
-      this.pending.delete(id);
+      if (!this.storedRawEarly.has(id)) this.pending.delete(id);
       throw err;
+    } finally {
+      this.compressingData.delete(id);
     }
+    // Stored raw meanwhile by a flush that could not wait: add the copy only if it is smaller.
+    if (this.storedRawEarly.delete(id) && payload[0] === BlobEncoding.Raw) return;
     this.pack ??= new PackBuilder(this.keys);
     this.pack.add(kind, id, payload, plain.length);
     this.stats.blobsWritten += 1;
@@ -306,9 +320,24 @@ export class Repository {
     for (const e of pack.entries) this.pending.delete(e.id);
   }
 
-  /** Everything queued so far becomes durable: packs, then one index segment naming them (its name is returned). */
-  async flush(): Promise<string | null> {
-    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
+  /**
+   * Everything queued so far becomes durable: packs, then one index segment naming them (its name is
+   * returned). With `now`, data blobs still being compressed are stored raw instead of waited for (an
+   * fsync in the mount should not wait for xz); their compressed copies follow in a later pack and the
+   * index reads those, leaving the raw ones as garbage for prune (the mount frees them at unmount).
+   */
+  async flush(options: { now?: boolean } = {}): Promise<string | null> {
+    if (options.now) {
+      for (const [id, plain] of this.compressingData) {
+        if (this.storedRawEarly.has(id)) continue;
+        this.storedRawEarly.add(id);
+        this.pack ??= new PackBuilder(this.keys);
+        this.pack.add(BlobKind.Data, id, rawPayload(plain), plain.length);
+      }
+      while (this.mustFinish.size > 0) await Promise.all(this.mustFinish);
+    } else {
+      while (this.inFlight.size > 0) await Promise.all(this.inFlight);
+    }
     if (this.failure) throw this.failure;
     await this.publishPack();
     if (this.unindexed.length === 0) return null;

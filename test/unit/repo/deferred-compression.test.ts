@@ -144,6 +144,33 @@ class CrashingBackend extends LocalBackend {
   }
 }
 
+describe('a flush that cannot wait for xz (fsync in the mount)', () => {
+  it('stores chunks still being compressed raw, then their compressed copies; tidy frees the raw ones', async () => {
+    const { dir, repo } = await newStore();
+    const chunks = Array.from({ length: 4 }, (_, i) => textChunk(200 + i));
+    for (const chunk of chunks) expect(await repo.queueBlobOrDefer(BlobKind.Data, repo.blobId(chunk), chunk, true)).toBe('queued');
+    // Nothing has been compressed yet (xz runs on the thread pool): all four go raw.
+    await repo.flush({ now: true });
+    const reopened = await Repository.open(new LocalBackend(dir), password);
+    for (const chunk of chunks) {
+      expect(reopened.isStoredRaw(reopened.blobId(chunk))).toBe(true);
+      expect((await reopened.loadBlob(reopened.blobId(chunk))).equals(chunk)).toBe(true);
+    }
+    await reopened.backend.close();
+    await repo.flush();
+    for (const chunk of chunks) expect(repo.isStoredRaw(repo.blobId(chunk))).toBe(false);
+    const tidy = await tidySessionOutput(repo);
+    expect(tidy.bytesFreed).toBeGreaterThanOrEqual(4 * 256 * 1024);
+    await repo.backend.close();
+    const after = await Repository.open(new LocalBackend(dir), password);
+    for (const chunk of chunks) expect((await after.loadBlob(after.blobId(chunk))).equals(chunk)).toBe(true);
+    const check = await checkStore(after, { readData: true });
+    expect(check.problems).toEqual([]);
+    expect(check.unreferencedPacks).toEqual([]);
+    await after.backend.close();
+  });
+});
+
 describe('tidying a session that committed often', () => {
   it('merges its small packs and per-commit index segments into one each; every blob reads back and check is clean', async () => {
     const { dir, repo } = await newStore();
