@@ -6,7 +6,7 @@ import { isSinkiError } from '../../../src/errors.js';
 import { XZ_ENGINE_NAMES, defaultXzEngine, tryXzEngineByName, xzEngineByName } from '../../../src/codec/xz.js';
 import type { XzEngine } from '../../../src/codec/xz.js';
 import { xzCliEngine } from '../../../src/codec/xz-cli.js';
-import { INPUT_SLICE, SYNC_COMPRESS_MAX, SYNC_DECOMPRESS_MAX } from '../../../src/codec/xz-lzma-native.js';
+import { INPUT_SLICE, SYNC_DECOMPRESS_MAX } from '../../../src/codec/xz-lzma-native.js';
 
 const available = XZ_ENGINE_NAMES.flatMap((name) => {
   const engine = tryXzEngineByName(name);
@@ -74,7 +74,7 @@ describe.each(available)('xz engine %s', (_name, engine: XzEngine) => {
     await expect(engine.compress(Buffer.from('x'), 1.5)).rejects.toThrow(/preset/);
   });
 
-  // 3000: coded on the calling thread; 100_000: in the pool, one slice; 2.5 MiB: several slices.
+  // 3000: decoded on the calling thread; 100_000: in the pool, one slice; 2.5 MiB: several slices.
   it.each([3000, 100_000, 2.5 * 1024 * 1024])('rejects corrupt input with CORRUPT (%i bytes)', async (size) => {
     const plain = compressible(size);
     const packed = await engine.compress(plain, 1);
@@ -96,7 +96,7 @@ describe.each(available)('xz engine %s', (_name, engine: XzEngine) => {
   });
 
   it('round-trips sizes at the edges of in-thread coding and of input slices', async () => {
-    const edges = [SYNC_COMPRESS_MAX, SYNC_COMPRESS_MAX + 1, SYNC_DECOMPRESS_MAX, SYNC_DECOMPRESS_MAX + 1, INPUT_SLICE - 1, INPUT_SLICE, INPUT_SLICE + 1, 2 * INPUT_SLICE + 5];
+    const edges = [SYNC_DECOMPRESS_MAX - 1, SYNC_DECOMPRESS_MAX, SYNC_DECOMPRESS_MAX + 1, INPUT_SLICE - 1, INPUT_SLICE, INPUT_SLICE + 1, 2 * INPUT_SLICE + 5];
     for (const size of edges) {
       for (const plain of [compressible(size), randomBytes(size)]) {
         const packed = await engine.compress(plain, 1);
