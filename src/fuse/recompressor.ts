@@ -22,6 +22,8 @@ export class Recompressor {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private cancelled = false;
+  /** Set by drain(): from then on only drain() works through the queue. */
+  private draining = false;
   recompressed = 0;
   /** False while the store's disk is nearly full: raw copies would need room that compressed ones do not. */
   deferAllowed = true;
@@ -53,7 +55,7 @@ export class Recompressor {
   /** Foreground writes take the compressor first: any write postpones the next round. */
   wroteNow(): void {
     this.lastWrite = Date.now();
-    if (this.queue.size > 0 && !this.timer && !this.running && !this.cancelled) {
+    if (this.queue.size > 0 && !this.timer && !this.running && !this.cancelled && !this.draining) {
       this.timer = setTimeout(() => this.onTimer(), this.options.idleMs);
       this.timer.unref();
     }
@@ -94,6 +96,7 @@ export class Recompressor {
 
   /** At unmount: recompress everything left (until cancel()), then make it durable. */
   async drain(): Promise<void> {
+    this.draining = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.running;

@@ -61,6 +61,12 @@ export class BlobIndex {
     this.packs.delete(packId);
   }
 
+  /** True when reads of this entry's blob go to this very copy (a blob may be stored twice, even in one pack). */
+  readsFrom(packId: string, entry: PackEntry): boolean {
+    const where = this.blobs.get(entry.id);
+    return where !== undefined && where.packId === packId && where.offset === entry.offset;
+  }
+
   get(id: string): IndexEntry | undefined {
     return this.blobs.get(id);
   }

@@ -62,7 +62,7 @@ export async function checkStore(repo: Repository, options: CheckOptions): Promi
   }
   for (const [packId, { reason, allLost }] of badPacks) {
     // Otherwise checkPackData has already marked exactly the blobs that fail to open.
-    if (allLost) for (const e of repo.index.packEntries(packId) ?? []) if (readsFrom(repo, e.id, packId)) badBlobs.add(e.id);
+    if (allLost) for (const e of repo.index.packEntries(packId) ?? []) if (repo.index.readsFrom(packId, e)) badBlobs.add(e.id);
     problem(`pack ${packId}: ${reason}`);
   }
   const snapshots = await repo.listSnapshots((id, err) => problem(`snapshot ${id}: ${err.message.replace(`snapshot ${id}: `, '')}`));
@@ -77,11 +77,6 @@ export async function checkStore(repo: Repository, options: CheckOptions): Promi
   // Another password's key file may be damaged while this one opens the store: say so before it is needed.
   for (const key of await repo.listKeys()) if (key.error) problem(key.error);
   return { problems, unreferencedPacks, snapshots: snapshots.length, packs: onDisk.size, blobsChecked };
-}
-
-/** A blob stored twice is read from one copy (BlobIndex); damage to the other loses nothing. */
-function readsFrom(repo: Repository, blobId: string, packId: string): boolean {
-  return repo.index.get(blobId)?.packId === packId;
 }
 
 async function checkPackData(repo: Repository, packId: string, badBlobs: Set<string>): Promise<{ reason: string; allLost: boolean } | null> {
@@ -117,7 +112,7 @@ async function checkPackData(repo: Repository, packId: string, badBlobs: Set<str
     } catch (err) {
       if (!isSinkiError(err)) throw err;
       damagedBlobs.push(e.id);
-      if (readsFrom(repo, e.id, packId)) badBlobs.add(e.id);
+      if (repo.index.readsFrom(packId, e)) badBlobs.add(e.id);
     }
   }
   if (hashOk && damagedBlobs.length === 0 && headerOk) return null;

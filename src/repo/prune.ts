@@ -54,7 +54,7 @@ export async function planPrune(repo: Repository, options: PruneOptions): Promis
     let unusedBytes = 0;
     for (const e of repo.index.packEntries(packId) ?? []) {
       // A blob stored twice counts as used only where the index looks for it.
-      if (used.has(e.id) && repo.index.get(e.id)?.packId === packId) usedBytes += e.length;
+      if (used.has(e.id) && repo.index.readsFrom(packId, e)) usedBytes += e.length;
       else unusedBytes += e.length;
     }
     plan.bytesUnusedBefore += unusedBytes;
@@ -83,7 +83,7 @@ export async function executePrune(repo: Repository, plan: PrunePlan, options: P
   options.onProgress?.(`repacking ${plan.repackPacks.length} packs`);
   for (const packId of plan.repackPacks) {
     for (const e of repo.index.packEntries(packId) ?? []) {
-      if (!used.has(e.id) || repo.index.get(e.id)?.packId !== packId) continue;
+      if (!used.has(e.id) || !repo.index.readsFrom(packId, e)) continue;
       const { kind, payload, plainLength } = await repo.loadBlobPayload(e.id);
       await repo.repackPayload(kind, e.id, payload, plainLength);
     }

@@ -58,6 +58,8 @@ export class Repository {
   private readonly compressingData = new Map<string, Buffer>();
   /** Of those, the ones already stored raw by such a flush. */
   private readonly storedRawEarly = new Set<string>();
+  /** Blobs recompressBlob is working on: asked twice meanwhile, it must not store two copies. */
+  private readonly recompressing = new Set<string>();
   /** Blobs queued but not yet in a written pack: id → plaintext, so they can be read back meanwhile. */
   private readonly pending = new Map<string, Buffer>();
   private failure: unknown = null;
@@ -231,16 +233,26 @@ export class Repository {
    */
   async recompressBlob(id: string): Promise<boolean> {
     this.throwIfFailed();
-    if (this.pending.has(id) || !this.isStoredRaw(id)) return false;
-    const plain = await this.loadBlob(id, BlobKind.Data);
-    while (this.inFlight.size >= this.maxInFlight) await Promise.race(this.inFlight);
-    this.throwIfFailed();
-    if (!this.isStoredRaw(id)) return false;
+    if (this.pending.has(id) || this.recompressing.has(id) || !this.isStoredRaw(id)) return false;
+    this.recompressing.add(id);
+    let plain: Buffer;
+    try {
+      plain = await this.loadBlob(id, BlobKind.Data);
+      while (this.inFlight.size >= this.maxInFlight) await Promise.race(this.inFlight);
+      this.throwIfFailed();
+    } catch (err) {
+      this.recompressing.delete(id);
+      throw err;
+    }
     this.track(true, (async () => {
-      const payload = await encodeBlob(plain, true, this.config.compression.preset, this.xz);
-      if (payload[0] === BlobEncoding.Raw) return;
-      this.pack ??= new PackBuilder(this.keys);
-      this.pack.add(BlobKind.Data, id, payload, plain.length);
+      try {
+        const payload = await encodeBlob(plain, true, this.config.compression.preset, this.xz);
+        if (payload[0] === BlobEncoding.Raw) return;
+        this.pack ??= new PackBuilder(this.keys);
+        this.pack.add(BlobKind.Data, id, payload, plain.length);
+      } finally {
+        this.recompressing.delete(id);
+      }
       if (this.pack.size >= this.config.packSize) await this.publishPack();
     })());
     return true;

@@ -18,7 +18,7 @@ const SMALL_PACK_SHARE = 0.25;
 /** Bytes of a pack's blobs that the index reads from another copy. */
 function supersededBytes(repo: Repository, record: PackRecord): number {
   let bytes = 0;
-  for (const e of record.entries) if (repo.index.get(e.id)?.packId !== record.packId) bytes += e.length;
+  for (const e of record.entries) if (!repo.index.readsFrom(record.packId, e)) bytes += e.length;
   return bytes;
 }
 
@@ -48,7 +48,7 @@ export async function tidySessionOutput(repo: Repository): Promise<TidyReport> {
 
   for (const packId of stale) {
     for (const e of repo.index.packEntries(packId) ?? []) {
-      if (repo.index.get(e.id)?.packId !== packId) continue;
+      if (!repo.index.readsFrom(packId, e)) continue;
       const { kind, payload, plainLength } = await repo.loadBlobPayload(e.id);
       await repo.repackPayload(kind, e.id, payload, plainLength);
       report.blobsMoved += 1;
