@@ -39,6 +39,7 @@ export class FileIo {
   }
 
   async read(file: FileNode, out: Buffer, len: number, pos: number): Promise<number> {
+    this.recompressor?.usedNow();
     if (pos >= file.size) return 0;
     const want = Math.min(len, file.size - pos);
     const starts = file.chunkStarts();
@@ -100,7 +101,7 @@ export class FileIo {
   async write(file: FileNode, data: Buffer, pos: number): Promise<void> {
     if (data.length === 0) return;
     this.assertWritable(file);
-    this.recompressor?.wroteNow();
+    this.recompressor?.usedNow();
     const end = pos + data.length;
     if (end > file.size) await this.resize(file, end);
     for (const span of fixedSpans(pos, data.length, this.chunkSize)) {

@@ -1,7 +1,7 @@
 import type { Repository } from '../repo/repository.js';
 
 export interface RecompressorOptions {
-  /** Start this long after the last write into the mount. */
+  /** Start this long after the last read or write through the mount. */
   idleMs: number;
   /** Makes the recompressed copies durable (packs and index), under the mount's commit lock. */
   flush: () => Promise<void>;
@@ -12,13 +12,14 @@ export interface RecompressorOptions {
 
 /**
  * Chunks the mount stored raw because the compressor was busy (Repository.queueBlobOrDefer) are
- * compressed again once writes pause, into new packs. Their raw copies are reclaimed at unmount, or
+ * compressed again once the mount is left alone for a moment (no reads or writes), into new packs.
+ * Their raw copies are reclaimed at unmount, or
  * by `sinki prune`. The queue lives in memory: a chunk still raw when the process ends stays raw
  * (correct, only larger).
  */
 export class Recompressor {
   private readonly queue = new Set<string>();
-  private lastWrite = 0;
+  private lastUse = 0;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private cancelled = false;
@@ -49,12 +50,12 @@ export class Recompressor {
 
   add(id: string): void {
     this.queue.add(id);
-    this.wroteNow();
+    this.usedNow();
   }
 
-  /** Foreground writes take the compressor first: any write postpones the next round. */
-  wroteNow(): void {
-    this.lastWrite = Date.now();
+  /** Reads and writes through the mount come first: any of them postpones (or ends) the round. */
+  usedNow(): void {
+    this.lastUse = Date.now();
     if (this.queue.size > 0 && !this.timer && !this.running && !this.cancelled && !this.draining) {
       this.timer = setTimeout(() => this.onTimer(), this.options.idleMs);
       this.timer.unref();
@@ -63,7 +64,7 @@ export class Recompressor {
 
   private onTimer(): void {
     this.timer = null;
-    const quietFor = Date.now() - this.lastWrite;
+    const quietFor = Date.now() - this.lastUse;
     if (quietFor < this.options.idleMs) {
       this.timer = setTimeout(() => this.onTimer(), this.options.idleMs - quietFor);
       this.timer.unref();
@@ -73,16 +74,16 @@ export class Recompressor {
       .catch((err: Error) => this.options.log(`recompression paused: ${err.message}`))
       .finally(() => {
         this.running = null;
-        this.wroteNow();
+        this.usedNow();
       });
   }
 
-  /** Works through the queue; when `untilWrite`, stops as soon as the mount is written to again. */
-  private async run(untilWrite: boolean): Promise<void> {
-    const started = this.lastWrite;
+  /** Works through the queue; when `untilUse`, stops as soon as the mount is used again. */
+  private async run(untilUse: boolean): Promise<void> {
+    const started = this.lastUse;
     let queued = 0;
     for (const id of [...this.queue]) {
-      if (this.cancelled || (untilWrite && this.lastWrite !== started)) break;
+      if (this.cancelled || (untilUse && this.lastUse !== started)) break;
       this.queue.delete(id);
       // A chunk still in the open pack is not raw on disk yet: try it again next round.
       if (await this.repo.recompressBlob(id)) queued += 1;

@@ -60,8 +60,12 @@ export class Repository {
   private readonly storedRawEarly = new Set<string>();
   /** Blobs recompressBlob is working on: asked twice meanwhile, it must not store two copies. */
   private readonly recompressing = new Set<string>();
-  /** Blobs queued but not yet in a written pack: id → plaintext, so they can be read back meanwhile. */
-  private readonly pending = new Map<string, Buffer>();
+  /**
+   * Blobs queued but not yet in a written pack, so they can be read back meanwhile: the plaintext
+   * until the blob is encoded, then its (usually much smaller) payload, so that a pack of many
+   * small compressed blobs does not keep all their plaintext alive too.
+   */
+  private readonly pending = new Map<string, Buffer | { payload: Buffer; plainLength: number }>();
   private failure: unknown = null;
   private pack: PackBuilder | null = null;
   private writeChain: Promise<void> = Promise.resolve();
@@ -187,6 +191,11 @@ export class Repository {
     if (this.hasBlob(id)) return 'exists';
     this.pending.set(id, plain);
     try {
+      // Packs waiting for a slow disk hold memory: let no more than two pile up.
+      while (this.unwritten.length >= 2) {
+        await this.writeChain;
+        this.throwIfFailed();
+      }
       // Raw blobs cost only a pack write each: they get slots of their own beside the compressors'.
       const slots = defer ? this.maxInFlight * 2 : this.maxInFlight;
       while (this.inFlight.size >= slots) await Promise.race(this.inFlight);
@@ -292,6 +301,7 @@ export class Repository {
     if (this.storedRawEarly.delete(id) && payload[0] === BlobEncoding.Raw) return;
     this.pack ??= new PackBuilder(this.keys);
     this.pack.add(kind, id, payload, plain.length);
+    if (this.pending.get(id) === plain) this.pending.set(id, { payload, plainLength: plain.length });
     this.stats.blobsWritten += 1;
     this.stats.plainBytesWritten += plain.length;
     if (this.pack.size >= this.config.packSize) await this.publishPack();
@@ -415,7 +425,8 @@ export class Repository {
   /** Verified plaintext of a blob, or a CORRUPT error naming the blob and its pack. */
   async loadBlob(id: string, expectedKind?: BlobKind): Promise<Buffer> {
     const pending = this.pending.get(id);
-    if (pending) return pending;
+    if (Buffer.isBuffer(pending)) return pending;
+    if (pending) return decodeBlob(pending.payload, pending.plainLength, this.xz, `blob ${id.slice(0, 16)} (queued)`);
     const entry = this.index.get(id);
     if (!entry) throw new SinkiError('CORRUPT', `blob ${id} is not in the index (missing data)`);
     if (expectedKind !== undefined && entry.kind !== expectedKind) throw new SinkiError('CORRUPT', `blob ${id} has the wrong kind`);
