@@ -140,7 +140,9 @@ function scanChunk(
     k = maxEnd;
   }
 
-  if (k >= p.maxSize) return p.maxSize;
+  // k starts at minSize, so with minSize === maxSize it is there before any byte is seen: cut only
+  // when that many bytes are at hand.
+  if (k >= p.maxSize && available >= p.maxSize) return p.maxSize;
   state.offset = k;
   state.fp = fp;
   return -1;

@@ -195,9 +195,12 @@ describe('corruption: every damage gives a clear error naming the object, never 
     }
     const repo = await Repository.open(new LocalBackend(pristine), Buffer.from(PASSWORD));
     const packs = repo.index.packIds();
-    const treePack = packs.find((p) => repo.index.packEntries(p)!.some((e) => e.kind === BlobKind.Tree))!;
-    const dataPack = packs.find((p) => repo.index.packEntries(p)!.every((e) => e.kind === BlobKind.Data) && repo.index.packEntries(p)!.some((e) => e.length > 250_000))!;
+    // Files are stored side by side, so packs may mix file data and trees: the data pack is one where
+    // byte 200,000 (flipped below) falls inside a file's blob; the tree pack another, where there is one.
+    const dataPack = packs.find((p) => repo.index.packEntries(p)!.some((e) => e.kind === BlobKind.Data && e.offset <= 200_000 && e.offset + e.length > 200_000))!;
     expect(dataPack).toBeDefined();
+    const holdsTrees = (p: string): boolean => repo.index.packEntries(p)!.some((e) => e.kind === BlobKind.Tree);
+    const treePack = packs.find((p) => p !== dataPack && holdsTrees(p)) ?? packs.find(holdsTrees)!;
     facts = {
       snapshots: [...manifests.keys()],
       manifests,

@@ -95,7 +95,7 @@ export async function flipByte(file: string, at: number): Promise<void> {
 }
 
 export async function truncateTo(file: string, length: number): Promise<void> {
-  await fs.truncate(file, Math.max(0, length));
+  await fs.truncate(file, Math.max(0, Math.floor(length)));
 }
 
 /** Exchanges the contents of two files (each keeps its name). */

@@ -178,6 +178,15 @@ describe('CdcChunker (small params)', () => {
   });
 });
 
+describe('CdcChunker with minSize = maxSize', () => {
+  it('cuts nothing before that many bytes have arrived (was: a 1-byte chunk per push)', () => {
+    const c = new CdcChunker({ minSize: 128, avgSize: 128, maxSize: 128 });
+    expect([...c.push(Buffer.from([100])), ...c.push(Buffer.from([100]))]).toEqual([]);
+    expect(c.finish()?.length).toBe(2);
+    expect(lengthsOf(chunkAll({ minSize: 128, avgSize: 128, maxSize: 128 }, Buffer.alloc(300, 7), [1, 2, 129]))).toEqual([128, 128, 44]);
+  });
+});
+
 describe('CdcChunker with arbitrary valid params', () => {
   it('covers the input, respects the size bounds and ignores push splits', () => {
     fc.assert(
