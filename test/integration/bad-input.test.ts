@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectOneErrorLine, FAST_KDF, initStore, sinki, sinkiOk, type RunResult } from '../helpers/cli.js';
 import { removeTempDirs, tempDir } from '../helpers/temp.js';
@@ -28,7 +28,8 @@ describe('bad input: one clear line and a distinct exit code', () => {
   /** A private copy of the store with one snapshot, to damage. */
   const copyStore = async (): Promise<string> => {
     const dest = join(work, `copy-${copies++}`);
-    await fs.cp(pristine, dest, { recursive: true });
+    // Without lock files: another test's command may hold (and drop) one on the pristine store meanwhile.
+    await fs.cp(pristine, dest, { recursive: true, filter: (src) => basename(dirname(src)) !== 'locks' });
     return dest;
   };
   const keyFileOf = async (store: string): Promise<string> => {
