@@ -10,51 +10,15 @@ import { promises as fs, readdirSync, readFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 
-/** dist/cli/main.js (built by the global setup); SINKI_TEST_CLI points at another build. */
-export const CLI = process.env.SINKI_TEST_CLI ?? fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+import { CLI, run, type RunOptions, type RunResult } from '../helpers/cli.js';
+import { sha256 } from '../helpers/files.js';
+
+export { CLI, run, sha256, type RunOptions, type RunResult };
 export const PASSWORD = 'remote lab password';
 export const KiB = 1024;
 export const MiB = 1024 * KiB;
-
-export interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-  stdoutBytes: Buffer;
-}
-
-export interface RunOptions {
-  env?: Record<string, string | undefined>;
-  cwd?: string;
-}
-
-/** Runs a program to completion; never throws on a non-zero exit. */
-export function run(cmd: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(cmd, args, { cwd: options.cwd, env: mergeEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      const stdoutBytes = Buffer.concat(out);
-      resolvePromise({ code: code ?? (signal ? 128 : -1), stdout: stdoutBytes.toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), stdoutBytes });
-    });
-  });
-}
-
-function mergeEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const [k, v] of Object.entries(extra)) {
-    if (v === undefined) delete env[k];
-    else env[k] = v;
-  }
-  return env;
-}
 
 /** Deterministic incompressible bytes. */
 export function randomData(seed: string, length: number): Buffer {
@@ -62,8 +26,6 @@ export function randomData(seed: string, length: number): Buffer {
   const cipher = createCipheriv('aes-128-ctr', key.subarray(0, 16), key.subarray(16, 32));
   return Buffer.concat([cipher.update(Buffer.alloc(length)), cipher.final()]);
 }
-
-export const sha256 = (data: Buffer | string): string => createHash('sha256').update(data).digest('hex');
 
 /** Every regular file below root, relative, '/'-separated (`.tmp-` names included). */
 export async function filesBelow(root: string): Promise<string[]> {
@@ -237,7 +199,7 @@ export class RemoteLab {
   private async serve(name: string, args: (port: number, dir: string) => string[]): Promise<Served & { port: number }> {
     const dir = await this.dir(`served-${name}`);
     const port = await freePort();
-    const child = spawn('rclone', args(port, dir), { env: mergeEnv({ RCLONE_CONFIG: this.configFile }), stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('rclone', args(port, dir), { env: { ...process.env, RCLONE_CONFIG: this.configFile }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
     this.servers.push(child);
