@@ -8,10 +8,13 @@ export const enum BlobEncoding {
   Xz = 1,
 }
 
-/** plaintext → payload: xz when asked and it shrinks the data, else raw (data that samples as incompressible skips xz). */
-export async function encodeBlob(plain: Buffer, compress: boolean, preset: number, xz: XzEngine): Promise<Buffer> {
+/**
+ * plaintext → payload: xz when asked and it shrinks the data, else raw (data that samples as
+ * incompressible skips xz). `here`: see XzEngine.compress.
+ */
+export async function encodeBlob(plain: Buffer, compress: boolean, preset: number, xz: XzEngine, options?: { here?: boolean }): Promise<Buffer> {
   if (compress && !(await looksIncompressible(plain))) {
-    const packed = await xz.compress(plain, preset);
+    const packed = await xz.compress(plain, preset, options);
     if (packed.length + 1 < plain.length) return Buffer.concat([Buffer.of(BlobEncoding.Xz), packed]);
   }
   return rawPayload(plain);

@@ -5,8 +5,11 @@ import { loadShippedLzmaNative, loadSystemLzmaNative, lzmaNativeEngine } from '.
 /** One way of making and reading .xz streams; the rest of Sinki sees only this. */
 export interface XzEngine {
   readonly name: string;
-  /** xz container, CRC64 check, given preset 0-9. Runs off the main thread. */
-  compress(data: Buffer, preset: number): Promise<Buffer>;
+  /**
+   * xz container, CRC64 check, given preset 0-9. Runs off the main thread, waiting in line for a coding
+   * slot; `here` codes a small input on the calling thread at once instead (engines that cannot, ignore it).
+   */
+  compress(data: Buffer, preset: number, options?: { here?: boolean }): Promise<Buffer>;
   /** Verifies the CRC64; throws SinkiError('CORRUPT', ...) on any bad input; never returns wrong bytes. expectedLength: the exact plaintext length, reject otherwise. */
   decompress(data: Buffer, expectedLength: number): Promise<Buffer>;
 }

@@ -6,7 +6,8 @@ import { isSinkiError } from '../../../src/errors.js';
 import { XZ_ENGINE_NAMES, defaultXzEngine, tryXzEngineByName, xzEngineByName } from '../../../src/codec/xz.js';
 import type { XzEngine } from '../../../src/codec/xz.js';
 import { xzCliEngine } from '../../../src/codec/xz-cli.js';
-import { INPUT_SLICE, SYNC_DECOMPRESS_MAX } from '../../../src/codec/xz-lzma-native.js';
+import { INPUT_SLICE, SYNC_COMPRESS_MAX, SYNC_DECOMPRESS_MAX, loadShippedLzmaNative, lzmaNativeEngine } from '../../../src/codec/xz-lzma-native.js';
+import { Slots } from '../../../src/codec/slots.js';
 
 const available = XZ_ENGINE_NAMES.flatMap((name) => {
   const engine = tryXzEngineByName(name);
@@ -106,6 +107,16 @@ describe.each(available)('xz engine %s', (_name, engine: XzEngine) => {
     }
   });
 
+  it('codes "here" (on the calling thread) the same xz, up to and past the in-thread limit', async () => {
+    for (const size of [0, 1, 4096, SYNC_COMPRESS_MAX, SYNC_COMPRESS_MAX + 1]) {
+      for (const plain of [compressible(size), randomBytes(size)]) {
+        const packed = await engine.compress(plain, 1, { here: true });
+        expect((await engine.decompress(packed, plain.length)).equals(plain), `${size} bytes`).toBe(true);
+        expect(xzCliDecode(packed).equals(plain), `${size} bytes, xz -d`).toBe(true);
+      }
+    }
+  });
+
   it('rejects a valid .xz stream that does not use CRC64', async () => {
     const r = spawnSync('xz', ['-z', '-c', '-1', '--check=crc32'], { input: Buffer.from('hello') });
     expect(r.status).toBe(0);
@@ -142,4 +153,19 @@ describe.each(available)('xz engine %s', (_name, engine: XzEngine) => {
 it('says clearly when the xz command is missing', async () => {
   const missing = xzCliEngine('/nonexistent/xz');
   await expect(missing.compress(Buffer.from('x'), 1)).rejects.toThrow(/xz command not found/);
+});
+
+it('codes a small input "here" while every pool slot is taken; a big one waits its turn', async () => {
+  const slots = new Slots(1);
+  const engine = lzmaNativeEngine('lzma-native', loadShippedLzmaNative(), slots);
+  await slots.acquire();
+  const small = compressible(SYNC_COMPRESS_MAX);
+  const packed = await engine.compress(small, 1, { here: true });
+  expect(xzCliDecode(packed).equals(small)).toBe(true);
+  let bigDone = false;
+  const big = engine.compress(compressible(SYNC_COMPRESS_MAX + 1), 1, { here: true }).then(() => (bigDone = true));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  expect(bigDone).toBe(false);
+  slots.release();
+  await big;
 });

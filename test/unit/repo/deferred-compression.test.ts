@@ -15,7 +15,8 @@ import { removeTempDirs, tempDir } from '../../helpers/temp.js';
 
 const password = Buffer.from('pw');
 
-async function newStore(): Promise<{ dir: string; repo: Repository }> {
+/** deferAt is pinned (its default follows the core count) so the outcomes below do not depend on the machine. */
+async function newStore(deferAt = 4): Promise<{ dir: string; repo: Repository }> {
   const dir = join(await tempDir('deferred'), 'store');
   const params = {
     cipher: DEFAULTS.cipher,
@@ -24,7 +25,7 @@ async function newStore(): Promise<{ dir: string; repo: Repository }> {
     packSize: 1024 * 1024,
     compression: { preset: 1, minCompressSize: DEFAULTS.minCompressSize, noCompressExt: DEFAULT_NO_COMPRESS_EXT },
   };
-  const repo = await Repository.init(new LocalBackend(dir), password, params, { name: 'pbkdf2', cost: { iterations: 1000 } });
+  const repo = await Repository.init(new LocalBackend(dir), password, params, { name: 'pbkdf2', cost: { iterations: 1000 } }, { deferAt });
   return { dir, repo };
 }
 
@@ -122,6 +123,17 @@ describe('deferred compression (the mount storing raw when the compressor is bus
     expect(check.problems).toEqual([]);
     expect(check.unreferencedPacks).toEqual([]);
     await again.backend.close();
+    await repo.backend.close();
+  });
+
+  it('defers from the deferAt-th chunk compressing at once (the mount keeps a core for FUSE)', async () => {
+    const { repo } = await newStore(1);
+    const chunks = Array.from({ length: 3 }, (_, i) => textChunk(100 + i));
+    const outcomes: string[] = [];
+    for (const chunk of chunks) outcomes.push(await repo.queueBlobOrDefer(BlobKind.Data, repo.blobId(chunk), chunk, true));
+    // xz runs on the thread pool: the first chunk is still compressing when the others arrive.
+    expect(outcomes).toEqual(['queued', 'deferred', 'deferred']);
+    await repo.flush();
     await repo.backend.close();
   });
 
