@@ -8,6 +8,8 @@ import { cleanup, KiB, makeStore, mount, readLog, umount, type Mounted, type Sto
 const CHILD = fileURLToPath(new URL('./random-io-child.mjs', import.meta.url));
 const RACE = fileURLToPath(new URL('./truncate-race-child.mjs', import.meta.url));
 const CHUNK = 64 * KiB;
+/** A step this slow is stuck, not slow: unmount takes ~1 s and remount ~0.5 s even during a full 2-core test run. */
+const STUCK_MS = 120_000;
 /** Fixed seeds keep CI reproducible; SINKI_FUSE_SEED=n tries others (the seed is in every failure). */
 const BASE_SEED = Number(process.env.SINKI_FUSE_SEED ?? 20261125);
 
@@ -29,6 +31,32 @@ describe('random I/O against an in-memory model', () => {
   });
 
   afterAll(cleanup);
+
+  /** What each thread of the mount process is doing: name, state and the kernel function it waits in. */
+  const threadStates = async (pid: number): Promise<string> => {
+    const tids = await fs.readdir(`/proc/${pid}/task`).catch(() => []);
+    const lines = await Promise.all(
+      tids.map(async (tid) => {
+        const read = (f: string): Promise<string> => fs.readFile(`/proc/${pid}/task/${tid}/${f}`, 'utf8').catch(() => '?');
+        const stat = await read('stat');
+        return `${tid} ${(await read('comm')).trim()} ${stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)} ${await read('wchan')}`;
+      }),
+    );
+    return lines.join('\n') || '(process gone)';
+  };
+
+  /** Fails a stuck step with its name, the mount's threads and log, instead of an unexplained test timeout. */
+  const unlessStuck = async <T>(step: string, pid: number | null, work: Promise<T>): Promise<T> => {
+    let timer: NodeJS.Timeout | undefined;
+    const stuck = new Promise<never>((_, reject) => {
+      timer = setTimeout(async () => reject(new Error(`${step} still running after ${STUCK_MS / 1000} s\n${pid ? `threads of mount process ${pid}:\n${await threadStates(pid)}\n` : ''}mount log:\n${await readLog(mnt)}`)), STUCK_MS);
+    });
+    try {
+      return await Promise.race([work, stuck]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
 
   const exercise = async (name: string, seed: number): Promise<void> => {
     const dir = join(mnt, name);
@@ -58,13 +86,14 @@ describe('random I/O against an in-memory model', () => {
     await expectModels(['a', 'b', 'c', 'd']);
   });
 
-  // Unmounting compresses the chunks writes left raw: with 64 KiB chunks of random bytes that is many
-  // xz passes over incompressible data, slow on a loaded machine.
+  // Unmounting compresses the chunks writes left raw (~330 of them here, under a second even on a loaded
+  // 2-core machine). This once ran past a 120 s timeout that no loaded run has reproduced since: each
+  // step is bounded so that a hang names itself.
   it('after unmount and remount the files equal the models', async () => {
-    await umount(m);
-    m = await mount(store, mnt, flags);
-    await expectModels(['a', 'b', 'c', 'd']);
-  }, 360_000);
+    await unlessStuck('sinki umount', m.pid, umount(m));
+    m = await unlessStuck('sinki mount', null, mount(store, mnt, flags));
+    await unlessStuck('reading the files back', m.pid, expectModels(['a', 'b', 'c', 'd']));
+  }, 3 * STUCK_MS + 30_000);
 
   // Regression: a read that waited for a chunk while a truncate shortened the file walked off the
   // end of the chunk list ("undefined is not iterable", EIO in the mount log).
