@@ -1,11 +1,26 @@
 import type { Command } from 'commander';
 import { fromSystemError } from '../errors.js';
-import { CliContext, type GlobalOptions } from './context.js';
+import { reportError } from './output.js';
+import type { CliContext, GlobalOptions } from './context.js';
 
 const isBrokenPipe = (err: unknown): boolean => (err as NodeJS.ErrnoException | null)?.code === 'EPIPE';
 
+let commandRunning = false;
+
 /**
- * Wraps a command body: builds the context from global flags and the environment; the body returns
+ * Output written outside a command (`--help`, `--version`, usage errors): a reader that goes away
+ * (`sinki --help | head`) is not an error; any other write error is one line and exit 1.
+ */
+export function watchStdoutOutsideCommands(): void {
+  process.stdout.on('error', (err: unknown) => {
+    if (commandRunning || isBrokenPipe(err)) return;
+    process.exitCode = reportError(fromSystemError(err, 'standard output'), false);
+  });
+}
+
+/**
+ * Wraps a command body: builds the context from global flags and the environment (the store modules
+ * load only once a command runs, never for `--help`); the body returns
  * the exit code. A reader that goes away (`sinki cat ... | head`) ends the command quietly; any other
  * error writing stdout (a full disk behind `>`) is reported instead of crashing with a stack.
  */
@@ -14,12 +29,14 @@ export function action<A extends unknown[]>(body: (ctx: CliContext, ...args: A) 
     const command = args[args.length - 1] as Command;
     const globals = command.optsWithGlobals<GlobalOptions>();
     const env = process.env;
+    const { CliContext } = await import('./context.js');
     const ctx = new CliContext(globals, { SINKI_STORE: env.SINKI_STORE, SINKI_PASSWORD: env.SINKI_PASSWORD, SINKI_RCLONE: env.SINKI_RCLONE, XDG_CACHE_HOME: env.XDG_CACHE_HOME });
     let stdoutError: unknown = null;
     const onStdoutError = (err: unknown): void => {
       stdoutError ??= err;
     };
     process.stdout.on('error', onStdoutError);
+    commandRunning = true;
     let code: number | void;
     try {
       code = await body(ctx, ...(args.slice(0, -1) as A));

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { checkStore } from '../repo/check.js';
 import { subsetSelector } from '../repo/check-subset.js';
 import { action } from './action.js';
 import { CODE_TABLE } from '../errors.js';
@@ -14,6 +13,7 @@ export function registerCheck(program: Command): void {
       action(async (ctx, flags: { readData?: boolean; readDataSubset?: string }) => {
         const readPack = flags.readDataSubset ? subsetSelector(flags.readDataSubset) : undefined;
         if (readPack) flags.readData = true;
+        const { checkStore } = await import('../repo/check.js');
         return ctx.withStore('check', false, async (repo) => {
           const tty = process.stderr.isTTY;
           const report = await checkStore(repo, {

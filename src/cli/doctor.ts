@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { defaultXzEngine } from '../codec/xz.js';
 import { action } from './action.js';
 import { printJson } from './output.js';
 
@@ -24,6 +23,7 @@ export function registerDoctor(program: Command): void {
       action(async (_ctx, flags: { json?: boolean }) => {
         const mod = (await import(new URL('../../native-deps/checks.mjs', import.meta.url).href)) as ChecksModule;
         const checks = await mod.runChecks();
+        const { defaultXzEngine } = await import('../codec/xz.js');
         checks.push({ name: 'xz engine', ok: true, detail: defaultXzEngine().name, required: false });
         if (flags.json) printJson(checks);
         else {

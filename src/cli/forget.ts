@@ -1,52 +1,7 @@
 import type { Command } from 'commander';
-import { SinkiError } from '../errors.js';
-import { executePrune, planPrune, type PrunePlan } from '../repo/prune.js';
-import { applyPolicyGrouped, policyIsEmpty, type RetentionPolicy } from '../repo/retention.js';
-import { snapshotPath } from '../repo/layout.js';
-import type { Repository } from '../repo/repository.js';
-import { formatBytes, parseDuration, parsePositiveInt } from '../units.js';
 import { action } from './action.js';
-import { collect } from './backup.js';
-import { printJson } from './output.js';
-
-interface ForgetFlags {
-  keepLast?: string;
-  keepHourly?: string;
-  keepDaily?: string;
-  keepWeekly?: string;
-  keepMonthly?: string;
-  keepYearly?: string;
-  keepWithin?: string;
-  keepTag: string[];
-  dryRun?: boolean;
-  prune?: boolean;
-  maxUnused: string;
-  json?: boolean;
-}
-
-function parseMaxUnused(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)%?$/.exec(text.trim());
-  const v = m ? Number(m[1]) : Number.NaN;
-  if (!(v >= 0 && v <= 100)) throw new SinkiError('USAGE', `--max-unused must be a percentage from 0 to 100, not "${text}"`);
-  return v / 100;
-}
-
-function describePlan(plan: PrunePlan, dryRun: boolean): string {
-  const verb = dryRun ? 'would' : 'will';
-  return (
-    `${plan.usedBlobs} blobs in use; ${formatBytes(plan.bytesUnusedBefore)} unused\n` +
-    `${verb} delete ${plan.deletePacks.length} unused packs and ${plan.unindexedPacks.length} unindexed packs, repack ${plan.repackPacks.length} (${formatBytes(plan.bytesToRepack)} moved), keep ${plan.keptPacks}\n` +
-    `${verb} free about ${formatBytes(plan.bytesToFree)}\n`
-  );
-}
-
-async function runPrune(repo: Repository, maxUnused: number, dryRun: boolean, json: boolean): Promise<void> {
-  const log = (m: string): void => void (process.stderr.isTTY && !json && process.stderr.write(`prune: ${m}\n`));
-  const plan = await planPrune(repo, { maxUnused, onProgress: log });
-  if (json) printJson({ type: 'prune', dry_run: dryRun, used_blobs: plan.usedBlobs, delete_packs: plan.deletePacks.length, repack_packs: plan.repackPacks.length, unindexed_packs: plan.unindexedPacks.length, kept_packs: plan.keptPacks, bytes_to_free: plan.bytesToFree });
-  else process.stdout.write(describePlan(plan, dryRun));
-  if (!dryRun) await executePrune(repo, plan, { maxUnused, onProgress: log });
-}
+import type { ForgetFlags, PruneFlags } from './forget-run.js';
+import { collect } from './options.js';
 
 export function registerForget(program: Command): void {
   program
@@ -64,41 +19,7 @@ export function registerForget(program: Command): void {
     .option('--prune', 'prune afterwards')
     .option('--max-unused <percent>', 'with --prune: repack packs with more unused space than this', '10%')
     .option('--json', 'print as JSON')
-    .action(
-      action(async (ctx, f: ForgetFlags) => {
-        const n = (v: string | undefined, name: string): number | undefined => (v === undefined ? undefined : parsePositiveInt(v, name, 0));
-        const policy: RetentionPolicy = {
-          last: n(f.keepLast, '--keep-last'),
-          hourly: n(f.keepHourly, '--keep-hourly'),
-          daily: n(f.keepDaily, '--keep-daily'),
-          weekly: n(f.keepWeekly, '--keep-weekly'),
-          monthly: n(f.keepMonthly, '--keep-monthly'),
-          yearly: n(f.keepYearly, '--keep-yearly'),
-          withinMs: f.keepWithin ? parseDuration(f.keepWithin, '--keep-within') : undefined,
-          tags: f.keepTag,
-        };
-        if (policyIsEmpty(policy)) throw new SinkiError('USAGE', 'no policy given: that would remove every snapshot; give at least one --keep-* option');
-        const maxUnused = parseMaxUnused(f.maxUnused);
-        return ctx.withStore('forget', !f.dryRun, async (repo) => {
-          const groups = applyPolicyGrouped(await repo.listSnapshots(), policy);
-          const out: Array<{ id: string; time: string; keep: boolean; reasons: string[] }> = [];
-          for (const decisions of groups.values()) {
-            const [first] = decisions;
-            if (first && !f.json) process.stdout.write(`host ${first.snapshot.host}, paths ${first.snapshot.paths.join(' ')}:\n`);
-            for (const d of decisions) {
-              out.push({ id: d.snapshot.id, time: d.snapshot.time, keep: d.keep, reasons: d.reasons });
-              if (!f.json) process.stdout.write(`  ${d.keep ? 'keep  ' : 'remove'} ${d.snapshot.id.slice(0, 12)} ${d.snapshot.time.slice(0, 19).replace('T', ' ')}${d.keep ? `  (${d.reasons.join(', ')})` : ''}\n`);
-            }
-          }
-          const remove = out.filter((d) => !d.keep);
-          if (f.json) printJson({ type: 'forget', dry_run: Boolean(f.dryRun), snapshots: out });
-          if (!f.dryRun) for (const d of remove) await repo.backend.remove(snapshotPath(d.id));
-          if (!f.json) process.stdout.write(`${f.dryRun ? 'would remove' : 'removed'} ${remove.length} of ${out.length} snapshots\n`);
-          if (f.prune) await runPrune(repo, maxUnused, Boolean(f.dryRun), Boolean(f.json));
-          else if (!f.dryRun) await repo.writeSums();
-        });
-      }),
-    );
+    .action(action(async (ctx, flags: ForgetFlags) => (await import('./forget-run.js')).runForget(ctx, flags)));
 
   program
     .command('prune')
@@ -106,10 +27,5 @@ export function registerForget(program: Command): void {
     .option('--dry-run', 'show what would be done')
     .option('--max-unused <percent>', 'repack packs with more unused space than this', '10%')
     .option('--json', 'print as JSON')
-    .action(
-      action(async (ctx, f: { dryRun?: boolean; maxUnused: string; json?: boolean }) => {
-        const maxUnused = parseMaxUnused(f.maxUnused);
-        return ctx.withStore('prune', !f.dryRun, (repo) => runPrune(repo, maxUnused, Boolean(f.dryRun), Boolean(f.json)));
-      }),
-    );
+    .action(action(async (ctx, flags: PruneFlags) => (await import('./forget-run.js')).runPrune(ctx, flags)));
 }

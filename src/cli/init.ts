@@ -3,7 +3,6 @@ import { SinkiError } from '../errors.js';
 import { CIPHERS, isCipherName } from '../crypto/aead.js';
 import { describeKdf, KDF_NAMES, type KdfCost, type KdfName } from '../crypto/kdf.js';
 import { parseExtList } from '../codec/policy.js';
-import { Repository } from '../repo/repository.js';
 import { DEFAULT_NO_COMPRESS_EXT, DEFAULTS, validateStoreParams, type StoreParams } from '../repo/store-config.js';
 import { formatBytes, parsePositiveInt, parseSize } from '../units.js';
 import { action } from './action.js';
@@ -62,6 +61,7 @@ export function registerInit(program: Command): void {
         };
         validateStoreParams(params);
         const password = await ctx.password(true);
+        const { Repository } = await import('../repo/repository.js');
         const repo = await Repository.init(ctx.backend(), password, params, kdf);
         const key = repo.unlockedKey.file;
         process.stdout.write(

@@ -15,6 +15,7 @@ import { registerPush } from './push.js';
 import { registerRestore } from './restore.js';
 import { registerUnlock } from './unlock.js';
 import { reportError } from './output.js';
+import { watchStdoutOutsideCommands } from './action.js';
 
 const EXIT_CODES_HELP = `
 Exit codes: 0 ok, 1 fatal error, 2 usage, 3 finished but some files could not be read or restored,
@@ -57,6 +58,7 @@ function buildProgram(): Command {
 async function main(): Promise<void> {
   // xz jobs run on libuv's pool (4 threads by default), as does file I/O: leave room for both.
   process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, availableParallelism() * 2 + 2));
+  watchStdoutOutsideCommands();
   const program = buildProgram();
   try {
     await program.parseAsync(process.argv);

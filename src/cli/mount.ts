@@ -11,7 +11,7 @@ import { readHead, snapshotLiveTree } from '../repo/refs.js';
 import { parseStoreConfig } from '../repo/store-config.js';
 import { parseDuration, parseSize } from '../units.js';
 import { action } from './action.js';
-import { collect } from './backup.js';
+import { collect } from './options.js';
 
 interface MountFlags {
   background?: boolean;

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { repairIndex } from '../repo/repair.js';
 import { action } from './action.js';
 
 export function registerRepair(program: Command): void {
@@ -8,8 +7,9 @@ export function registerRepair(program: Command): void {
     .command('index')
     .description('rebuild the index from the pack headers (when index segments are damaged or lost)')
     .action(
-      action(async (ctx) =>
-        ctx.withStore(
+      action(async (ctx) => {
+        const { repairIndex } = await import('../repo/repair.js');
+        return ctx.withStore(
           'repair index',
           true,
           async (repo) => {
@@ -26,7 +26,7 @@ export function registerRepair(program: Command): void {
             return report.damaged.length ? 13 : 0;
           },
           { repo: { tolerateDamagedIndex: true } },
-        ),
-      ),
+        );
+      }),
     );
 }

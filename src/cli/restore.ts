@@ -1,9 +1,8 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { restore } from '../backup/restorer.js';
 import { formatBytes } from '../units.js';
 import { action } from './action.js';
-import { collect } from './backup.js';
+import { collect } from './options.js';
 import { printJson } from './output.js';
 import { ProgressLine } from './progress.js';
 
@@ -17,8 +16,9 @@ export function registerRestore(program: Command): void {
     .option('--overwrite', 'replace files that already exist in TARGET')
     .option('--json', 'machine-readable progress and summary')
     .action(
-      action(async (ctx, ref: string, target: string, flags: { include: string[]; overwrite?: boolean; json?: boolean }) =>
-        ctx.withStore('restore', false, async (repo) => {
+      action(async (ctx, ref: string, target: string, flags: { include: string[]; overwrite?: boolean; json?: boolean }) => {
+        const { restore } = await import('../backup/restorer.js');
+        return ctx.withStore('restore', false, async (repo) => {
           const snap = await repo.findSnapshot(ref);
           const total = snap.summary?.bytes;
           const progress = ProgressLine.choose(Boolean(flags.json), 'restore');
@@ -40,7 +40,7 @@ export function registerRestore(program: Command): void {
             return result.corrupt > 0 ? 13 : 3;
           }
           return 0;
-        }),
-      ),
+        });
+      }),
     );
 }

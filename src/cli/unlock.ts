@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { SinkiError } from '../errors.js';
-import { clearLocks } from '../repo/lock.js';
 import { CONFIG_FILE } from '../repo/layout.js';
 import { action } from './action.js';
 
@@ -16,6 +15,7 @@ export function registerUnlock(program: Command): void {
         if ((await backend.size(CONFIG_FILE).catch(() => null)) === null) {
           throw new SinkiError('NOT_A_STORE', `${backend.location} is not a sinki store (no ${CONFIG_FILE}); nothing to unlock`);
         }
+        const { clearLocks } = await import('../repo/lock.js');
         const n = await clearLocks(backend, Boolean(flags.all));
         process.stdout.write(`removed ${n} lock${n === 1 ? '' : 's'}\n`);
       }),

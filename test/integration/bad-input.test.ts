@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectOneErrorLine, FAST_KDF, initStore, sinki, sinkiOk, type RunResult } from '../helpers/cli.js';
+import { CLI, expectOneErrorLine, FAST_KDF, initStore, run, sinki, sinkiOk, type RunResult } from '../helpers/cli.js';
 import { removeTempDirs, tempDir } from '../helpers/temp.js';
 
 /** The self-checksum sinki.json and key files carry (sorted-key JSON, SHA-256), so a test can forge a consistent edit. */
@@ -52,6 +52,13 @@ describe('bad input: one clear line and a distinct exit code', () => {
   });
 
   afterAll(removeTempDirs);
+
+  it('help into a pipe whose reader is gone exits 0 without a stack; help into a full disk is one line, exit 16', async () => {
+    // `true` exits at once, long before node has started: the help text meets a closed pipe.
+    const gone = await run('bash', ['-c', `"${process.execPath}" "${CLI}" --help | true; echo "status=\${PIPESTATUS[0]}" >&2`]);
+    expect(gone.stderr).toBe('status=0\n');
+    expectOneErrorLine(await run('bash', ['-c', `exec "${process.execPath}" "${CLI}" backup --help >/dev/full`]), 16, /no space left/);
+  });
 
   it('the pristine store opens (so every failure below is caused by its damage)', async () => {
     expect((await ls(pristine)).stdout).toBe('/src\n/src/file.txt\n');

@@ -1,0 +1,94 @@
+import { SinkiError } from '../errors.js';
+import { executePrune, planPrune, type PrunePlan } from '../repo/prune.js';
+import { applyPolicyGrouped, policyIsEmpty, type RetentionPolicy } from '../repo/retention.js';
+import { snapshotPath } from '../repo/layout.js';
+import type { Repository } from '../repo/repository.js';
+import { formatBytes, parseDuration, parsePositiveInt } from '../units.js';
+import type { CliContext } from './context.js';
+import { printJson } from './output.js';
+
+export interface ForgetFlags {
+  keepLast?: string;
+  keepHourly?: string;
+  keepDaily?: string;
+  keepWeekly?: string;
+  keepMonthly?: string;
+  keepYearly?: string;
+  keepWithin?: string;
+  keepTag: string[];
+  dryRun?: boolean;
+  prune?: boolean;
+  maxUnused: string;
+  json?: boolean;
+}
+
+export interface PruneFlags {
+  dryRun?: boolean;
+  maxUnused: string;
+  json?: boolean;
+}
+
+function parseMaxUnused(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)%?$/.exec(text.trim());
+  const v = m ? Number(m[1]) : Number.NaN;
+  if (!(v >= 0 && v <= 100)) throw new SinkiError('USAGE', `--max-unused must be a percentage from 0 to 100, not "${text}"`);
+  return v / 100;
+}
+
+function describePlan(plan: PrunePlan, dryRun: boolean): string {
+  const verb = dryRun ? 'would' : 'will';
+  return (
+    `${plan.usedBlobs} blobs in use; ${formatBytes(plan.bytesUnusedBefore)} unused\n` +
+    `${verb} delete ${plan.deletePacks.length} unused packs and ${plan.unindexedPacks.length} unindexed packs, repack ${plan.repackPacks.length} (${formatBytes(plan.bytesToRepack)} moved), keep ${plan.keptPacks}\n` +
+    `${verb} free about ${formatBytes(plan.bytesToFree)}\n`
+  );
+}
+
+async function pruneStore(repo: Repository, maxUnused: number, dryRun: boolean, json: boolean): Promise<void> {
+  const log = (m: string): void => void (process.stderr.isTTY && !json && process.stderr.write(`prune: ${m}\n`));
+  const plan = await planPrune(repo, { maxUnused, onProgress: log });
+  if (json) printJson({ type: 'prune', dry_run: dryRun, used_blobs: plan.usedBlobs, delete_packs: plan.deletePacks.length, repack_packs: plan.repackPacks.length, unindexed_packs: plan.unindexedPacks.length, kept_packs: plan.keptPacks, bytes_to_free: plan.bytesToFree });
+  else process.stdout.write(describePlan(plan, dryRun));
+  if (!dryRun) await executePrune(repo, plan, { maxUnused, onProgress: log });
+}
+
+/** `sinki forget` */
+export async function runForget(ctx: CliContext, f: ForgetFlags): Promise<void> {
+  const n = (v: string | undefined, name: string): number | undefined => (v === undefined ? undefined : parsePositiveInt(v, name, 0));
+  const policy: RetentionPolicy = {
+    last: n(f.keepLast, '--keep-last'),
+    hourly: n(f.keepHourly, '--keep-hourly'),
+    daily: n(f.keepDaily, '--keep-daily'),
+    weekly: n(f.keepWeekly, '--keep-weekly'),
+    monthly: n(f.keepMonthly, '--keep-monthly'),
+    yearly: n(f.keepYearly, '--keep-yearly'),
+    withinMs: f.keepWithin ? parseDuration(f.keepWithin, '--keep-within') : undefined,
+    tags: f.keepTag,
+  };
+  if (policyIsEmpty(policy)) throw new SinkiError('USAGE', 'no policy given: that would remove every snapshot; give at least one --keep-* option');
+  const maxUnused = parseMaxUnused(f.maxUnused);
+  return ctx.withStore('forget', !f.dryRun, async (repo) => {
+    const groups = applyPolicyGrouped(await repo.listSnapshots(), policy);
+    const out: Array<{ id: string; time: string; keep: boolean; reasons: string[] }> = [];
+    for (const decisions of groups.values()) {
+      const [first] = decisions;
+      if (first && !f.json) process.stdout.write(`host ${first.snapshot.host}, paths ${first.snapshot.paths.join(' ')}:\n`);
+      for (const d of decisions) {
+        out.push({ id: d.snapshot.id, time: d.snapshot.time, keep: d.keep, reasons: d.reasons });
+        if (!f.json) process.stdout.write(`  ${d.keep ? 'keep  ' : 'remove'} ${d.snapshot.id.slice(0, 12)} ${d.snapshot.time.slice(0, 19).replace('T', ' ')}${d.keep ? `  (${d.reasons.join(', ')})` : ''}\n`);
+      }
+    }
+    const remove = out.filter((d) => !d.keep);
+    if (f.json) printJson({ type: 'forget', dry_run: Boolean(f.dryRun), snapshots: out });
+    if (!f.dryRun) for (const d of remove) await repo.backend.remove(snapshotPath(d.id));
+    if (!f.json) process.stdout.write(`${f.dryRun ? 'would remove' : 'removed'} ${remove.length} of ${out.length} snapshots\n`);
+    if (f.prune) await pruneStore(repo, maxUnused, Boolean(f.dryRun), Boolean(f.json));
+    else if (!f.dryRun) await repo.writeSums();
+  });
+}
+
+/** `sinki prune` */
+export async function runPrune(ctx: CliContext, f: PruneFlags): Promise<void> {
+  const maxUnused = parseMaxUnused(f.maxUnused);
+  return ctx.withStore('prune', !f.dryRun, (repo) => pruneStore(repo, maxUnused, Boolean(f.dryRun), Boolean(f.json)));
+}
