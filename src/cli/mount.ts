@@ -126,9 +126,11 @@ export function registerMount(program: Command): void {
     .argument('<mountpoint>')
     .action(
       action(async (_ctx, mountpoint: string) => {
-        // The mount commits, then compresses what writes left uncompressed: that can take a while.
+        // The mount commits, then compresses what writes left uncompressed: that takes as long as it
+        // takes (minutes after a copy of many GiB), so no time limit: the answer comes, or the
+        // connection closes with the mount process.
         const waiting = setTimeout(() => process.stderr.write(`sinki: waiting for the mount at ${resolve(mountpoint)} to commit and finish compressing (its log says how far it is)\n`), 3000);
-        const reply = await sendControl(mountpointSocketPath(mountpoint), { op: 'unmount' }).finally(() => clearTimeout(waiting));
+        const reply = await sendControl(mountpointSocketPath(mountpoint), { op: 'unmount' }, null).finally(() => clearTimeout(waiting));
         if (reply?.ok) {
           process.stdout.write(`unmounted ${resolve(mountpoint)}\n`);
           return;

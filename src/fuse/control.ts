@@ -54,15 +54,21 @@ export async function serveControl(paths: string[], handle: (req: ControlRequest
   return server;
 }
 
-/** Sends one request; null when nothing listens there (no mount, or a dead one). */
-export function sendControl(path: string, req: ControlRequest, timeoutMs = 600_000): Promise<ControlReply | null> {
+/**
+ * Sends one request; null when nothing listens there (no mount, or a dead one). `timeoutMs` null waits
+ * as long as the mount keeps the connection open (it closes with the mount process).
+ */
+export function sendControl(path: string, req: ControlRequest, timeoutMs: number | null = 600_000): Promise<ControlReply | null> {
   return new Promise((resolveReply) => {
     const socket = createConnection(path);
     let buffer = '';
-    const timer = setTimeout(() => {
-      socket.destroy();
-      resolveReply({ ok: false, error: 'the mount did not answer in time' });
-    }, timeoutMs);
+    const timer =
+      timeoutMs === null
+        ? undefined
+        : setTimeout(() => {
+            socket.destroy();
+            resolveReply({ ok: false, error: 'the mount did not answer in time' });
+          }, timeoutMs);
     socket.on('connect', () => socket.write(`${JSON.stringify(req)}\n`));
     socket.on('data', (d) => (buffer += d.toString()));
     socket.on('end', () => {
