@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { createConnection, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 
 /** A running mount answers `sinki snapshot` and `sinki umount` over a unix socket in a private folder. */
 export type ControlRequest = { op: 'snapshot'; tags: string[] } | { op: 'unmount' } | { op: 'commit' } | { op: 'status' };
@@ -41,17 +41,42 @@ export async function serveControl(paths: string[], handle: (req: ControlRequest
     });
     socket.on('error', () => undefined);
   });
-  const [first, ...aliases] = paths;
-  await fs.rm(first!, { force: true });
-  await new Promise<void>((res, rej) => server.listen(first!, res).once('error', rej));
-  for (const alias of aliases) {
-    await fs.rm(alias, { force: true });
-    await fs.symlink(first!, alias);
+  // Each server listens on a name of its own, and every path given is a symlink to it, swapped in
+  // atomically. Closing removes the socket (libuv unlinks it) and those symlinks that still point to
+  // it: a mount started at the same place meanwhile (this one may close late, after compressing at
+  // unmount) keeps its own.
+  await removeDeadSockets(paths[0]!);
+  const own = `${paths[0]!}.${process.pid}-${randomBytes(3).toString('hex')}`;
+  await new Promise<void>((res, rej) => server.listen(own, res).once('error', rej));
+  for (const p of paths) {
+    const tmp = `${own}.link`;
+    await fs.rm(tmp, { force: true });
+    await fs.symlink(own, tmp);
+    await fs.rename(tmp, p);
   }
   server.on('close', () => {
-    for (const p of paths) void fs.rm(p, { force: true });
+    for (const p of paths) {
+      void fs.readlink(p).then(
+        (target) => (target === own ? fs.rm(p, { force: true }) : undefined),
+        () => undefined,
+      );
+    }
   });
   return server;
+}
+
+/** Sockets that killed mounts left beside `path` (named `<path>.<pid>-<random>`, pid no longer running). */
+async function removeDeadSockets(path: string): Promise<void> {
+  const prefix = `${basename(path)}.`;
+  for (const name of await fs.readdir(dirname(path)).catch((): string[] => [])) {
+    const pid = name.startsWith(prefix) ? Number(/^(\d+)-[0-9a-f]+$/.exec(name.slice(prefix.length))?.[1]) : NaN;
+    if (!Number.isInteger(pid) || pid <= 0) continue;
+    try {
+      process.kill(pid, 0);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ESRCH') await fs.rm(join(dirname(path), name), { force: true });
+    }
+  }
 }
 
 /**
