@@ -4,10 +4,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { SinkiError } from '../errors.js';
 import { mountpointSocketPath, sendControl, storeSocketPath } from '../fuse/control.js';
-import { fusermount, MountSession } from '../fuse/mount-session.js';
 import { CONFIG_FILE } from '../repo/layout.js';
-import { StoreLock } from '../repo/lock.js';
-import { readHead, snapshotLiveTree } from '../repo/refs.js';
+import type { StoreLock } from '../repo/lock.js';
 import { parseStoreConfig } from '../repo/store-config.js';
 import { parseDuration, parseSize } from '../units.js';
 import { action } from './action.js';
@@ -92,6 +90,8 @@ export function registerMount(program: Command): void {
         const isChild = process.env[CHILD_ENV] === '1' && process.send !== undefined;
         if (flags.background && !isChild) return mountInBackground(await ctx.password(), mountpoint);
         const password = isChild ? await passwordFromParent() : undefined;
+        // FUSE and the store modules load here, not for `--help` (fuse-native alone takes ~30 ms).
+        const [{ MountSession }, { StoreLock }] = await Promise.all([import('../fuse/mount-session.js'), import('../repo/lock.js')]);
         try {
           await ctx.withStore('mount', false, async (repo, lock) => {
             const lockExclusively = (): Promise<StoreLock> => StoreLock.acquire(repo.backend, true, 'mount: free uncompressed copies', lock);
@@ -141,6 +141,7 @@ export function registerMount(program: Command): void {
         if (!stale && !mounts.split('\n').some((l) => l.split(' ')[1] === resolve(mountpoint).replace(/ /g, '\\040'))) {
           throw new SinkiError('NOT_FOUND', `nothing is mounted at ${mountpoint}`);
         }
+        const { fusermount } = await import('../fuse/mount-session.js');
         await fusermount(stale ? ['-uz'] : ['-u'], resolve(mountpoint));
         process.stdout.write(stale ? `cleared the stale mount at ${resolve(mountpoint)} (its process had died; what it had committed is in the store)\n` : `unmounted ${resolve(mountpoint)}\n`);
       }),
@@ -161,6 +162,7 @@ export function registerMount(program: Command): void {
           process.stdout.write(`snapshot ${(reply.result as { id: string }).id.slice(0, 12)} saved (taken by the running mount)\n`);
           return;
         }
+        const { readHead, snapshotLiveTree } = await import('../repo/refs.js');
         await ctx.withStore('snapshot', false, async (repo) => {
           const head = await readHead(repo);
           if (!head) throw new SinkiError('NOT_FOUND', 'the store has no live tree yet: mount it and copy files in first');

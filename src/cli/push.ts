@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
 import { SinkiError } from '../errors.js';
 import { isRcloneLocation } from '../backend/rclone.js';
-import { RcloneDaemon } from '../rclone/rcd.js';
-import { daemonFlags, push } from '../remote/push.js';
 import { formatBytes, formatDuration, parsePositiveInt } from '../units.js';
 import { action } from './action.js';
 import { printJson } from './output.js';
@@ -33,6 +31,7 @@ export function registerPush(program: Command): void {
         const rclone = ctx.rclone();
         const transfers = flags.transfers ? parsePositiveInt(flags.transfers, '--transfers', 1, 256) : undefined;
         const options = { bwlimit: flags.bwlimit, transfers, dryRun: flags.dryRun, delete: flags.delete, verify: flags.verify };
+        const [{ RcloneDaemon }, { daemonFlags, push }] = await Promise.all([import('../rclone/rcd.js'), import('../remote/push.js')]);
         // rclone starts while the store opens: one daemon for every operation of the push.
         const daemon = RcloneDaemon.start(rclone, daemonFlags(options));
         daemon.catch(() => undefined); // reported where it is awaited (or moot when the store cannot be opened)

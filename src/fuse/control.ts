@@ -3,6 +3,7 @@ import { promises as fs } from 'node:fs';
 import { createConnection, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
+import { processAlive } from '../repo/lock.js';
 
 /** A running mount answers `sinki snapshot` and `sinki umount` over a unix socket in a private folder. */
 export type ControlRequest = { op: 'snapshot'; tags: string[] } | { op: 'unmount' } | { op: 'commit' } | { op: 'status' };
@@ -70,12 +71,7 @@ async function removeDeadSockets(path: string): Promise<void> {
   const prefix = `${basename(path)}.`;
   for (const name of await fs.readdir(dirname(path)).catch((): string[] => [])) {
     const pid = name.startsWith(prefix) ? Number(/^(\d+)-[0-9a-f]+$/.exec(name.slice(prefix.length))?.[1]) : NaN;
-    if (!Number.isInteger(pid) || pid <= 0) continue;
-    try {
-      process.kill(pid, 0);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ESRCH') await fs.rm(join(dirname(path), name), { force: true });
-    }
+    if (Number.isInteger(pid) && pid > 0 && !processAlive(pid)) await fs.rm(join(dirname(path), name), { force: true });
   }
 }
 

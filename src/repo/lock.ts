@@ -29,7 +29,8 @@ export async function isStale(lock: LockRecord, now = Date.now(), host = hostnam
   return proc.state === 'Z' || (lock.started !== undefined && proc.started !== lock.started);
 }
 
-function processAlive(pid: number): boolean {
+/** Whether a process with this pid runs on this host (a zombie counts; see isStale for pid reuse). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
