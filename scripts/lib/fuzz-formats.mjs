@@ -153,8 +153,20 @@ export async function buildCorpus(workdir) {
     for (const n of (await repo.loadTree(id)).nodes) if (n.type === 'dir' && treeIds.length < 20) await collect(n.subtree);
   };
   await collect(snap.tree);
-  const compressedBlob = repo.index.packEntries(treePack).find((e) => e.kind === 1);
-  const compressedPayload = (await repo.loadBlobPayload(compressedBlob.id)).payload;
+  // A blob stored as compact xz (format 2), and the same plaintext as a whole .xz stream (format 1).
+  let compressedBlob = null;
+  let compressedPayload = null;
+  for (const e of [...repo.index.packEntries(treePack), ...repo.index.packEntries(dataPack)]) {
+    const { payload } = await repo.loadBlobPayload(e.id);
+    if (payload[0] === 2 && e.plainLength < 256 * 1024) {
+      compressedBlob = e;
+      compressedPayload = payload;
+      break;
+    }
+  }
+  if (!compressedBlob) throw new Error('the corpus store has no compressed blob');
+  const wholeStreamPayload = await d.blob.encodeBlob(await repo.loadBlob(compressedBlob.id), true, repo.config.compression.preset, repo.xz);
+  const idOfSha256 = (sha) => keys.blobIdOfSha256(sha);
 
   const isSinkiError = (err) => err instanceof d.errors.SinkiError;
   const sealedOpen = (kind, what, name = '') => (bytes) => d.sealed.openFile(keys, kind, bytes, what, name);
@@ -164,7 +176,7 @@ export async function buildCorpus(workdir) {
   const readPackAsStore = (packId) => async (bytes) => {
     const header = d.packReader.readPackHeader(keys, bytes, packId);
     const out = [json(header.entries)];
-    const key = keys.packKey(d.packFormat.parsePackPrefix(bytes.subarray(0, d.packFormat.PACK_PREFIX_LENGTH), packId));
+    const key = keys.packKey(d.packFormat.parsePackPrefix(bytes.subarray(0, d.packFormat.PACK_PREFIX_LENGTH), packId).salt);
     for (const e of repo.index.packEntries(packId)) {
       const sealedBlob = bytes.subarray(e.offset, e.offset + e.length);
       if (sealedBlob.length !== e.length) throw new d.errors.SinkiError('CORRUPT', `pack ${packId} is truncated`);
@@ -192,7 +204,7 @@ export async function buildCorpus(workdir) {
   const headerPlain = (() => {
     const bytes = read(`packs/${treePack.slice(0, 2)}/${treePack}`);
     const where = d.packFormat.parsePackFooter(bytes.subarray(bytes.length - 8), bytes.length, treePack);
-    const key = keys.packKey(d.packFormat.parsePackPrefix(bytes, treePack));
+    const key = keys.packKey(d.packFormat.parsePackPrefix(bytes, treePack).salt);
     return d.aead.open(keys.cipher, key, bytes.subarray(where.offset, where.offset + where.length), keys.packHeaderAad(), 'header');
   })();
 
@@ -200,20 +212,23 @@ export async function buildCorpus(workdir) {
   const targets = [
     { name: `pack (${dataPack.slice(0, 8)}, data)`, contract: 'sealed', bytes: read(`packs/${dataPack.slice(0, 2)}/${dataPack}`), decode: readPackAsStore(dataPack) },
     { name: `pack (${treePack.slice(0, 8)}, trees)`, contract: 'sealed', bytes: read(`packs/${treePack.slice(0, 2)}/${treePack}`), decode: readPackAsStore(treePack) },
-    { name: 'index segment', contract: 'sealed', bytes: read(`index/${segment}`), decode: (b) => json(d.index.decodeIndexSegment(sealedOpen(FileKind.Index, 'index')(b), 'index')) },
+    { name: 'index segment', contract: 'sealed', bytes: read(`index/${segment}`), decode: (b) => json(d.index.decodeIndexSegment(sealedOpen(FileKind.Index, 'index')(b), 'index', true)) },
     { name: 'snapshot', contract: 'sealed', bytes: read(`snapshots/${snap.id}`), decode: (b) => json(d.snapshot.decodeSnapshot(sealedOpen(FileKind.Snapshot, 'snapshot')(b), 'snapshot')) },
     { name: 'refs/head', contract: 'sealed', bytes: read('refs/head'), decode: (b) => json(d.refs.decodeHead(sealedOpen(FileKind.Ref, 'refs/head', 'head')(b))) },
     { name: 'key file', contract: 'sealed', bytes: Buffer.from(keyFileText), decode: (b) => unlockWith(b.toString()) },
     { name: 'key file (JSON values, checksum recomputed)', contract: 'sealed', json: true, bytes: Buffer.from(keyFileText), decode: (b) => unlockWith(b.toString()) },
     { name: 'sinki.json', contract: 'sealed', bytes: Buffer.from(configText), decode: (b) => openConfig(b.toString()) },
     { name: 'sinki.json (JSON values, checksum recomputed)', contract: 'sealed', json: true, bytes: Buffer.from(configText), decode: (b) => openConfig(b.toString()) },
-    { name: 'tree blob', contract: 'inner', bytes: await repo.loadBlob(treeIds[treeIds.length - 1]), decode: (b) => json(d.tree.decodeTree(b, 'tree')) },
-    { name: 'tree blob (JSON values)', contract: 'inner', json: true, bytes: await repo.loadBlob(treeIds[0]), decode: (b) => json(d.tree.decodeTree(b, 'tree')) },
-    { name: 'index segment payload', contract: 'inner', bytes: indexPayload, decode: (b) => json(d.index.decodeIndexSegment(b, 'index')) },
-    { name: 'pack header entry list', contract: 'inner', bytes: headerPlain, decode: (b) => json(d.packFormat.decodeEntries(b, 0, 'header')) },
+    { name: 'tree blob', contract: 'inner', bytes: await repo.loadBlob(treeIds[treeIds.length - 1]), decode: (b) => json(d.tree.decodeTree(b, 'tree', idOfSha256)) },
+    { name: 'tree blob (binary, root)', contract: 'inner', bytes: await repo.loadBlob(treeIds[0]), decode: (b) => json(d.tree.decodeTree(b, 'tree', idOfSha256)) },
+    { name: 'tree blob (format 1 JSON values)', contract: 'inner', json: true, bytes: d.tree.encodeTree(await repo.loadTree(treeIds[0])), decode: (b) => json(d.tree.decodeTree(b, 'tree')) },
+    { name: 'index segment payload', contract: 'inner', bytes: indexPayload, decode: (b) => json(d.index.decodeIndexSegment(b, 'index', true)) },
+    { name: 'index segment payload (format 1)', contract: 'inner', bytes: d.index.encodeIndexSegment(d.index.decodeIndexSegment(indexPayload, 'index', true), false), decode: (b) => json(d.index.decodeIndexSegment(b, 'index', false)) },
+    { name: 'pack header entry list', contract: 'inner', bytes: headerPlain, decode: (b) => json(d.packFormat.decodeEntries(b, 0, 'header', true)) },
     { name: 'snapshot payload (JSON values)', contract: 'inner', json: true, bytes: snapshotPayload, decode: (b) => json(d.snapshot.decodeSnapshot(b, 'snapshot')) },
     { name: 'refs/head payload (JSON values)', contract: 'inner', json: true, bytes: headPayload, decode: (b) => json(d.refs.decodeHead(b)) },
-    { name: 'blob payload (xz)', contract: 'inner', bytes: compressedPayload, decode: async (b) => d.canonical.sha256Hex(await d.blob.decodeBlob(b, compressedBlob.plainLength, repo.xz, 'blob')) },
+    { name: 'blob payload (compact xz)', contract: 'inner', bytes: compressedPayload, decode: async (b) => d.canonical.sha256Hex(await d.blob.decodeBlob(b, compressedBlob.plainLength, repo.xz, 'blob')) },
+    { name: 'blob payload (xz stream, format 1)', contract: 'inner', bytes: wholeStreamPayload, decode: async (b) => d.canonical.sha256Hex(await d.blob.decodeBlob(b, compressedBlob.plainLength, repo.xz, 'blob')) },
     { name: 'sinki.json (parseStoreConfig, checksum recomputed)', contract: 'inner', json: true, bytes: Buffer.from(configText), decode: (b) => json(d.storeConfig.parseStoreConfig(b.toString())) },
   ];
   for (const t of targets) t.original = await t.decode(t.bytes);

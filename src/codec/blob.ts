@@ -1,21 +1,31 @@
 import { SinkiError } from '../errors.js';
 import type { XzEngine } from './xz.js';
 import { looksIncompressible } from './sample.js';
+import { compactOfStream, streamOfCompact } from './xz-block.js';
 
 /** First byte of every blob payload, before sealing. */
 export const enum BlobEncoding {
   Raw = 0,
+  /** A whole .xz stream (stores of format 1). */
   Xz = 1,
+  /** A one-block .xz stream without the parts that follow from the rest (see compactOfStream). */
+  XzCompact = 2,
 }
 
-/**
- * plaintext → payload: xz when asked and it shrinks the data, else raw (data that samples as
- * incompressible skips xz). `here`: see XzEngine.compress.
- */
-export async function encodeBlob(plain: Buffer, compress: boolean, preset: number, xz: XzEngine, options?: { here?: boolean }): Promise<Buffer> {
+export interface EncodeOptions {
+  /** See XzEngine.compress. */
+  here?: boolean;
+  /** Store one-block streams compacted (stores of format 2 and later). */
+  compactXz?: boolean;
+}
+
+/** plaintext → payload: xz when asked and it shrinks the data, else raw (data that samples as incompressible skips xz). */
+export async function encodeBlob(plain: Buffer, compress: boolean, preset: number, xz: XzEngine, options: EncodeOptions = {}): Promise<Buffer> {
   if (compress && !(await looksIncompressible(plain))) {
-    const packed = await xz.compress(plain, preset, options);
-    if (packed.length + 1 < plain.length) return Buffer.concat([Buffer.of(BlobEncoding.Xz), packed]);
+    const packed = await xz.compress(plain, preset, { here: options.here });
+    const compact = options.compactXz ? compactOfStream(packed, plain.length) : null;
+    if (compact && compact.length + 1 < plain.length) return Buffer.concat([Buffer.of(BlobEncoding.XzCompact), compact]);
+    if (!compact && packed.length + 1 < plain.length) return Buffer.concat([Buffer.of(BlobEncoding.Xz), packed]);
   }
   return rawPayload(plain);
 }
@@ -33,9 +43,10 @@ export async function decodeBlob(payload: Buffer, plainLength: number, xz: XzEng
     if (body.length !== plainLength) throw new SinkiError('CORRUPT', `${what}: length ${body.length}, expected ${plainLength}`);
     return body;
   }
-  if (encoding === BlobEncoding.Xz) {
+  if (encoding === BlobEncoding.Xz || encoding === BlobEncoding.XzCompact) {
     try {
-      return await xz.decompress(body, plainLength);
+      const stream = encoding === BlobEncoding.Xz ? body : streamOfCompact(body, plainLength);
+      return await xz.decompress(stream, plainLength);
     } catch (err) {
       throw new SinkiError('CORRUPT', `${what}: ${(err as Error).message}`, { cause: err });
     }

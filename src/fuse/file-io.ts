@@ -151,7 +151,7 @@ export class FileIo {
     // cache and the packer's pending map, while they count only `len` bytes.
     const plain = len === buf.length ? buf : Buffer.from(buf.subarray(0, len));
     const policy = this.repo.config.compression;
-    const id = this.repo.blobId(plain);
+    const { id, sha256 } = this.repo.keys.blobIdAndSha256(plain);
     // If the store refuses it (disk full), the chunk stays dirty: nothing is lost, the writer gets ENOSPC.
     const compress = compressBlob(len, compressFile(file.name, policy), policy);
     if (!this.recompressor?.deferAllowed) await this.repo.queueBlob(BlobKind.Data, id, plain, compress);
@@ -159,6 +159,9 @@ export class FileIo {
     this.dropDirty(file, index);
     file.chunks[index] = [id, len];
     file.changed();
+    // A file of one chunk: the chunk's SHA-256 is the file's, for `sinki manifest` and restore's check
+    // (and a binary tree then stores the hash alone; the id follows from it).
+    if (sha256 && index === 0 && file.size === len) file.sha256 = sha256.toString('hex');
     // Not put in the read cache: copying a large file in would fill it (256 MiB by default) with
     // data nobody is reading. Until its pack is written the store serves it from memory anyway.
   }

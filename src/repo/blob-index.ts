@@ -14,17 +14,17 @@ export interface PackRecord {
   entries: PackEntry[];
 }
 
-/** One index segment's payload: for each pack, its id then its entry list. */
-export function encodeIndexSegment(packs: readonly PackRecord[]): Buffer {
+/** One index segment's payload: for each pack, its id then its entry list (compact in stores of format 2). */
+export function encodeIndexSegment(packs: readonly PackRecord[], compact: boolean): Buffer {
   const parts: Buffer[] = [];
   const count = Buffer.alloc(4);
   count.writeUInt32LE(packs.length);
   parts.push(count);
-  for (const p of packs) parts.push(Buffer.from(p.packId, 'hex'), encodeEntries(p.entries));
+  for (const p of packs) parts.push(Buffer.from(p.packId, 'hex'), encodeEntries(p.entries, compact));
   return Buffer.concat(parts);
 }
 
-export function decodeIndexSegment(buf: Buffer, what: string): PackRecord[] {
+export function decodeIndexSegment(buf: Buffer, what: string, compact: boolean): PackRecord[] {
   if (buf.length < 4) throw new SinkiError('CORRUPT', `${what}: truncated`);
   const count = buf.readUInt32LE(0);
   const packs: PackRecord[] = [];
@@ -32,7 +32,7 @@ export function decodeIndexSegment(buf: Buffer, what: string): PackRecord[] {
   for (let i = 0; i < count; i++) {
     if (p + 32 > buf.length) throw new SinkiError('CORRUPT', `${what}: truncated`);
     const packId = buf.toString('hex', p, p + 32);
-    const { entries, end } = decodeEntries(buf, p + 32, what);
+    const { entries, end } = decodeEntries(buf, p + 32, what, compact);
     packs.push({ packId, entries });
     p = end;
   }

@@ -99,7 +99,7 @@ async function checkPackData(repo: Repository, packId: string, badBlobs: Set<str
   // end) does not make the blobs before it unreadable.
   let key: Buffer | null = null;
   try {
-    key = repo.keys.packKey(parsePackPrefix(bytes.subarray(0, PACK_PREFIX_LENGTH), packId));
+    key = repo.keys.packKey(parsePackPrefix(bytes.subarray(0, PACK_PREFIX_LENGTH), packId).salt);
   } catch {
     // bad magic or version: no blob of this pack can be opened
   }

@@ -3,7 +3,8 @@ import { SinkiError } from '../errors.js';
 /** Pack file: prefix ‖ sealed blobs ‖ sealed header ‖ footer. All offsets are file offsets. */
 export const PACK_MAGIC = Buffer.from('SNKP');
 export const PACK_END_MAGIC = Buffer.from('SNKE');
-export const PACK_VERSION = 1;
+/** Version 1 (stores of format 1): fixed-size header entries. Version 2: compact entries (see encodeEntries). */
+export const PACK_VERSION = 2;
 export const PACK_SALT_LENGTH = 32;
 export const PACK_PREFIX_LENGTH = PACK_MAGIC.length + 1 + PACK_SALT_LENGTH;
 export const PACK_FOOTER_LENGTH = 8;
@@ -22,17 +23,90 @@ export interface PackEntry {
   plainLength: number;
 }
 
-export function packPrefix(salt: Buffer): Buffer {
-  return Buffer.concat([PACK_MAGIC, Buffer.of(PACK_VERSION), salt]);
+export function packPrefix(salt: Buffer, version: number): Buffer {
+  return Buffer.concat([PACK_MAGIC, Buffer.of(version), salt]);
 }
 
-export function parsePackPrefix(buf: Buffer, name: string): Buffer {
+/** The pack's salt and version. */
+export function parsePackPrefix(buf: Buffer, name: string): { salt: Buffer; version: number } {
   if (buf.length < PACK_PREFIX_LENGTH || !buf.subarray(0, 4).equals(PACK_MAGIC)) throw new SinkiError('CORRUPT', `pack ${name}: not a pack (bad magic)`);
-  if (buf[4] !== PACK_VERSION) throw new SinkiError('CORRUPT', `pack ${name}: unknown pack version ${buf[4]}`);
-  return buf.subarray(5, PACK_PREFIX_LENGTH);
+  const version = buf[4]!;
+  if (version !== 1 && version !== PACK_VERSION) throw new SinkiError('CORRUPT', `pack ${name}: unknown pack version ${version}`);
+  return { salt: buf.subarray(5, PACK_PREFIX_LENGTH), version };
 }
 
-export function encodeEntries(entries: readonly PackEntry[]): Buffer {
+/**
+ * A pack's blob list. Compact (pack version 2, index segments of format 2): count ‖ (kind ‖ id ‖
+ * varint length ‖ varint plain length)*, blobs lying end to end from the prefix on, so offsets are
+ * left out. Otherwise fixed 45-byte entries with offsets.
+ */
+export function encodeEntries(entries: readonly PackEntry[], compact: boolean): Buffer {
+  return compact ? encodeCompactEntries(entries) : encodeFixedEntries(entries);
+}
+
+export function decodeEntries(buf: Buffer, at: number, what: string, compact: boolean): { entries: PackEntry[]; end: number } {
+  return compact ? decodeCompactEntries(buf, at, what) : decodeFixedEntries(buf, at, what);
+}
+
+function encodeCompactEntries(entries: readonly PackEntry[]): Buffer {
+  const out = Buffer.alloc(4 + entries.length * (1 + 32 + 2 * 5));
+  out.writeUInt32LE(entries.length, 0);
+  let p = 4;
+  const varint = (n: number): void => {
+    while (n >= 0x80) {
+      out[p++] = (n & 0x7f) | 0x80;
+      n >>>= 7;
+    }
+    out[p++] = n;
+  };
+  let offset = PACK_PREFIX_LENGTH;
+  for (const e of entries) {
+    if (e.offset !== offset) throw new Error(`pack entries are not end to end (blob at ${e.offset}, expected ${offset})`);
+    out[p] = e.kind;
+    out.write(e.id, p + 1, 32, 'hex');
+    p += 33;
+    varint(e.length);
+    varint(e.plainLength);
+    offset += e.length;
+  }
+  return out.subarray(0, p);
+}
+
+function decodeCompactEntries(buf: Buffer, at: number, what: string): { entries: PackEntry[]; end: number } {
+  if (buf.length < at + 4) throw new SinkiError('CORRUPT', `${what}: truncated entry list`);
+  const count = buf.readUInt32LE(at);
+  if (count > (buf.length - at) / 35) throw new SinkiError('CORRUPT', `${what}: entry list runs past the end`);
+  let p = at + 4;
+  const varint = (): number => {
+    let n = 0;
+    for (let shift = 0; shift < 35; shift += 7) {
+      if (p >= buf.length) break;
+      const b = buf[p++]!;
+      n += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) {
+        if (n > 0xffffffff) break;
+        return n;
+      }
+    }
+    throw new SinkiError('CORRUPT', `${what}: damaged entry list`);
+  };
+  const entries: PackEntry[] = [];
+  let offset = PACK_PREFIX_LENGTH;
+  for (let i = 0; i < count; i++) {
+    if (p + 33 > buf.length) throw new SinkiError('CORRUPT', `${what}: entry list runs past the end`);
+    const kind = buf[p]!;
+    if (kind !== BlobKind.Data && kind !== BlobKind.Tree) throw new SinkiError('CORRUPT', `${what}: unknown blob kind ${kind}`);
+    const id = buf.toString('hex', p + 1, p + 33);
+    p += 33;
+    const length = varint();
+    const plainLength = varint();
+    entries.push({ kind, id, offset, length, plainLength });
+    offset += length;
+  }
+  return { entries, end: p };
+}
+
+function encodeFixedEntries(entries: readonly PackEntry[]): Buffer {
   const out = Buffer.alloc(4 + entries.length * ENTRY_LENGTH);
   out.writeUInt32LE(entries.length, 0);
   let p = 4;
@@ -48,7 +122,7 @@ export function encodeEntries(entries: readonly PackEntry[]): Buffer {
 }
 
 /** Reads a count-prefixed entry list starting at `at`; returns entries and the position after them. */
-export function decodeEntries(buf: Buffer, at: number, what: string): { entries: PackEntry[]; end: number } {
+function decodeFixedEntries(buf: Buffer, at: number, what: string): { entries: PackEntry[]; end: number } {
   if (buf.length < at + 4) throw new SinkiError('CORRUPT', `${what}: truncated entry list`);
   const count = buf.readUInt32LE(at);
   const end = at + 4 + count * ENTRY_LENGTH;

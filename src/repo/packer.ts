@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { seal } from '../crypto/aead.js';
-import { encodeEntries, packFooter, packPrefix, PACK_PREFIX_LENGTH, PACK_SALT_LENGTH, type BlobKind, type PackEntry } from './pack-format.js';
+import { encodeEntries, packFooter, packPrefix, PACK_PREFIX_LENGTH, PACK_SALT_LENGTH, PACK_VERSION, type BlobKind, type PackEntry } from './pack-format.js';
 import type { Subkeys } from './subkeys.js';
 
 export interface FinishedPack {
@@ -17,9 +17,13 @@ export class PackBuilder {
   private readonly entries: PackEntry[] = [];
   private offset = PACK_PREFIX_LENGTH;
 
-  constructor(private readonly keys: Subkeys) {
+  /** `version`: PACK_VERSION, or 1 in stores of format 1. */
+  constructor(
+    private readonly keys: Subkeys,
+    private readonly version = PACK_VERSION,
+  ) {
     this.key = keys.packKey(this.salt);
-    this.parts = [packPrefix(this.salt)];
+    this.parts = [packPrefix(this.salt, version)];
   }
 
   add(kind: BlobKind, id: string, payload: Buffer, plainLength: number): void {
@@ -38,7 +42,7 @@ export class PackBuilder {
   }
 
   finish(): FinishedPack {
-    const header = seal(this.keys.cipher, this.key, encodeEntries(this.entries), this.keys.packHeaderAad());
+    const header = seal(this.keys.cipher, this.key, encodeEntries(this.entries, this.version >= 2), this.keys.packHeaderAad());
     const bytes = Buffer.concat([...this.parts, header, packFooter(header.length)]);
     return { id: createHash('sha256').update(bytes).digest('hex'), bytes, entries: this.entries };
   }

@@ -10,7 +10,7 @@ import { BlobEncoding, decodeBlob, encodeBlob, rawPayload } from '../codec/blob.
 import { defaultXzEngine, type XzEngine } from '../codec/xz.js';
 import { BlobIndex, decodeIndexSegment, encodeIndexSegment, type PackRecord } from './blob-index.js';
 import { CONFIG_FILE, indexPath, INDEX_DIR, isObjectId, keyPath, KEYS_DIR, packIdFromListing, packPath, PACKS_DIR, snapshotPath, SNAPSHOTS_DIR, SUMS_FILE } from './layout.js';
-import { BlobKind, parsePackPrefix, PACK_PREFIX_LENGTH } from './pack-format.js';
+import { BlobKind, parsePackPrefix, PACK_PREFIX_LENGTH, PACK_VERSION } from './pack-format.js';
 import { PackBuilder, type FinishedPack } from './packer.js';
 import { FileKind, openFile, sealFile } from './sealed-file.js';
 import { decodeSnapshot, encodeSnapshot, selectSnapshot, type Snapshot, type StoredSnapshot } from './snapshot.js';
@@ -104,13 +104,14 @@ export class Repository {
     this.xz = options.xz ?? defaultXzEngine();
   }
 
-  static async init(backend: Backend, password: Buffer, params: StoreParams, kdf: { name: KdfName; cost: KdfCost }, options: RepositoryOptions = {}): Promise<Repository> {
+  /** `options.format`: an older store format, for tests that check such stores still work. */
+  static async init(backend: Backend, password: Buffer, params: StoreParams, kdf: { name: KdfName; cost: KdfCost }, options: RepositoryOptions & { format?: number } = {}): Promise<Repository> {
     if ((await backend.size(CONFIG_FILE)) !== null) throw new SinkiError('EXISTS', `a store already exists at ${backend.location}`);
     const existing = await backend.list('');
     if (existing.length > 0) throw new SinkiError('EXISTS', `${backend.location} is not empty; init needs an empty or new folder`);
-    const config = newStoreConfig(params);
+    const config = newStoreConfig(params, options.format);
     const master = newMasterKeys();
-    const keys = new Subkeys(master, config.cipher, config.id);
+    const keys = new Subkeys(master, config.cipher, config.id, config.format >= 2);
     const keyFile = await createKeyFile(password, master, await chooseKdfParams(kdf.name, kdf.cost), config.id);
     await backend.write(keyPath(keyFile.id), Buffer.from(JSON.stringify(keyFile, null, 2) + '\n'));
     await backend.write(CONFIG_FILE, Buffer.from(JSON.stringify(signStoreConfig(config, keys.configMacKey()), null, 2) + '\n'));
@@ -135,7 +136,7 @@ export class Repository {
       }
       const master = await unlockKeyFile(file, password, signed.id);
       if (!master) continue;
-      const keys = new Subkeys(master, signed.cipher, signed.id);
+      const keys = new Subkeys(master, signed.cipher, signed.id, signed.format >= 2);
       const config = verifyStoreConfig(signed, keys.configMacKey());
       const repo = new Repository(backend, config, keys, master, { id, file }, options);
       if (!options.skipIndex) await repo.loadIndex(options.tolerateDamagedIndex ? () => undefined : undefined);
@@ -154,7 +155,7 @@ export class Repository {
       try {
         const bytes = await this.backend.read(indexPath(name));
         if (sha256Hex(bytes) !== name) throw new SinkiError('CORRUPT', `${what}: content does not match its name (damaged)`);
-        for (const record of decodeIndexSegment(openFile(this.keys, FileKind.Index, bytes, what), what)) this.index.addPack(record);
+        for (const record of decodeIndexSegment(openFile(this.keys, FileKind.Index, bytes, what), what, this.config.format >= 2)) this.index.addPack(record);
       } catch (err) {
         if (onDamaged && isSinkiError(err, 'CORRUPT')) onDamaged(what, err);
         else if (isSinkiError(err, 'CORRUPT')) throw new SinkiError('CORRUPT', `${err.message}; rebuild it from the packs with "sinki repair index"`, { cause: err });
@@ -269,9 +270,9 @@ export class Repository {
     }
     this.track(true, (async () => {
       try {
-        const payload = await encodeBlob(plain, true, this.config.compression.preset, this.xz);
+        const payload = await encodeBlob(plain, true, this.config.compression.preset, this.xz, { compactXz: this.config.format >= 2 });
         if (payload[0] === BlobEncoding.Raw) return;
-        this.pack ??= new PackBuilder(this.keys);
+        this.pack ??= this.newPack();
         this.pack.add(BlobKind.Data, id, payload, plain.length);
       } finally {
         this.recompressing.delete(id);
@@ -302,7 +303,7 @@ export class Repository {
     try {
       // A tree codes on this thread at once: a mount's commit (fsync) waits for its trees, and must not
       // wait behind the data chunks queued for the xz pool.
-      payload = await encodeBlob(plain, compress, this.config.compression.preset, this.xz, { here: kind === BlobKind.Tree });
+      payload = await encodeBlob(plain, compress, this.config.compression.preset, this.xz, { here: kind === BlobKind.Tree, compactXz: this.config.format >= 2 });
       if (this.options.verifyWrites) {
         const back = await decodeBlob(payload, plain.length, this.xz, `blob ${id}`);
         if (this.blobId(back) !== id) throw new SinkiError('CORRUPT', `verify-writes: blob ${id} did not round-trip`);
@@ -315,12 +316,16 @@ export class Repository {
     }
     // Stored raw meanwhile by a flush that could not wait: add the copy only if it is smaller.
     if (this.storedRawEarly.delete(id) && payload[0] === BlobEncoding.Raw) return;
-    this.pack ??= new PackBuilder(this.keys);
+    this.pack ??= this.newPack();
     this.pack.add(kind, id, payload, plain.length);
     if (this.pending.get(id) === plain) this.pending.set(id, { payload, plainLength: plain.length });
     this.stats.blobsWritten += 1;
     this.stats.plainBytesWritten += plain.length;
     if (this.pack.size >= this.config.packSize) await this.publishPack();
+  }
+
+  private newPack(): PackBuilder {
+    return new PackBuilder(this.keys, this.config.format >= 2 ? PACK_VERSION : 1);
   }
 
   /** Seals the open pack's header and writes it after any pack still waiting (one write at a time, in order). */
@@ -369,7 +374,7 @@ export class Repository {
       for (const [id, plain] of this.compressingData) {
         if (this.storedRawEarly.has(id)) continue;
         this.storedRawEarly.add(id);
-        this.pack ??= new PackBuilder(this.keys);
+        this.pack ??= this.newPack();
         this.pack.add(BlobKind.Data, id, rawPayload(plain), plain.length);
       }
       while (this.mustFinish.size > 0) await Promise.all(this.mustFinish);
@@ -390,7 +395,7 @@ export class Repository {
   }
 
   async writeIndexSegment(records: readonly PackRecord[]): Promise<string> {
-    const file = sealFile(this.keys, FileKind.Index, encodeIndexSegment(records));
+    const file = sealFile(this.keys, FileKind.Index, encodeIndexSegment(records, this.config.format >= 2));
     const name = sha256Hex(file);
     await this.backend.write(indexPath(name), file);
     this.newIndexSegments.set(name, records);
@@ -410,7 +415,7 @@ export class Repository {
   /** Re-seals an already encoded payload into the open pack, even though the index knows the blob (repacking). */
   async repackPayload(kind: BlobKind, id: string, payload: Buffer, plainLength: number): Promise<void> {
     this.throwIfFailed();
-    this.pack ??= new PackBuilder(this.keys);
+    this.pack ??= this.newPack();
     this.pack.add(kind, id, payload, plainLength);
     if (this.pack.size >= this.config.packSize) await this.publishPack();
   }
@@ -421,7 +426,7 @@ export class Repository {
     const cached = this.packKeys.get(packId);
     if (cached) return cached;
     const prefix = await this.readPackRange(packId, 0, PACK_PREFIX_LENGTH);
-    const key = this.keys.packKey(parsePackPrefix(prefix, packId));
+    const key = this.keys.packKey(parsePackPrefix(prefix, packId).salt);
     this.packKeys.set(packId, key);
     return key;
   }
@@ -457,12 +462,17 @@ export class Repository {
 
   // ---- trees and snapshots -------------------------------------------------------
 
+  /** Format 2: how a one-chunk file's SHA-256 names its chunk (binary trees store the hash alone). */
+  private get idOfSha256(): ((sha256: Buffer) => string) | undefined {
+    return this.keys.idsOfHashes ? (sha256) => this.keys.blobIdOfSha256(sha256) : undefined;
+  }
+
   async saveTree(tree: Tree): Promise<string> {
-    return this.saveBlob(BlobKind.Tree, encodeTree(tree), true);
+    return this.saveBlob(BlobKind.Tree, encodeTree(tree, this.idOfSha256), true);
   }
 
   async loadTree(id: string): Promise<Tree> {
-    return decodeTree(await this.loadBlob(id, BlobKind.Tree), `tree ${id.slice(0, 16)}`);
+    return decodeTree(await this.loadBlob(id, BlobKind.Tree), `tree ${id.slice(0, 16)}`, this.idOfSha256);
   }
 
   async saveSnapshot(snapshot: Snapshot): Promise<string> {

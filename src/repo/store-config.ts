@@ -3,7 +3,13 @@ import { SinkiError } from '../errors.js';
 import { isCipherName, type CipherName } from '../crypto/aead.js';
 import { canonicalJson, checksumValid, withChecksum } from '../crypto/canonical.js';
 
-export const FORMAT_VERSION = 1;
+/**
+ * Format 2 (new stores): blob ids are HMACs of the plaintext's SHA-256, trees are binary, and
+ * compressed blobs are stored as their xz block. Format 1 stores are read and written in their own
+ * encodings; reads accept both everywhere.
+ */
+export const FORMAT_VERSION = 2;
+export const OLDEST_FORMAT = 1;
 
 /** sinki.json: the store's parameters. No secrets; a checksum catches accidents and a MAC (checked after unlock) catches tampering. */
 export interface StoreConfig {
@@ -36,8 +42,8 @@ export const DEFAULTS = {
 
 export type StoreParams = Omit<StoreConfig, 'format' | 'id' | 'created'>;
 
-export function newStoreConfig(params: StoreParams): StoreConfig {
-  return { format: FORMAT_VERSION, id: randomBytes(16).toString('hex'), created: new Date().toISOString(), ...params };
+export function newStoreConfig(params: StoreParams, format = FORMAT_VERSION): StoreConfig {
+  return { format, id: randomBytes(16).toString('hex'), created: new Date().toISOString(), ...params };
 }
 
 export interface SignedStoreConfig extends StoreConfig {
@@ -68,7 +74,7 @@ export function parseStoreConfig(text: string): SignedStoreConfig {
   if (!checksumValid(v)) throw new SinkiError('CORRUPT', 'sinki.json is damaged (checksum mismatch: edited or truncated)');
   const c = v as unknown as SignedStoreConfig;
   const ok =
-    c.format === FORMAT_VERSION && typeof c.id === 'string' && /^[0-9a-f]{32}$/.test(c.id) && isCipherName(c.cipher) &&
+    Number.isInteger(c.format) && c.format >= OLDEST_FORMAT && typeof c.id === 'string' && /^[0-9a-f]{32}$/.test(c.id) && isCipherName(c.cipher) &&
     Number.isInteger(c.chunkSize) && Number.isInteger(c.packSize) && typeof c.cdc === 'object' && c.cdc !== null && typeof c.compression === 'object' &&
     c.compression !== null && Number.isInteger(c.compression.preset) && Number.isInteger(c.compression.minCompressSize) &&
     Array.isArray(c.compression.noCompressExt) && typeof c.mac === 'string';

@@ -1,4 +1,5 @@
 import { SinkiError } from '../errors.js';
+import { BINARY_TREE_MARK, decodeBinaryTree, encodeBinaryTree, type IdOfSha256 } from './tree-binary.js';
 
 export type NodeType = 'file' | 'dir' | 'symlink';
 
@@ -30,9 +31,10 @@ export interface Tree {
   nodes: TreeNode[];
 }
 
-export function encodeTree(tree: Tree): Buffer {
+/** Binary (format 2, given the store's id-of-hash function) or JSON (format 1). */
+export function encodeTree(tree: Tree, binary?: IdOfSha256): Buffer {
   const nodes = [...tree.nodes].sort((a, b) => compareNames(a.name, b.name));
-  return Buffer.from(JSON.stringify({ nodes }));
+  return binary ? encodeBinaryTree(nodes, binary) : Buffer.from(JSON.stringify({ nodes }));
 }
 
 export function compareNames(a: string, b: string): number {
@@ -44,12 +46,18 @@ export function isSafeName(name: string): boolean {
   return name.length > 0 && name !== '.' && name !== '..' && !name.includes('/') && !name.includes('\0');
 }
 
-export function decodeTree(buf: Buffer, what: string): Tree {
+/** Either encoding; a binary tree's one-chunk files need the store's id-of-hash function. */
+export function decodeTree(buf: Buffer, what: string, idOfSha256?: IdOfSha256): Tree {
   let value: unknown;
-  try {
-    value = JSON.parse(buf.toString());
-  } catch {
-    throw new SinkiError('CORRUPT', `${what}: not a tree`);
+  if (buf[0] === BINARY_TREE_MARK) {
+    if (!idOfSha256) throw new SinkiError('CORRUPT', `${what}: a binary tree in a store of format 1`);
+    value = decodeBinaryTree(buf, what, idOfSha256);
+  } else {
+    try {
+      value = JSON.parse(buf.toString());
+    } catch {
+      throw new SinkiError('CORRUPT', `${what}: not a tree`);
+    }
   }
   const nodes = (value as { nodes?: unknown } | null)?.nodes;
   if (!Array.isArray(nodes)) throw new SinkiError('CORRUPT', `${what}: not a tree`);

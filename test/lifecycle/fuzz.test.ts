@@ -37,12 +37,15 @@ describe('parser fuzz: mutated store files decode to the original value or a Sin
       'sinki.json',
       'sinki.json (JSON values, checksum recomputed)',
       'tree blob',
-      'tree blob (JSON values)',
+      'tree blob (binary, root)',
+      'tree blob (format 1 JSON values)',
       'index segment payload',
+      'index segment payload (format 1)',
       'pack header entry list',
       'snapshot payload (JSON values)',
       'refs/head payload (JSON values)',
-      'blob payload (xz)',
+      'blob payload (compact xz)',
+      'blob payload (xz stream, format 1)',
       'sinki.json (parseStoreConfig, checksum recomputed)',
     ]);
   });

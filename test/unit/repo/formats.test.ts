@@ -2,12 +2,12 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { randomBytes } from 'node:crypto';
 import { decodeIndexSegment, encodeIndexSegment, type PackRecord } from '../../../src/repo/blob-index.js';
-import { BlobKind, decodeEntries, encodeEntries, parsePackFooter, packFooter, type PackEntry } from '../../../src/repo/pack-format.js';
+import { BlobKind, decodeEntries, encodeEntries, parsePackFooter, packFooter, PACK_PREFIX_LENGTH, type PackEntry } from '../../../src/repo/pack-format.js';
 import { FileKind, openFile, sealFile } from '../../../src/repo/sealed-file.js';
 import { Subkeys } from '../../../src/repo/subkeys.js';
 import { PackBuilder } from '../../../src/repo/packer.js';
 import { readPackHeader } from '../../../src/repo/pack-reader.js';
-import { decodeTree, encodeTree, findNode, isSafeName } from '../../../src/repo/tree.js';
+import { decodeTree, encodeTree, findNode, isSafeName, type TreeNode } from '../../../src/repo/tree.js';
 import { selectSnapshot, type StoredSnapshot } from '../../../src/repo/snapshot.js';
 import { isSinkiError } from '../../../src/errors.js';
 import { createHash } from 'node:crypto';
@@ -21,8 +21,18 @@ const entry = fc.record({
   plainLength: fc.nat({ max: 0xffffffff }),
 }) as fc.Arbitrary<PackEntry>;
 
+/** Entries as a pack lays them out: end to end from the prefix on (compact lists leave offsets out). */
+const packedEntries = fc.array(fc.record({ kind: entry.map((e) => e.kind), id: hex32, length: fc.nat({ max: 0xffff }), plainLength: fc.nat({ max: 0xffffffff }) }), { maxLength: 50 }).map((list) => {
+  let offset = PACK_PREFIX_LENGTH;
+  return list.map((e) => {
+    const placed = { ...e, offset } as PackEntry;
+    offset += e.length;
+    return placed;
+  });
+});
+
 function keys(cipher: 'aes-128-gcm' | 'aes-256-gcm' | 'chacha20-poly1305' = 'aes-128-gcm'): Subkeys {
-  return new Subkeys({ encKey: randomBytes(32), idKey: randomBytes(32) }, cipher, randomBytes(16).toString('hex'));
+  return new Subkeys({ encKey: randomBytes(32), idKey: randomBytes(32) }, cipher, randomBytes(16).toString('hex'), true);
 }
 
 function expectCorrupt(fn: () => unknown): void {
@@ -36,31 +46,46 @@ function expectCorrupt(fn: () => unknown): void {
 }
 
 describe('pack entries and index segments', () => {
-  it('round-trip any entry list', () => {
+  it('round-trip any entry list (format 1: fixed entries with offsets)', () => {
     fc.assert(
       fc.property(fc.array(entry, { maxLength: 50 }), (entries) => {
-        expect(decodeEntries(encodeEntries(entries), 0, 't').entries).toEqual(entries);
+        expect(decodeEntries(encodeEntries(entries, false), 0, 't', false).entries).toEqual(entries);
       }),
     );
   });
 
-  it('round-trip any index segment', () => {
+  it('round-trip any packed entry list (format 2: compact, offsets implied), in at most 43 bytes an entry', () => {
     fc.assert(
-      fc.property(fc.array(fc.record({ packId: hex32, entries: fc.array(entry, { maxLength: 10 }) }), { maxLength: 10 }), (packs: PackRecord[]) => {
-        expect(decodeIndexSegment(encodeIndexSegment(packs), 't')).toEqual(packs);
+      fc.property(packedEntries, (entries) => {
+        const buf = encodeEntries(entries, true);
+        expect(buf.length).toBeLessThanOrEqual(4 + 43 * entries.length);
+        expect(decodeEntries(buf, 0, 't', true)).toEqual({ entries, end: buf.length });
       }),
     );
+    const gap = [{ kind: BlobKind.Data, id: 'ab'.repeat(32), offset: PACK_PREFIX_LENGTH + 1, length: 10, plainLength: 9 }];
+    expect(() => encodeEntries(gap, true)).toThrow(/not end to end/);
   });
 
-  it('reject truncated or extended segments with CORRUPT, never a wrong list', () => {
-    fc.assert(
-      fc.property(fc.array(fc.record({ packId: hex32, entries: fc.array(entry, { minLength: 1, maxLength: 5 }) }), { minLength: 1, maxLength: 4 }), fc.nat(), (packs, cut) => {
-        const buf = encodeIndexSegment(packs);
-        expectCorrupt(() => decodeIndexSegment(buf.subarray(0, cut % buf.length), 't'));
-        expectCorrupt(() => decodeIndexSegment(Buffer.concat([buf, Buffer.of(0)]), 't'));
-      }),
-    );
-  });
+  for (const compact of [false, true]) {
+    const segments = fc.array(fc.record({ packId: hex32, entries: compact ? packedEntries : fc.array(entry, { maxLength: 10 }) }), { maxLength: 10 });
+    it(`round-trip any index segment (${compact ? 'compact' : 'format 1'})`, () => {
+      fc.assert(
+        fc.property(segments, (packs: PackRecord[]) => {
+          expect(decodeIndexSegment(encodeIndexSegment(packs, compact), 't', compact)).toEqual(packs);
+        }),
+      );
+    });
+
+    it(`reject truncated or extended segments with CORRUPT, never a wrong list (${compact ? 'compact' : 'format 1'})`, () => {
+      fc.assert(
+        fc.property(segments.filter((packs) => packs.length > 0 && packs.every((p) => p.entries.length > 0)), fc.nat(), (packs, cut) => {
+          const buf = encodeIndexSegment(packs, compact);
+          expectCorrupt(() => decodeIndexSegment(buf.subarray(0, cut % buf.length), 't', compact));
+          expectCorrupt(() => decodeIndexSegment(Buffer.concat([buf, Buffer.of(0)]), 't', compact));
+        }),
+      );
+    });
+  }
 
   it('footer locates the header and rejects a damaged footer', () => {
     const f = packFooter(100);
@@ -74,9 +99,9 @@ describe('pack entries and index segments', () => {
 
 describe('packs', () => {
   for (const cipher of ['aes-128-gcm', 'aes-256-gcm', 'chacha20-poly1305'] as const) {
-    it(`a built pack names itself by SHA-256 and its header opens (${cipher})`, () => {
+    for (const version of [1, 2]) it(`a built pack names itself by SHA-256 and its header opens (${cipher}, pack version ${version})`, () => {
       const k = keys(cipher);
-      const b = new PackBuilder(k);
+      const b = new PackBuilder(k, version);
       const blobs = [randomBytes(100), randomBytes(5000), Buffer.alloc(0)];
       for (const blob of blobs) b.add(BlobKind.Data, k.blobId(blob), Buffer.concat([Buffer.of(0), blob]), blob.length);
       const pack = b.finish();
@@ -87,6 +112,7 @@ describe('packs', () => {
       damaged[damaged.length - 20] ^= 0x40;
       expectCorrupt(() => readPackHeader(k, damaged, pack.id));
       expectCorrupt(() => readPackHeader(keys(cipher), pack.bytes, pack.id));
+      expect(pack.bytes[4]).toBe(version);
     });
   }
 });
@@ -122,6 +148,60 @@ describe('trees', () => {
     }
     expectCorrupt(() => decodeTree(Buffer.from('{"nodes":[{"name":"d","type":"dir"}]}'), 't'));
     expectCorrupt(() => decodeTree(Buffer.from('not json'), 't'));
+  });
+
+  const k = keys();
+  const idOfSha256 = (sha: Buffer): string => k.blobIdOfSha256(sha);
+  const time = fc.bigInt({ min: -(2n ** 62n), max: 2n ** 62n }).map(String);
+  const common = { name: fc.string({ minLength: 1, maxLength: 20 }).filter(isSafeName), mode: fc.nat({ max: 0o7777 }), uid: fc.nat(), gid: fc.nat(), mtimeNs: time, ctimeNs: fc.option(time, { nil: undefined }), inode: fc.option(fc.nat(), { nil: undefined }) };
+  const fileNode = fc.record({ ...common, type: fc.constant('file' as const), size: fc.nat(), chunks: fc.array(fc.tuple(hex32, fc.nat()), { maxLength: 4 }), sha256: fc.option(hex32, { nil: undefined }) });
+  /** A one-chunk file as format 2 writes it: the chunk's id follows from the file's SHA-256. */
+  const derivedFile = fc.record({ ...common, content: fc.uint8Array({ maxLength: 64 }) }).map(({ content, ...n }): TreeNode => {
+    const sha = createHash('sha256').update(content).digest();
+    return { ...n, type: 'file', size: content.length, chunks: [[idOfSha256(sha), content.length]], sha256: sha.toString('hex') };
+  });
+  const dirNode = fc.record({ ...common, type: fc.constant('dir' as const), size: fc.constant(0), subtree: hex32 });
+  const linkNode = fc.record({ ...common, type: fc.constant('symlink' as const), size: fc.constant(0), target: fc.string({ maxLength: 30 }) });
+  const withoutUndefined = (n: object): TreeNode => Object.fromEntries(Object.entries(n).filter(([, v]) => v !== undefined)) as unknown as TreeNode;
+  const trees = fc.uniqueArray(fc.oneof(fileNode, derivedFile, dirNode, linkNode).map(withoutUndefined), { selector: (n) => n.name, maxLength: 12 });
+
+  it('format 2 (binary): any tree round-trips, and a one-chunk file stores its SHA-256 without the chunk id', () => {
+    fc.assert(
+      fc.property(trees, (nodes) => {
+        const sorted = [...nodes].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+        expect(decodeTree(encodeTree({ nodes }, idOfSha256), 't', idOfSha256).nodes).toEqual(sorted);
+        expect(decodeTree(encodeTree({ nodes }), 't').nodes).toEqual(sorted);
+      }),
+    );
+    const content = Buffer.from('one chunk');
+    const sha = createHash('sha256').update(content).digest();
+    const node: TreeNode = { name: 'f', type: 'file', mode: 0o644, uid: 0, gid: 0, mtimeNs: '1', size: content.length, chunks: [[idOfSha256(sha), content.length]], sha256: sha.toString('hex') };
+    const derived = encodeTree({ nodes: [node] }, idOfSha256);
+    const explicit = encodeTree({ nodes: [{ ...node, chunks: [['ab'.repeat(32), content.length]] }] }, idOfSha256);
+    expect(explicit.length - derived.length).toBe(32 + 2);
+    // The same bytes under another store's id key name another chunk: the id is derived, not stored.
+    const other = keys();
+    expect(decodeTree(derived, 't', (s) => other.blobIdOfSha256(s)).nodes[0]!.chunks![0]![0]).not.toBe(node.chunks![0]![0]);
+  });
+
+  it('format 2 (binary): truncated, extended or unknown-flag trees are CORRUPT, and so is a binary tree read as format 1', () => {
+    fc.assert(
+      fc.property(trees.filter((n) => n.length > 0), fc.nat(), (nodes, cut) => {
+        const buf = encodeTree({ nodes }, idOfSha256);
+        expectCorrupt(() => decodeTree(buf.subarray(0, 1 + (cut % (buf.length - 1))), 't', idOfSha256));
+        expectCorrupt(() => decodeTree(Buffer.concat([buf, Buffer.of(0)]), 't', idOfSha256));
+        expectCorrupt(() => decodeTree(buf, 't'));
+      }),
+    );
+    const one = encodeTree({ nodes: [{ name: 'a', type: 'symlink', mode: 0, uid: 0, gid: 0, mtimeNs: '0', size: 0, target: 'b' }] }, idOfSha256);
+    for (const flags of [0x03, 0x40, 0x12 /* a symlink with a SHA-256 */, 0x20 /* derived without a SHA-256 */]) {
+      const bad = Buffer.from(one);
+      bad[2] = flags;
+      expectCorrupt(() => decodeTree(bad, 't', idOfSha256));
+    }
+    const escaping = Buffer.from(one);
+    escaping[4] = '/'.charCodeAt(0);
+    expectCorrupt(() => decodeTree(escaping, 't', idOfSha256));
   });
 });
 
