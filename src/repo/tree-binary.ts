@@ -44,10 +44,16 @@ class Writer {
   }
 
   uint(n: number): void {
-    this.big(BigInt(n));
+    this.room(8);
+    while (n >= 0x80) {
+      this.buf[this.at++] = (n % 0x80) | 0x80;
+      n = Math.floor(n / 0x80);
+    }
+    this.buf[this.at++] = n;
   }
 
   big(n: bigint): void {
+    if (n <= 0x1fffffffffffffn) return this.uint(Number(n));
     while (n >= 0x80n) {
       this.byte(Number(n & 0x7fn) | 0x80);
       n >>= 7n;
@@ -66,9 +72,16 @@ class Writer {
   }
 
   text(s: string): void {
-    const b = Buffer.from(s);
-    this.uint(b.length);
-    this.bytes(b);
+    const length = Buffer.byteLength(s);
+    this.uint(length);
+    this.room(length);
+    this.at += this.buf.write(s, this.at);
+  }
+
+  hex32(s: string): void {
+    this.room(32);
+    if (this.buf.write(s, this.at, 'hex') !== 32) throw new Error(`not a 32-byte hex id: ${s}`);
+    this.at += 32;
   }
 
   done(): Buffer {
@@ -93,6 +106,16 @@ class Reader {
   }
 
   big(): bigint {
+    // Most values fit in 7 bytes (49 bits): read those without BigInt arithmetic.
+    let small = 0;
+    for (let i = 0, scale = 1; i < 7 && this.at + i < this.buf.length; i++, scale *= 0x80) {
+      const b = this.buf[this.at + i]!;
+      small += (b & 0x7f) * scale;
+      if (b < 0x80) {
+        this.at += i + 1;
+        return BigInt(small);
+      }
+    }
     let n = 0n;
     for (let shift = 0n; shift < 70n; shift += 7n) {
       const b = this.byte();
@@ -103,14 +126,27 @@ class Reader {
   }
 
   uint(): number {
-    const n = this.big();
-    if (n > BigInt(Number.MAX_SAFE_INTEGER)) throw this.corrupt('number out of range');
-    return Number(n);
+    let n = 0;
+    for (let scale = 1; scale < 2 ** 53; scale *= 0x80) {
+      const b = this.byte();
+      n += (b & 0x7f) * scale;
+      if (b < 0x80) {
+        if (n > Number.MAX_SAFE_INTEGER) break;
+        return n;
+      }
+    }
+    throw this.corrupt('number out of range');
   }
 
   signed(): bigint {
     const z = this.big();
     return z & 1n ? -((z + 1n) >> 1n) : z >> 1n;
+  }
+
+  hex32(): string {
+    if (this.at + 32 > this.buf.length) throw this.corrupt('truncated');
+    this.at += 32;
+    return this.buf.toString('hex', this.at - 32, this.at);
   }
 
   bytes(n: number): Buffer {
@@ -121,12 +157,27 @@ class Reader {
   }
 
   text(): string {
-    return this.bytes(this.uint()).toString();
+    const length = this.uint();
+    if (this.at + length > this.buf.length) throw this.corrupt('truncated');
+    this.at += length;
+    return this.buf.toString('utf8', this.at - length, this.at);
   }
 
   get atEnd(): boolean {
     return this.at === this.buf.length;
   }
+}
+
+/** Chunk lists decodeBinaryTree derived from a hash, with that hash: encoding them again needs no HMAC. */
+const derivedLists = new WeakMap<object, { sha256: string; id: string }>();
+
+/** One chunk, the whole file, named by the file's SHA-256 (checked, not assumed). */
+function isDerivedChunk(n: TreeNode, sha: Buffer, idOfSha256: IdOfSha256): boolean {
+  const chunks = n.chunks;
+  if (!chunks || chunks.length !== 1 || chunks[0]![1] !== n.size) return false;
+  const known = derivedLists.get(chunks);
+  if (known && known.sha256 === n.sha256 && known.id === chunks[0]![0]) return true;
+  return idOfSha256(sha) === chunks[0]![0];
 }
 
 /** `nodes` sorted by name. */
@@ -137,7 +188,7 @@ export function encodeBinaryTree(nodes: readonly TreeNode[], idOfSha256: IdOfSha
   let previousMtime = 0n;
   for (const n of nodes) {
     const sha = n.type === 'file' && n.sha256 ? Buffer.from(n.sha256, 'hex') : null;
-    const derived = sha !== null && n.chunks?.length === 1 && n.chunks[0]![1] === n.size && idOfSha256(sha) === n.chunks[0]![0];
+    const derived = sha !== null && isDerivedChunk(n, sha, idOfSha256);
     const flags =
       TYPES.indexOf(n.type) | (n.ctimeNs !== undefined ? HAS_CTIME : 0) | (n.inode !== undefined ? HAS_INODE : 0) | (sha ? HAS_SHA256 : 0) | (derived ? DERIVED_CHUNK : 0);
     w.byte(flags);
@@ -157,11 +208,11 @@ export function encodeBinaryTree(nodes: readonly TreeNode[], idOfSha256: IdOfSha
         const chunks = n.chunks ?? [];
         w.uint(chunks.length);
         for (const [id, length] of chunks) {
-          w.bytes(Buffer.from(id, 'hex'));
+          w.hex32(id);
           w.uint(length);
         }
       }
-    } else if (n.type === 'dir') w.bytes(Buffer.from(n.subtree!, 'hex'));
+    } else if (n.type === 'dir') w.hex32(n.subtree!);
     else w.text(n.target!);
   }
   return w.done();
@@ -192,14 +243,18 @@ export function decodeBinaryTree(buf: Buffer, what: string, idOfSha256: IdOfSha2
     if (type === 'file') {
       const sha = flags & HAS_SHA256 ? r.bytes(32) : null;
       if (sha) node.sha256 = sha.toString('hex');
-      if (sha && flags & DERIVED_CHUNK) node.chunks = [[idOfSha256(sha), node.size]];
+      if (sha && flags & DERIVED_CHUNK) {
+        const id = idOfSha256(sha);
+        node.chunks = [[id, node.size]];
+        derivedLists.set(node.chunks, { sha256: node.sha256!, id });
+      }
       else {
         const n = r.uint();
         if (n > buf.length) throw r.corrupt('truncated');
         node.chunks = [];
-        for (let c = 0; c < n; c++) node.chunks.push([r.bytes(32).toString('hex'), r.uint()]);
+        for (let c = 0; c < n; c++) node.chunks.push([r.hex32(), r.uint()]);
       }
-    } else if (type === 'dir') node.subtree = r.bytes(32).toString('hex');
+    } else if (type === 'dir') node.subtree = r.hex32();
     else node.target = r.text();
     nodes.push(node);
   }

@@ -179,6 +179,11 @@ describe('trees', () => {
     const derived = encodeTree({ nodes: [node] }, idOfSha256);
     const explicit = encodeTree({ nodes: [{ ...node, chunks: [['ab'.repeat(32), content.length]] }] }, idOfSha256);
     expect(explicit.length - derived.length).toBe(32 + 2);
+    // A decoded tree encodes to the same bytes; a decoded node given another hash keeps its chunk id.
+    const decoded = decodeTree(derived, 't', idOfSha256);
+    expect(encodeTree(decoded, idOfSha256).equals(derived)).toBe(true);
+    const rehashed = { ...decoded.nodes[0]!, sha256: 'cd'.repeat(32) };
+    expect(decodeTree(encodeTree({ nodes: [rehashed] }, idOfSha256), 't', idOfSha256).nodes[0]!.chunks).toEqual(node.chunks);
     // The same bytes under another store's id key name another chunk: the id is derived, not stored.
     const other = keys();
     expect(decodeTree(derived, 't', (s) => other.blobIdOfSha256(s)).nodes[0]!.chunks![0]![0]).not.toBe(node.chunks![0]![0]);
