@@ -5,8 +5,11 @@ export interface Backend {
   readonly writable: boolean;
   read(path: string): Promise<Buffer>;
   readRange(path: string, offset: number, length: number): Promise<Buffer>;
-  /** Atomic and durable: the file appears complete or not at all (temp name, fsync, rename, dir fsync). */
-  write(path: string, data: Buffer): Promise<void>;
+  /**
+   * Atomic and durable: the file appears complete or not at all (temp name, fsync, rename, dir fsync).
+   * `data` may come in pieces, written in order (a pack is never joined into one buffer).
+   */
+  write(path: string, data: Buffer | readonly Buffer[]): Promise<void>;
   /** Names of the files under a folder, recursively, relative to that folder. Missing folder: empty. */
   list(dir: string): Promise<string[]>;
   /** Size in bytes, or null when the file does not exist. */

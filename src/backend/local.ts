@@ -44,7 +44,7 @@ export class LocalBackend implements Backend {
     }
   }
 
-  async write(path: string, data: Buffer): Promise<void> {
+  async write(path: string, data: Buffer | readonly Buffer[]): Promise<void> {
     const target = this.abs(path);
     this.openFiles.drop(target);
     const dir = dirname(target);
@@ -53,7 +53,8 @@ export class LocalBackend implements Backend {
       await fs.mkdir(dir, { recursive: true, mode: DIR_MODE });
       const handle = await fs.open(temp, 'wx', FILE_MODE);
       try {
-        await handle.writeFile(data);
+        // writeFile writes at the handle's position, so the pieces follow one another.
+        for (const piece of Buffer.isBuffer(data) ? [data] : data) await handle.writeFile(piece);
         await handle.sync();
       } finally {
         await handle.close();

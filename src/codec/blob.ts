@@ -32,7 +32,25 @@ export async function encodeBlob(plain: Buffer, compress: boolean, preset: numbe
 
 /** plaintext → payload stored as it is. */
 export function rawPayload(plain: Buffer): Buffer {
-  return Buffer.concat([Buffer.of(BlobEncoding.Raw), plain]);
+  return Buffer.concat(rawPayloadPieces(plain));
+}
+
+/** A payload before sealing: one buffer, or pieces that are sealed one after the other without joining them. */
+export type PayloadPieces = Buffer | readonly Buffer[];
+
+const RAW_MARK = Buffer.of(BlobEncoding.Raw);
+
+/** rawPayload without copying the plaintext (a 4 MiB chunk of the mount is stored raw this way). */
+export function rawPayloadPieces(plain: Buffer): readonly Buffer[] {
+  return [RAW_MARK, plain];
+}
+
+export function payloadEncoding(payload: PayloadPieces): number | undefined {
+  return Buffer.isBuffer(payload) ? payload[0] : payload[0]?.[0];
+}
+
+export function joinedPayload(payload: PayloadPieces): Buffer {
+  return Buffer.isBuffer(payload) ? payload : Buffer.concat(payload);
 }
 
 /** payload → plaintext, verified against the expected length (and xz's CRC64 when compressed). */

@@ -24,12 +24,22 @@ export function deriveKey(master: Buffer, salt: Buffer, info: string, length: nu
 
 /** nonce ‖ ciphertext ‖ tag, with a fresh random nonce. */
 export function seal(cipher: CipherName, key: Buffer, plaintext: Buffer, aad: Buffer): Buffer {
+  return Buffer.concat(sealPieces(cipher, key, [plaintext], aad));
+}
+
+/**
+ * seal() of the plaintext `pieces` joined, returned as pieces (nonce, ciphertexts, tag) that are
+ * never copied together: a pack writes them one after the other.
+ */
+export function sealPieces(cipher: CipherName, key: Buffer, pieces: readonly Buffer[], aad: Buffer): Buffer[] {
   const nonce = randomBytes(NONCE_LENGTH);
   const c = createCipheriv(cipher as CipherGCMTypes, key, nonce, { authTagLength: TAG_LENGTH });
-  c.setAAD(aad, { plaintextLength: plaintext.length });
-  const body = c.update(plaintext);
+  c.setAAD(aad, { plaintextLength: pieces.reduce((sum, p) => sum + p.length, 0) });
+  const out = [nonce, ...pieces.map((p) => c.update(p))];
   const final = c.final();
-  return Buffer.concat([nonce, body, final, c.getAuthTag()]);
+  if (final.length > 0) out.push(final);
+  out.push(c.getAuthTag());
+  return out;
 }
 
 /** Throws SinkiError CORRUPT (with `what` named) when the tag does not verify. */

@@ -6,7 +6,7 @@ import { open as openSealed, SEAL_OVERHEAD } from '../crypto/aead.js';
 import { chooseKdfParams, type KdfCost, type KdfName } from '../crypto/kdf.js';
 import { createKeyFile, newMasterKeys, parseKeyFile, unlockKeyFile, type KeyFile, type MasterKeys } from '../crypto/keyfile.js';
 import { sha256Hex } from '../crypto/canonical.js';
-import { BlobEncoding, decodeBlob, encodeBlob, rawPayload } from '../codec/blob.js';
+import { BlobEncoding, decodeBlob, encodeBlob, joinedPayload, payloadEncoding, rawPayloadPieces, type PayloadPieces } from '../codec/blob.js';
 import { defaultXzEngine, type XzEngine } from '../codec/xz.js';
 import { BlobIndex, decodeIndexSegment, encodeIndexSegment, type PackRecord } from './blob-index.js';
 import { CONFIG_FILE, indexPath, INDEX_DIR, isObjectId, keyPath, KEYS_DIR, packIdFromListing, packPath, PACKS_DIR, snapshotPath, SNAPSHOTS_DIR, SUMS_FILE } from './layout.js';
@@ -299,13 +299,13 @@ export class Repository {
   }
 
   private async storeBlob(kind: BlobKind, id: string, plain: Buffer, compress: boolean): Promise<void> {
-    let payload: Buffer;
+    let payload: PayloadPieces;
     try {
       // A tree codes on this thread at once: a mount's commit (fsync) waits for its trees, and must not
       // wait behind the data chunks queued for the xz pool.
-      payload = await encodeBlob(plain, compress, this.config.compression.preset, this.xz, { here: kind === BlobKind.Tree, compactXz: this.config.format >= 2 });
+      payload = compress ? await encodeBlob(plain, compress, this.config.compression.preset, this.xz, { here: kind === BlobKind.Tree, compactXz: this.config.format >= 2 }) : rawPayloadPieces(plain);
       if (this.options.verifyWrites) {
-        const back = await decodeBlob(payload, plain.length, this.xz, `blob ${id}`);
+        const back = await decodeBlob(joinedPayload(payload), plain.length, this.xz, `blob ${id}`);
         if (this.blobId(back) !== id) throw new SinkiError('CORRUPT', `verify-writes: blob ${id} did not round-trip`);
       }
     } catch (err) {
@@ -314,11 +314,13 @@ export class Repository {
     } finally {
       this.compressingData.delete(id);
     }
+    const raw = payloadEncoding(payload) === BlobEncoding.Raw;
     // Stored raw meanwhile by a flush that could not wait: add the copy only if it is smaller.
-    if (this.storedRawEarly.delete(id) && payload[0] === BlobEncoding.Raw) return;
+    if (this.storedRawEarly.delete(id) && raw) return;
     this.pack ??= this.newPack();
     this.pack.add(kind, id, payload, plain.length);
-    if (this.pending.get(id) === plain) this.pending.set(id, { payload, plainLength: plain.length });
+    // Until its pack is written, reads of a compressed blob decode the (smaller) payload; a raw one keeps its plaintext.
+    if (!raw && this.pending.get(id) === plain) this.pending.set(id, { payload: joinedPayload(payload), plainLength: plain.length });
     this.stats.blobsWritten += 1;
     this.stats.plainBytesWritten += plain.length;
     if (this.pack.size >= this.config.packSize) await this.publishPack();
@@ -352,10 +354,10 @@ export class Repository {
   }
 
   private async writePack(pack: FinishedPack): Promise<void> {
-    await this.backend.write(packPath(pack.id), pack.bytes);
+    await this.backend.write(packPath(pack.id), pack.pieces);
     this.stats.packsWritten += 1;
     this.newPackIds.add(pack.id);
-    this.stats.packBytesWritten += pack.bytes.length;
+    this.stats.packBytesWritten += pack.size;
     // Readable at once (the pack is on disk); durable in the index at the next flush.
     const record = { packId: pack.id, entries: pack.entries };
     this.unindexed.push(record);
@@ -375,7 +377,7 @@ export class Repository {
         if (this.storedRawEarly.has(id)) continue;
         this.storedRawEarly.add(id);
         this.pack ??= this.newPack();
-        this.pack.add(BlobKind.Data, id, rawPayload(plain), plain.length);
+        this.pack.add(BlobKind.Data, id, rawPayloadPieces(plain), plain.length);
       }
       while (this.mustFinish.size > 0) await Promise.all(this.mustFinish);
     } else {

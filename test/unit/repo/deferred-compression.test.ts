@@ -161,7 +161,7 @@ class CrashingBackend extends LocalBackend {
   private step(): void {
     if (++this.steps >= this.crashAt) throw new Error(`crash at step ${this.crashAt}`);
   }
-  override async write(path: string, data: Buffer): Promise<void> {
+  override async write(path: string, data: Buffer | readonly Buffer[]): Promise<void> {
     this.step();
     await super.write(path, data);
   }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { randomBytes } from 'node:crypto';
+import { open } from '../../../src/crypto/aead.js';
 import { decodeIndexSegment, encodeIndexSegment, type PackRecord } from '../../../src/repo/blob-index.js';
 import { BlobKind, decodeEntries, encodeEntries, parsePackFooter, packFooter, PACK_PREFIX_LENGTH, type PackEntry } from '../../../src/repo/pack-format.js';
 import { FileKind, openFile, sealFile } from '../../../src/repo/sealed-file.js';
@@ -103,8 +104,11 @@ describe('packs', () => {
       const k = keys(cipher);
       const b = new PackBuilder(k, version);
       const blobs = [randomBytes(100), randomBytes(5000), Buffer.alloc(0)];
-      for (const blob of blobs) b.add(BlobKind.Data, k.blobId(blob), Buffer.concat([Buffer.of(0), blob]), blob.length);
-      const pack = b.finish();
+      // One payload in one buffer, the others in pieces (the encoding byte, then the body): both seal the same way.
+      for (const [i, blob] of blobs.entries()) b.add(BlobKind.Data, k.blobId(blob), i === 0 ? Buffer.concat([Buffer.of(0), blob]) : [Buffer.of(0), blob], blob.length);
+      const finished = b.finish();
+      const pack = { ...finished, bytes: Buffer.concat(finished.pieces) };
+      expect(pack.bytes.length).toBe(finished.size);
       expect(createHash('sha256').update(pack.bytes).digest('hex')).toBe(pack.id);
       const { entries } = readPackHeader(k, pack.bytes, pack.id);
       expect(entries).toEqual(pack.entries);
@@ -113,6 +117,11 @@ describe('packs', () => {
       expectCorrupt(() => readPackHeader(k, damaged, pack.id));
       expectCorrupt(() => readPackHeader(keys(cipher), pack.bytes, pack.id));
       expect(pack.bytes[4]).toBe(version);
+      const key = k.packKey(pack.bytes.subarray(5, 37));
+      for (const [i, e] of entries.entries()) {
+        const payload = open(k.cipher, key, pack.bytes.subarray(e.offset, e.offset + e.length), k.blobAad(e.kind, e.id), 'blob');
+        expect(payload.equals(Buffer.concat([Buffer.of(0), blobs[i]!]))).toBe(true);
+      }
     });
   }
 });
