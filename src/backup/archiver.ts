@@ -6,7 +6,7 @@ import { SinkiError } from '../errors.js';
 import { compressBlob, compressFile } from '../codec/policy.js';
 import type { Repository } from '../repo/repository.js';
 import { BlobKind } from '../repo/pack-format.js';
-import { compareNames, findNode, type Tree, type TreeNode } from '../repo/tree.js';
+import { compareNames, findNode, sameNodes, type Tree, type TreeNode } from '../repo/tree.js';
 import { Slots } from '../codec/slots.js';
 import type { Snapshot, StoredSnapshot } from '../repo/snapshot.js';
 import { CdcChunker, chunkWhole } from './fastcdc.js';
@@ -231,6 +231,8 @@ class Archiver {
       nodes.push(node);
     }
     const done = (await Promise.all(nodes)).filter((n): n is TreeNode => n !== null);
+    // Nothing changed here: the parent's tree is this one. Comparing costs far less than coding and hashing it.
+    if (previous && previousTreeId && this.repo.hasBlob(previousTreeId) && sameNodes(previous.nodes, done)) return previousTreeId;
     return this.repo.saveTree({ nodes: done });
   }
 

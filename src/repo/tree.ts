@@ -71,6 +71,24 @@ export function decodeTree(buf: Buffer, what: string, idOfSha256?: IdOfSha256): 
   return { nodes: nodes as TreeNode[] };
 }
 
+/** Every field of every entry equal, in the same order: the two encode to the same blob. */
+export function sameNodes(a: readonly TreeNode[], b: readonly TreeNode[]): boolean {
+  return a.length === b.length && a.every((n, i) => sameNode(n, b[i]!));
+}
+
+function sameNode(a: TreeNode, b: TreeNode): boolean {
+  return (
+    a.name === b.name && a.type === b.type && a.mode === b.mode && a.uid === b.uid && a.gid === b.gid && a.mtimeNs === b.mtimeNs &&
+    a.ctimeNs === b.ctimeNs && a.size === b.size && a.inode === b.inode && a.sha256 === b.sha256 && a.target === b.target &&
+    a.subtree === b.subtree && sameChunks(a.chunks, b.chunks)
+  );
+}
+
+function sameChunks(a: TreeNode['chunks'], b: TreeNode['chunks']): boolean {
+  if (a === b) return true;
+  return a !== undefined && b !== undefined && a.length === b.length && a.every(([id, len], i) => id === b[i]![0] && len === b[i]![1]);
+}
+
 /** Binary search by name in a sorted tree. */
 export function findNode(tree: Tree, name: string): TreeNode | undefined {
   let lo = 0;

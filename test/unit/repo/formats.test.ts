@@ -8,7 +8,7 @@ import { FileKind, openFile, sealFile } from '../../../src/repo/sealed-file.js';
 import { Subkeys } from '../../../src/repo/subkeys.js';
 import { PackBuilder } from '../../../src/repo/packer.js';
 import { readPackHeader } from '../../../src/repo/pack-reader.js';
-import { decodeTree, encodeTree, findNode, isSafeName, type TreeNode } from '../../../src/repo/tree.js';
+import { decodeTree, encodeTree, findNode, isSafeName, sameNodes, type TreeNode } from '../../../src/repo/tree.js';
 import { selectSnapshot, type StoredSnapshot } from '../../../src/repo/snapshot.js';
 import { isSinkiError } from '../../../src/errors.js';
 import { createHash } from 'node:crypto';
@@ -196,6 +196,23 @@ describe('trees', () => {
     // The same bytes under another store's id key name another chunk: the id is derived, not stored.
     const other = keys();
     expect(decodeTree(derived, 't', (s) => other.blobIdOfSha256(s)).nodes[0]!.chunks![0]![0]).not.toBe(node.chunks![0]![0]);
+  });
+
+  it('sameNodes: true exactly when the two lists encode to the same tree (a re-run then keeps the parent tree)', () => {
+    fc.assert(
+      fc.property(trees, trees, (a, b) => {
+        const sorted = (n: TreeNode[]): TreeNode[] => [...n].sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+        const same = encodeTree({ nodes: a }, idOfSha256).equals(encodeTree({ nodes: b }, idOfSha256));
+        expect(sameNodes(sorted(a), sorted(b))).toBe(same);
+        const decoded = decodeTree(encodeTree({ nodes: a }, idOfSha256), 't', idOfSha256).nodes;
+        expect(sameNodes(decoded, sorted(a.map((n) => ({ ...n, chunks: n.chunks?.map(([id, len]) => [id, len] as [string, number]) }))))).toBe(true);
+      }),
+    );
+    const file: TreeNode = { name: 'f', type: 'file', mode: 0o644, uid: 0, gid: 0, mtimeNs: '5', ctimeNs: '6', size: 3, inode: 7, chunks: [['ab'.repeat(32), 3]], sha256: 'cd'.repeat(32) };
+    const changes: Array<Partial<TreeNode>> = [{ mode: 0o600 }, { uid: 1 }, { gid: 1 }, { mtimeNs: '6' }, { ctimeNs: '7' }, { inode: 8 }, { size: 4 }, { sha256: 'ef'.repeat(32) }, { chunks: [['ab'.repeat(32), 4]] }, { chunks: [['ef'.repeat(32), 3]] }, { name: 'g' }];
+    for (const change of changes) expect(sameNodes([file], [{ ...file, ...change }]), JSON.stringify(change)).toBe(false);
+    expect(sameNodes([file], [{ ...file, chunks: [['ab'.repeat(32), 3]] }])).toBe(true);
+    expect(sameNodes([file], [file, { ...file, name: 'g' }])).toBe(false);
   });
 
   it('format 2 (binary): truncated, extended or unknown-flag trees are CORRUPT, and so is a binary tree read as format 1', () => {
