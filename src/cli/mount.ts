@@ -111,7 +111,7 @@ export function registerMount(program: Command): void {
             process.off('SIGTERM', stop);
             process.off('SIGHUP', stop);
             log(`unmounted ${resolve(mountpoint)}`);
-          }, { password, ownSignals: true });
+          }, { password, ownSignals: true, repo: { treesOnCallingThread: true } });
         } catch (err) {
           if (isChild) process.send!({ ok: false, error: (err as Error).message, code: (err as SinkiError).exitCode ?? 1 });
           throw err;

@@ -32,6 +32,12 @@ export interface RepositoryOptions {
   skipIndex?: boolean;
   /** queueBlobOrDefer stores raw once this many blobs are compressing; default every core but two (see deferAt). */
   deferAt?: number;
+  /**
+   * Code trees on the calling thread at once instead of in the xz pool. The mount sets this: its
+   * commit (fsync) waits for its trees, and they must not wait behind data chunks. A backup does
+   * not wait for trees, and codes them beside its directory walk.
+   */
+  treesOnCallingThread?: boolean;
 }
 
 export interface WriteStats {
@@ -301,9 +307,8 @@ export class Repository {
   private async storeBlob(kind: BlobKind, id: string, plain: Buffer, compress: boolean): Promise<void> {
     let payload: PayloadPieces;
     try {
-      // A tree codes on this thread at once: a mount's commit (fsync) waits for its trees, and must not
-      // wait behind the data chunks queued for the xz pool.
-      payload = compress ? await encodeBlob(plain, compress, this.config.compression.preset, this.xz, { here: kind === BlobKind.Tree, compactXz: this.config.format >= 2 }) : rawPayloadPieces(plain);
+      const here = kind === BlobKind.Tree && this.options.treesOnCallingThread === true;
+      payload = compress ? await encodeBlob(plain, compress, this.config.compression.preset, this.xz, { here, compactXz: this.config.format >= 2 }) : rawPayloadPieces(plain);
       if (this.options.verifyWrites) {
         const back = await decodeBlob(joinedPayload(payload), plain.length, this.xz, `blob ${id}`);
         if (this.blobId(back) !== id) throw new SinkiError('CORRUPT', `verify-writes: blob ${id} did not round-trip`);
