@@ -107,10 +107,13 @@ async function pushFrom(daemon: RcloneDaemon, storePath: string, metadataPath: s
   // Nothing in the staging folder is visible, so every phase goes up at once (the daemon's bandwidth
   // limit holds for all of them together); staged files are renamed into place once the packs are
   // complete, one phase after the other. Folders that killed pushes left are cleared meanwhile.
-  const cleared: Promise<unknown> = o.dryRun ? Promise.resolve() : removeStaleRemoteStaging(daemon, remote, false).catch(() => undefined);
-  const [reports] = await settled(Promise.all(PUSH_PHASES.map((p) => settledValue(copy(p)))), cleared);
+  // A listing or purge that fails beside the uploads is tried once more after them; a second failure
+  // leaves the folders to the next push.
+  const cleared: Promise<boolean> = o.dryRun ? Promise.resolve(true) : removeStaleRemoteStaging(daemon, remote, false).then(() => true, () => false);
+  const [reports, clearedBeside] = await settled(Promise.all(PUSH_PHASES.map((p) => settledValue(copy(p)))), cleared);
   const failed = reports.find((r): r is { error: unknown } => 'error' in r);
   if (failed) throw failed.error;
+  if (!clearedBeside) await removeStaleRemoteStaging(daemon, remote, false).catch(() => undefined);
   const report: PushReport = { phases: reports.map((r) => (r as { value: PushReport['phases'][number] }).value) };
   const sent = PUSH_PHASES.filter((p, i) => p.staged && !o.dryRun && report.phases[i]!.transfers > 0);
   if (sent.length) {

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { isStale, LOCK_STALE_MS } from '../repo/lock.js';
+import { isStale, LOCK_STALE_MS, procStat } from '../repo/lock.js';
 
 /**
  * Names of a push's temp folders: its frozen metadata inside the store and its staging folder on the
@@ -38,16 +38,7 @@ export function parseStagingName(name: string): StagingOwner | null {
 
 /** This process as the owner of a push. */
 export async function currentOwner(): Promise<StagingOwner> {
-  return { host: hostTag(), pid: process.pid, started: (await processStarted(process.pid)) ?? '0' };
-}
-
-async function processStarted(pid: number): Promise<string | null> {
-  try {
-    const text = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
-    return text.slice(text.lastIndexOf(')') + 2).split(' ')[19] ?? null;
-  } catch {
-    return null;
-  }
+  return { host: hostTag(), pid: process.pid, started: (await procStat(process.pid))?.started ?? '0' };
 }
 
 /**

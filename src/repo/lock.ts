@@ -39,8 +39,8 @@ export function processAlive(pid: number): boolean {
   }
 }
 
-/** State and start time of a process from /proc (null where there is no /proc). */
-async function procStat(pid: number): Promise<{ state: string; started: string } | null> {
+/** State and start time (clock ticks after boot) of a process from /proc (null where there is no /proc). */
+export async function procStat(pid: number): Promise<{ state: string; started: string } | null> {
   let text: string;
   try {
     text = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
