@@ -65,7 +65,7 @@ export function registerInit(program: Command): void {
         const repo = await Repository.init(ctx.backend(), password, params, kdf);
         const key = repo.unlockedKey.file;
         process.stdout.write(
-          `created store ${repo.config.id} at ${repo.backend.location}\n` +
+          `created store ${repo.config.id} (format ${repo.config.format}) at ${repo.backend.location}\n` +
             `  cipher ${params.cipher}, key ${describeKdf(key.kdf)}\n` +
             `  split size ${formatBytes(params.chunkSize)}, packs ${formatBytes(params.packSize)}, xz preset ${params.compression.preset}\n` +
             `keep the password safe: without it the data cannot be recovered\n`,
