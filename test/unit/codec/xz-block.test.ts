@@ -1,7 +1,7 @@
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { expectCorruptRejection, runXz } from '../../helpers/xz.js';
 import { isSinkiError } from '../../../src/errors.js';
 import { BlobEncoding, decodeBlob, encodeBlob } from '../../../src/codec/blob.js';
 import { compactOfStream, streamOfCompact } from '../../../src/codec/xz-block.js';
@@ -19,20 +19,6 @@ const compressible = fc.tuple(fc.uint8Array({ minLength: 1, maxLength: 40 }), fc
   return out;
 });
 
-function xzCli(args: string[], input: Buffer): Buffer {
-  const r = spawnSync('xz', args, { input, maxBuffer: 64 * 1024 * 1024 });
-  if (r.status !== 0) throw new Error(`xz ${args.join(' ')} failed: ${r.stderr.toString()}`);
-  return r.stdout;
-}
-
-async function expectCorrupt(p: Promise<unknown>): Promise<void> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(isSinkiError(err, 'CORRUPT'), `expected SinkiError CORRUPT, got ${String(err)}`).toBe(true);
-}
-
 describe('compact xz (format 2 blob payloads)', () => {
   for (const [name, engine] of engines) {
     it(`${name}: a one-block stream keeps its properties byte, LZMA2 data and CRC64 only, and is rebuilt byte for byte`, async () => {
@@ -44,7 +30,7 @@ describe('compact xz (format 2 blob payloads)', () => {
           expect(stream.length - compact!.length).toBeGreaterThanOrEqual(43);
           expect(streamOfCompact(compact!, plain.length).equals(stream)).toBe(true);
           // The rebuilt stream is a standard .xz file: the xz tool itself accepts it.
-          expect(xzCli(['-d', '-c'], streamOfCompact(compact!, plain.length)).equals(plain)).toBe(true);
+          expect(runXz(['-d', '-c'], streamOfCompact(compact!, plain.length)).equals(plain)).toBe(true);
         }),
         { numRuns: 12 },
       );
@@ -79,18 +65,18 @@ describe('compact xz (format 2 blob payloads)', () => {
       // Only the dictionary size can change and still decode: a smaller or larger dictionary that holds every
       // match gives the same bytes, which the CRC64 and the length confirm.
       expect(outcomes.filter((o) => o !== 'CORRUPT')).toEqual(outcomes[0] === 'CORRUPT' ? [] : ['same plaintext (byte 1)']);
-      await expectCorrupt(decodeBlob(payload.subarray(0, payload.length - 1), plain.length, engine, 'b'));
-      await expectCorrupt(decodeBlob(payload.subarray(0, 5), plain.length, engine, 'b'));
-      await expectCorrupt(decodeBlob(payload, plain.length + 1, engine, 'b'));
-      await expectCorrupt(decodeBlob(payload, plain.length - 1, engine, 'b'));
+      await expectCorruptRejection(decodeBlob(payload.subarray(0, payload.length - 1), plain.length, engine, 'b'));
+      await expectCorruptRejection(decodeBlob(payload.subarray(0, 5), plain.length, engine, 'b'));
+      await expectCorruptRejection(decodeBlob(payload, plain.length + 1, engine, 'b'));
+      await expectCorruptRejection(decodeBlob(payload, plain.length - 1, engine, 'b'));
     });
   }
 
   it('a stream of several blocks is not compacted (it is stored whole)', () => {
     const plain = Buffer.from('several blocks '.repeat(20000));
-    const stream = xzCli(['-1', '-c', '--check=crc64', '--block-size=65536'], plain);
+    const stream = runXz(['-1', '-c', '--check=crc64', '--block-size=65536'], plain);
     expect(compactOfStream(stream, plain.length)).toBeNull();
-    const oneBlock = xzCli(['-1', '-c', '--check=crc64'], plain);
+    const oneBlock = runXz(['-1', '-c', '--check=crc64'], plain);
     expect(compactOfStream(oneBlock, plain.length)).not.toBeNull();
     expect(compactOfStream(oneBlock, plain.length + 1)).toBeNull();
   });

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isSinkiError } from '../../../src/errors.js';
+import { expectCorruptRejection, runXz } from '../../helpers/xz.js';
 import { XZ_ENGINE_NAMES, defaultXzEngine, tryXzEngineByName, xzEngineByName } from '../../../src/codec/xz.js';
 import type { XzEngine } from '../../../src/codec/xz.js';
 import { xzCliEngine } from '../../../src/codec/xz-cli.js';
@@ -19,20 +19,6 @@ function compressible(size: number): Buffer {
   const out = Buffer.alloc(size);
   for (let off = 0; off < size; off += line.length) line.copy(out, off);
   return out;
-}
-
-function xzCliDecode(packed: Buffer): Buffer {
-  const r = spawnSync('xz', ['-d', '-c', '--format=xz'], { input: packed, maxBuffer: 64 * 1024 * 1024 });
-  if (r.status !== 0) throw new Error(`xz -d failed: ${r.stderr.toString()}`);
-  return r.stdout;
-}
-
-async function expectCorrupt(p: Promise<unknown>): Promise<void> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(isSinkiError(err, 'CORRUPT'), `expected SinkiError CORRUPT, got ${String(err)}`).toBe(true);
 }
 
 it('always has the shipped lzma-native and the xz CLI, and a default engine', () => {
@@ -58,7 +44,7 @@ describe.each(available)('xz engine %s', (_name, engine: XzEngine) => {
     const packed = await engine.compress(plain, 1);
     expect(packed[7]).toBe(4); // stream flags: check type CRC64
     expect((await engine.decompress(packed, plain.length)).equals(plain)).toBe(true);
-    expect(xzCliDecode(packed).equals(plain)).toBe(true);
+    expect(runXz(['-d', '-c', '--format=xz'], packed).equals(plain)).toBe(true);
   });
 
   it('honours every preset from 0 to 9', async () => {
@@ -66,7 +52,7 @@ describe.each(available)('xz engine %s', (_name, engine: XzEngine) => {
     for (let preset = 0; preset <= 9; preset++) {
       const packed = await engine.compress(plain, preset);
       expect(packed.length).toBeLessThan(plain.length / 10);
-      expect(xzCliDecode(packed).equals(plain)).toBe(true);
+      expect(runXz(['-d', '-c', '--format=xz'], packed).equals(plain)).toBe(true);
     }
   });
 
@@ -83,17 +69,17 @@ describe.each(available)('xz engine %s', (_name, engine: XzEngine) => {
     for (const at of [10, 20, Math.floor(packed.length / 2), packed.length - 30, packed.length - 3]) {
       const flipped = Buffer.from(packed);
       flipped[at] = (flipped[at] ?? 0) ^ 0x10;
-      await expectCorrupt(engine.decompress(flipped, plain.length));
+      await expectCorruptRejection(engine.decompress(flipped, plain.length));
     }
-    await expectCorrupt(engine.decompress(packed.subarray(0, packed.length - 1), plain.length));
-    await expectCorrupt(engine.decompress(packed.subarray(0, packed.length >> 1), plain.length));
-    await expectCorrupt(engine.decompress(packed.subarray(0, 5), plain.length));
-    await expectCorrupt(engine.decompress(Buffer.alloc(0), 0));
-    await expectCorrupt(engine.decompress(randomBytes(4096), plain.length));
-    await expectCorrupt(engine.decompress(Buffer.concat([packed, Buffer.from('trailing garbage')]), plain.length));
-    await expectCorrupt(engine.decompress(packed, plain.length - 1));
-    await expectCorrupt(engine.decompress(packed, plain.length + 1));
-    await expectCorrupt(engine.decompress(packed, 0));
+    await expectCorruptRejection(engine.decompress(packed.subarray(0, packed.length - 1), plain.length));
+    await expectCorruptRejection(engine.decompress(packed.subarray(0, packed.length >> 1), plain.length));
+    await expectCorruptRejection(engine.decompress(packed.subarray(0, 5), plain.length));
+    await expectCorruptRejection(engine.decompress(Buffer.alloc(0), 0));
+    await expectCorruptRejection(engine.decompress(randomBytes(4096), plain.length));
+    await expectCorruptRejection(engine.decompress(Buffer.concat([packed, Buffer.from('trailing garbage')]), plain.length));
+    await expectCorruptRejection(engine.decompress(packed, plain.length - 1));
+    await expectCorruptRejection(engine.decompress(packed, plain.length + 1));
+    await expectCorruptRejection(engine.decompress(packed, 0));
   });
 
   it('round-trips sizes at the edges of in-thread coding and of input slices', async () => {
@@ -102,7 +88,7 @@ describe.each(available)('xz engine %s', (_name, engine: XzEngine) => {
       for (const plain of [compressible(size), randomBytes(size)]) {
         const packed = await engine.compress(plain, 1);
         expect((await engine.decompress(packed, plain.length)).equals(plain), `${size} bytes`).toBe(true);
-        expect(xzCliDecode(packed).equals(plain), `${size} bytes, xz -d`).toBe(true);
+        expect(runXz(['-d', '-c', '--format=xz'], packed).equals(plain), `${size} bytes, xz -d`).toBe(true);
       }
     }
   });
@@ -112,7 +98,7 @@ describe.each(available)('xz engine %s', (_name, engine: XzEngine) => {
       for (const plain of [compressible(size), randomBytes(size)]) {
         const packed = await engine.compress(plain, 1, { here: true });
         expect((await engine.decompress(packed, plain.length)).equals(plain), `${size} bytes`).toBe(true);
-        expect(xzCliDecode(packed).equals(plain), `${size} bytes, xz -d`).toBe(true);
+        expect(runXz(['-d', '-c', '--format=xz'], packed).equals(plain), `${size} bytes, xz -d`).toBe(true);
       }
     }
   });
@@ -120,13 +106,13 @@ describe.each(available)('xz engine %s', (_name, engine: XzEngine) => {
   it('rejects a valid .xz stream that does not use CRC64', async () => {
     const r = spawnSync('xz', ['-z', '-c', '-1', '--check=crc32'], { input: Buffer.from('hello') });
     expect(r.status).toBe(0);
-    await expectCorrupt(engine.decompress(r.stdout, 5));
+    await expectCorruptRejection(engine.decompress(r.stdout, 5));
   });
 
   it('rejects a second stream appended to the first', async () => {
     const a = await engine.compress(Buffer.from('first'), 1);
     const b = await engine.compress(Buffer.from('second'), 1);
-    await expectCorrupt(engine.decompress(Buffer.concat([a, b]), 5));
+    await expectCorruptRejection(engine.decompress(Buffer.concat([a, b]), 5));
   });
 
   it('keeps 8 concurrent calls apart', async () => {
@@ -161,7 +147,7 @@ it('codes a small input "here" while every pool slot is taken; a big one waits i
   await slots.acquire();
   const small = compressible(SYNC_COMPRESS_MAX);
   const packed = await engine.compress(small, 1, { here: true });
-  expect(xzCliDecode(packed).equals(small)).toBe(true);
+  expect(runXz(['-d', '-c', '--format=xz'], packed).equals(small)).toBe(true);
   let bigDone = false;
   const big = engine.compress(compressible(SYNC_COMPRESS_MAX + 1), 1, { here: true }).then(() => (bigDone = true));
   await new Promise((resolve) => setTimeout(resolve, 50));
