@@ -1,4 +1,5 @@
 import { crc32 } from 'node:zlib';
+import { ByteReader, ByteWriter } from './bytes.js';
 import { corruptXz, XZ_CHECK_CRC64 } from './xz-format.js';
 
 /**
@@ -23,16 +24,6 @@ function uint32(n: number): Buffer {
   return b;
 }
 
-function varint(n: number): number[] {
-  const out: number[] = [];
-  while (n >= 0x80) {
-    out.push((n % 0x80) | 0x80);
-    n = Math.floor(n / 0x80);
-  }
-  out.push(n);
-  return out;
-}
-
 function withCrc32(body: Buffer): Buffer {
   return Buffer.concat([body, uint32(crc32(body))]);
 }
@@ -43,9 +34,13 @@ function blockHeader(lzma2Properties: number): Buffer {
 }
 
 function index(unpaddedSize: number, uncompressedSize: number): Buffer {
-  const fields = [0x00, ...varint(1), ...varint(unpaddedSize), ...varint(uncompressedSize)];
-  while (fields.length % 4 !== 0) fields.push(0x00);
-  return withCrc32(Buffer.from(fields));
+  const w = new ByteWriter();
+  w.byte(0x00);
+  w.uint(1);
+  w.uint(unpaddedSize);
+  w.uint(uncompressedSize);
+  while (w.length % 4 !== 0) w.byte(0x00);
+  return withCrc32(w.done());
 }
 
 function streamFooter(indexLength: number): Buffer {
@@ -85,11 +80,11 @@ export function compactOfStream(stream: Buffer, uncompressedSize: number): Buffe
   if (blockEnd < dataStart + CHECK_LENGTH) return null;
   // The index records the block without its padding; the padding (zeros) cannot be told from the
   // end of the LZMA2 data, which is a 0x00 end marker.
-  let unpadded = 0;
-  for (let i = 0, at = blockEnd + 2, scale = 1; ; i++, at++, scale *= 0x80) {
-    if (i === 8 || at >= stream.length) return null;
-    unpadded += (stream[at]! & 0x7f) * scale;
-    if (stream[at]! < 0x80) break;
+  let unpadded: number;
+  try {
+    unpadded = new ByteReader(stream, 'xz index', blockEnd + 2).uint();
+  } catch {
+    return null;
   }
   const dataEnd = blockStart + unpadded - CHECK_LENGTH;
   if (dataEnd <= dataStart || dataEnd > blockEnd - CHECK_LENGTH) return null;

@@ -1,4 +1,5 @@
 import { SinkiError } from '../errors.js';
+import { ByteReader, ByteWriter } from '../codec/bytes.js';
 
 /** Pack file: prefix ‖ sealed blobs ‖ sealed header ‖ footer. All offsets are file offsets. */
 export const PACK_MAGIC = Buffer.from('SNKP');
@@ -49,61 +50,39 @@ export function decodeEntries(buf: Buffer, at: number, what: string, compact: bo
 }
 
 function encodeCompactEntries(entries: readonly PackEntry[]): Buffer {
-  const out = Buffer.alloc(4 + entries.length * (1 + 32 + 2 * 5));
-  out.writeUInt32LE(entries.length, 0);
-  let p = 4;
-  const varint = (n: number): void => {
-    while (n >= 0x80) {
-      out[p++] = (n & 0x7f) | 0x80;
-      n >>>= 7;
-    }
-    out[p++] = n;
-  };
+  const w = new ByteWriter();
+  const count = Buffer.alloc(4);
+  count.writeUInt32LE(entries.length);
+  w.bytes(count);
   let offset = PACK_PREFIX_LENGTH;
   for (const e of entries) {
     if (e.offset !== offset) throw new Error(`pack entries are not end to end (blob at ${e.offset}, expected ${offset})`);
-    out[p] = e.kind;
-    out.write(e.id, p + 1, 32, 'hex');
-    p += 33;
-    varint(e.length);
-    varint(e.plainLength);
+    w.byte(e.kind);
+    w.hex32(e.id);
+    w.uint(e.length);
+    w.uint(e.plainLength);
     offset += e.length;
   }
-  return out.subarray(0, p);
+  return w.done();
 }
 
 function decodeCompactEntries(buf: Buffer, at: number, what: string): { entries: PackEntry[]; end: number } {
   if (buf.length < at + 4) throw new SinkiError('CORRUPT', `${what}: truncated entry list`);
   const count = buf.readUInt32LE(at);
   if (count > (buf.length - at) / 35) throw new SinkiError('CORRUPT', `${what}: entry list runs past the end`);
-  let p = at + 4;
-  const varint = (): number => {
-    let n = 0;
-    for (let shift = 0; shift < 35; shift += 7) {
-      if (p >= buf.length) break;
-      const b = buf[p++]!;
-      n += (b & 0x7f) * 2 ** shift;
-      if (b < 0x80) {
-        if (n > 0xffffffff) break;
-        return n;
-      }
-    }
-    throw new SinkiError('CORRUPT', `${what}: damaged entry list`);
-  };
+  const r = new ByteReader(buf, what, at + 4);
   const entries: PackEntry[] = [];
   let offset = PACK_PREFIX_LENGTH;
   for (let i = 0; i < count; i++) {
-    if (p + 33 > buf.length) throw new SinkiError('CORRUPT', `${what}: entry list runs past the end`);
-    const kind = buf[p]!;
+    const kind = r.byte();
     if (kind !== BlobKind.Data && kind !== BlobKind.Tree) throw new SinkiError('CORRUPT', `${what}: unknown blob kind ${kind}`);
-    const id = buf.toString('hex', p + 1, p + 33);
-    p += 33;
-    const length = varint();
-    const plainLength = varint();
+    const id = r.hex32();
+    const length = r.uint32();
+    const plainLength = r.uint32();
     entries.push({ kind, id, offset, length, plainLength });
     offset += length;
   }
-  return { entries, end: p };
+  return { entries, end: r.position };
 }
 
 function encodeFixedEntries(entries: readonly PackEntry[]): Buffer {

@@ -315,7 +315,7 @@ export class Repository {
     let payload: PayloadPieces;
     try {
       const here = kind === BlobKind.Tree && this.options.treesOnCallingThread === true;
-      payload = compress ? await encodeBlob(plain, compress, this.config.compression.preset, this.xz, { here, compactXz: this.format2 }) : rawPayloadPieces(plain);
+      payload = compress ? await encodeBlob(plain, true, this.config.compression.preset, this.xz, { here, compactXz: this.format2 }) : rawPayloadPieces(plain);
       if (this.options.verifyWrites) {
         const back = await decodeBlob(joinedPayload(payload), plain.length, this.xz, `blob ${id}`);
         if (this.blobId(back) !== id) throw new SinkiError('CORRUPT', `verify-writes: blob ${id} did not round-trip`);
