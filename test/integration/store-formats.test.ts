@@ -5,18 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalBackend } from '../../src/backend/local.js';
 import { BlobEncoding } from '../../src/codec/blob.js';
 import { Repository } from '../../src/repo/repository.js';
-import { DEFAULT_NO_COMPRESS_EXT, DEFAULTS } from '../../src/repo/store-config.js';
 import { PASSWORD, sinkiOk } from '../helpers/cli.js';
 import { cleanup, expectSameTree, genDataset, mount, umount, type Store } from '../fuse/harness.js';
 import { tempDir } from '../helpers/temp.js';
-
-const PARAMS = {
-  cipher: DEFAULTS.cipher,
-  chunkSize: DEFAULTS.chunkSize,
-  cdc: DEFAULTS.cdc,
-  packSize: DEFAULTS.packSize,
-  compression: { preset: DEFAULTS.preset, minCompressSize: DEFAULTS.minCompressSize, noCompressExt: DEFAULT_NO_COMPRESS_EXT },
-};
+import { initRepo } from '../helpers/store.js';
 
 /** What a store holds on disk, by format feature: pack versions, blob encodings, tree encodings. */
 async function storeFacts(path: string): Promise<{ format: number; packVersions: number[]; encodings: number[]; treeStarts: string[]; oneChunkFilesWithSha: number; smallTreesCompressed: number; smallTrees: number }> {
@@ -91,7 +83,7 @@ describe('store formats: a new store is format 2, and a format 1 store keeps wor
 
   it('format 1: backup, incremental backup, mount writes, restore and check, still in format 1 encodings', async () => {
     const store: Store = { path: join(work, 'v1'), work };
-    const repo = await Repository.init(new LocalBackend(store.path), Buffer.from(PASSWORD), PARAMS, { name: 'pbkdf2', cost: { iterations: 1000 } }, { format: 1 });
+    const repo = await initRepo(store.path, PASSWORD, 1);
     await repo.backend.close();
     await sinkiOk(['backup', src], { store: store.path });
     await fs.writeFile(join(src, 'added-later.txt'), 'a file of the second backup\n'.repeat(100));

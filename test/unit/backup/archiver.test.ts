@@ -1,19 +1,9 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { LocalBackend } from '../../../src/backend/local.js';
 import { backup } from '../../../src/backup/archiver.js';
-import { Repository } from '../../../src/repo/repository.js';
-import { DEFAULT_NO_COMPRESS_EXT, DEFAULTS } from '../../../src/repo/store-config.js';
+import { initRepo } from '../../helpers/store.js';
 import { removeTempDirs, tempDir } from '../../helpers/temp.js';
-
-const PARAMS = {
-  cipher: DEFAULTS.cipher,
-  chunkSize: DEFAULTS.chunkSize,
-  cdc: DEFAULTS.cdc,
-  packSize: DEFAULTS.packSize,
-  compression: { preset: DEFAULTS.preset, minCompressSize: DEFAULTS.minCompressSize, noCompressExt: DEFAULT_NO_COMPRESS_EXT },
-};
 
 describe('archiver re-runs', () => {
   afterAll(removeTempDirs);
@@ -23,7 +13,7 @@ describe('archiver re-runs', () => {
     const src = join(work, 'src');
     for (const dir of ['a/b/c', 'a/d', 'e']) await fs.mkdir(join(src, dir), { recursive: true });
     for (const file of ['a/b/c/deep.txt', 'a/d/side.txt', 'e/other.txt', 'top.txt']) await fs.writeFile(join(src, file), `${file}\n`.repeat(50));
-    const repo = await Repository.init(new LocalBackend(join(work, 'store')), Buffer.from('pw'), PARAMS, { name: 'pbkdf2', cost: { iterations: 1000 } });
+    const repo = await initRepo(join(work, 'store'), 'pw');
     try {
       const first = await backup(repo, { paths: [src] });
       const saveTree = vi.spyOn(repo, 'saveTree');
