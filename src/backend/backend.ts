@@ -1,9 +1,12 @@
+import { SinkiError } from '../errors.js';
+
 /** Where a store's bytes live. Paths are store-relative with '/' separators ("packs/ab/abcd..."). */
 export interface Backend {
   /** Human-readable location, for messages. */
   readonly location: string;
   readonly writable: boolean;
-  read(path: string): Promise<Buffer>;
+  /** The whole file; a file over `maxBytes` is refused (CORRUPT) before it is buffered. */
+  read(path: string, maxBytes?: number): Promise<Buffer>;
   readRange(path: string, offset: number, length: number): Promise<Buffer>;
   /**
    * Atomic and durable: the file appears complete or not at all (temp name, fsync, rename, dir fsync).
@@ -19,4 +22,9 @@ export interface Backend {
   freeBytes(): Promise<number | null>;
   /** Releases what the backend holds open (file handles, helper processes). */
   close(): Promise<void>;
+}
+
+/** Throws CORRUPT when an object is larger than its kind can be (see Backend.read). */
+export function tooLarge(path: string, size: number, maxBytes: number): void {
+  if (size > maxBytes) throw new SinkiError('CORRUPT', `${path} is ${size} bytes, more than such a file can be (${maxBytes}): the store is damaged or was tampered with`);
 }

@@ -2,6 +2,7 @@ import { constants, promises as fs } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fromSystemError } from '../errors.js';
+import { tooLarge } from './backend.js';
 import type { Backend } from './backend.js';
 import { OpenFiles } from './open-files.js';
 
@@ -19,11 +20,16 @@ export class LocalBackend implements Backend {
     return join(this.location, path);
   }
 
-  async read(path: string): Promise<Buffer> {
+  async read(path: string, maxBytes?: number): Promise<Buffer> {
+    let handle: fs.FileHandle | null = null;
     try {
-      return await fs.readFile(this.abs(path));
+      handle = await fs.open(this.abs(path), 'r');
+      if (maxBytes !== undefined) tooLarge(path, (await handle.stat()).size, maxBytes);
+      return await handle.readFile();
     } catch (err) {
       throw fromSystemError(err, path);
+    } finally {
+      await handle?.close();
     }
   }
 

@@ -1,10 +1,9 @@
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import { SinkiError } from '../errors.js';
 import { rcloneErrorMessage, type Rclone } from '../rclone/rclone.js';
-import type { Backend } from './backend.js';
+import { tooLarge, type Backend } from './backend.js';
 import type { RangeCache } from './range-cache.js';
 
 /** Remote stores are named `rclone:REMOTE:PATH` on the command line. */
@@ -14,20 +13,12 @@ export function isRcloneLocation(location: string): boolean {
   return location.startsWith(RCLONE_PREFIX);
 }
 
+/** How long `rclone serve` may take to say where it listens. */
+const SERVE_START_MS = 15_000;
+
 export interface FetchCounter {
   requests: number;
   bytes: number;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
 }
 
 /**
@@ -64,45 +55,47 @@ export class RcloneBackend implements Backend {
   private startServer(): Promise<{ port: number; auth: string; child: ChildProcess }> {
     this.server ??= (async () => {
       await this.rclone.version();
-      const port = await freePort();
       const user = 'sinki';
       const pass = randomBytes(16).toString('hex');
       // The credentials go through the environment: a command line is readable by every local user.
       // serve restic has no read-only mode; --append-only refuses deletes and overwrites, and nobody else can log in.
-      const child = this.rclone.spawn(['serve', 'restic', this.remote, '--addr', `127.0.0.1:${port}`, '--append-only'], { RCLONE_USER: user, RCLONE_PASS: pass });
+      // Port 0: the kernel picks a free port and rclone says which; a port found free first could be taken meanwhile.
+      const child = this.rclone.spawn(['serve', 'restic', this.remote, '--addr', '127.0.0.1:0', '--append-only'], { RCLONE_USER: user, RCLONE_PASS: pass });
       let stderr = '';
-      child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+      const port = await new Promise<number>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          child.kill('SIGKILL');
+          reject(new SinkiError('RCLONE', `rclone serve ${this.remote} did not come up: ${rcloneErrorMessage(stderr)}`));
+        }, SERVE_START_MS);
+        child.stderr!.on('data', (d: Buffer) => {
+          stderr = (stderr + d.toString()).slice(-4000);
+          const m = /Serving restic REST API on http:\/\/127\.0\.0\.1:(\d+)/.exec(stderr);
+          if (m) {
+            clearTimeout(timer);
+            resolve(Number(m[1]));
+          }
+        });
+        child.once('exit', () => {
+          clearTimeout(timer);
+          reject(new SinkiError('RCLONE', `rclone serve ${this.remote}: ${rcloneErrorMessage(stderr)}`));
+        });
+        child.once('error', (err) => {
+          clearTimeout(timer);
+          reject(new SinkiError('NO_RCLONE', `cannot run rclone: ${err.message}`));
+        });
+      });
       child.stdout!.resume();
       child.unref();
       (child.stdout as unknown as { unref?: () => void }).unref?.();
       (child.stderr as unknown as { unref?: () => void }).unref?.();
       process.once('exit', () => child.kill());
       const auth = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
-      const deadline = Date.now() + 15_000;
-      for (;;) {
-        if (child.exitCode !== null) throw new SinkiError('RCLONE', `rclone serve ${this.remote}: ${rcloneErrorMessage(stderr)}`);
-        if (await this.answers(port)) break;
-        if (Date.now() > deadline) throw new SinkiError('RCLONE', `rclone serve ${this.remote} did not come up: ${rcloneErrorMessage(stderr)}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
       return { port, auth, child };
     })();
     return this.server;
   }
 
-  /** Whether the server listens: any HTTP answer will do. */
-  private answers(port: number): Promise<boolean> {
-    return new Promise((resolve) => {
-      const req = request({ host: '127.0.0.1', port, path: '/', method: 'HEAD' }, (res) => {
-        res.resume();
-        resolve(true);
-      });
-      req.on('error', () => resolve(false));
-      req.end();
-    });
-  }
-
-  private async get(path: string, range?: { offset: number; length: number }): Promise<Buffer> {
+  private async get(path: string, range?: { offset: number; length: number }, maxBytes?: number): Promise<Buffer> {
     const { port, auth } = await this.startServer();
     const headers: Record<string, string> = { authorization: auth };
     if (range) headers.range = `bytes=${range.offset}-${range.offset + range.length - 1}`;
@@ -110,7 +103,21 @@ export class RcloneBackend implements Backend {
     return new Promise((resolve, reject) => {
       const req = request({ host: '127.0.0.1', port, path: urlPath, headers }, (res) => {
         const parts: Buffer[] = [];
-        res.on('data', (d: Buffer) => parts.push(d));
+        let received = 0;
+        const limit = maxBytes ?? (range && res.statusCode === 206 ? range.length + 65_536 : undefined);
+        res.on('data', (d: Buffer) => {
+          received += d.length;
+          if (limit !== undefined && received > limit && (res.statusCode ?? 500) < 300) {
+            req.destroy();
+            try {
+              tooLarge(path, Number(res.headers['content-length'] ?? received), limit);
+            } catch (err) {
+              reject(err);
+            }
+            return;
+          }
+          parts.push(d);
+        });
         res.on('end', () => {
           const body = Buffer.concat(parts);
           this.fetched.requests += 1;
@@ -127,8 +134,8 @@ export class RcloneBackend implements Backend {
     });
   }
 
-  async read(path: string): Promise<Buffer> {
-    return this.get(path);
+  async read(path: string, maxBytes?: number): Promise<Buffer> {
+    return this.get(path, undefined, maxBytes);
   }
 
   async readRange(path: string, offset: number, length: number): Promise<Buffer> {

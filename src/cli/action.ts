@@ -30,7 +30,14 @@ export function action<A extends unknown[]>(body: (ctx: CliContext, ...args: A) 
     const globals = command.optsWithGlobals<GlobalOptions>();
     const env = process.env;
     const { CliContext } = await import('./context.js');
-    const ctx = new CliContext(globals, { SINKI_STORE: env.SINKI_STORE, SINKI_PASSWORD: env.SINKI_PASSWORD, SINKI_RCLONE: env.SINKI_RCLONE, XDG_CACHE_HOME: env.XDG_CACHE_HOME });
+    const ctx = new CliContext(globals, {
+      SINKI_STORE: env.SINKI_STORE,
+      SINKI_PASSWORD: env.SINKI_PASSWORD,
+      SINKI_NEW_PASSWORD: env.SINKI_NEW_PASSWORD,
+      SINKI_RCLONE: env.SINKI_RCLONE,
+      XDG_CACHE_HOME: env.XDG_CACHE_HOME,
+      XDG_RUNTIME_DIR: env.XDG_RUNTIME_DIR,
+    });
     let stdoutError: unknown = null;
     const onStdoutError = (err: unknown): void => {
       stdoutError ??= err;

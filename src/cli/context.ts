@@ -10,7 +10,9 @@ import { isRcloneLocation, RcloneBackend, RCLONE_PREFIX } from '../backend/rclon
 import { Rclone } from '../rclone/rclone.js';
 import { parseSize } from '../units.js';
 import { Repository, type RepositoryOptions } from '../repo/repository.js';
-import { StoreLock } from '../repo/lock.js';
+import { GuardedBackend } from '../repo/guarded-backend.js';
+import { StoreLock, type LockRecord } from '../repo/lock.js';
+import { controlDir } from '../fuse/control.js';
 import { readPassword, type PasswordSources } from './password.js';
 
 /** Global flags and the environment, read once at the edge. */
@@ -27,8 +29,10 @@ export interface GlobalOptions {
 export interface Environment {
   SINKI_STORE?: string;
   SINKI_PASSWORD?: string;
+  SINKI_NEW_PASSWORD?: string;
   SINKI_RCLONE?: string;
   XDG_CACHE_HOME?: string;
+  XDG_RUNTIME_DIR?: string;
 }
 
 export class CliContext {
@@ -59,6 +63,16 @@ export class CliContext {
     return new RcloneBackend(this.rclone(), remote, cap > 0 ? new RangeCache(cacheDir, cap) : null);
   }
 
+  /** Where running mounts listen for `sinki umount` and `sinki snapshot`. */
+  controlDir(): string {
+    return controlDir(this.env.XDG_RUNTIME_DIR);
+  }
+
+  /** SINKI_NEW_PASSWORD, for `key add` and `key passwd`. */
+  get newPasswordFromEnv(): string | undefined {
+    return this.env.SINKI_NEW_PASSWORD;
+  }
+
   passwordSources(): PasswordSources {
     return { envPassword: this.env.SINKI_PASSWORD, passwordFile: this.globals.passwordFile, passwordCommand: this.globals.passwordCommand };
   }
@@ -72,25 +86,33 @@ export class CliContext {
    * releases it and exits 130, unless the command handles signals itself (`ownSignals`).
    */
   async withStore<T>(purpose: string, exclusive: boolean, fn: (repo: Repository, lock: StoreLock) => Promise<T>, opts: StoreOpenOptions = {}): Promise<T> {
-    const backend = this.backend();
-    if (exclusive && !backend.writable) throw new SinkiError('USAGE', `cannot ${purpose} a remote store; change the local store and push it`);
+    const raw = this.backend();
+    if (exclusive && !raw.writable) throw new SinkiError('USAGE', `cannot ${purpose} a remote store; change the local store and push it`);
     const password = opts.password ?? (await this.password());
-    const repo = await Repository.open(backend, password, opts.repo ?? {});
-    const lock = await StoreLock.acquire(backend, exclusive, purpose);
+    const backend = new GuardedBackend(raw);
+    // The key opens before the lock is written (a wrong password or a folder that is no store leaves
+    // nothing behind); the index loads only under the lock, so it cannot name packs that a prune
+    // holding the store deletes meanwhile.
+    const repoOptions = opts.repo ?? {};
+    let lock: StoreLock | null = null;
     const interrupted = (): void => {
       process.stderr.write('\nsinki: interrupted; what was committed stays in the store\n');
-      void lock.release().finally(() => process.exit(130));
+      void (lock?.release() ?? Promise.resolve()).finally(() => process.exit(130));
     };
     if (!opts.ownSignals) {
       process.once('SIGINT', interrupted);
       process.once('SIGTERM', interrupted);
     }
     try {
+      const repo = await Repository.open(backend, password, { ...repoOptions, skipIndex: true });
+      lock = await StoreLock.acquire(raw, exclusive, purpose, { role: opts.role });
+      backend.attach(lock);
+      if (!repoOptions.skipIndex) await repo.loadIndex(repoOptions.tolerateDamagedIndex ? () => undefined : undefined);
       return await fn(repo, lock);
     } finally {
       process.off('SIGINT', interrupted);
       process.off('SIGTERM', interrupted);
-      await lock.release();
+      await lock?.release();
       await backend.close();
     }
   }
@@ -100,4 +122,6 @@ export interface StoreOpenOptions {
   repo?: RepositoryOptions;
   password?: Buffer;
   ownSignals?: boolean;
+  /** 'live-writer' for a read-write mount of the live tree: one such mount per store at a time. */
+  role?: LockRecord['role'];
 }

@@ -1,9 +1,11 @@
 import { fork } from 'node:child_process';
-import { promises as fs } from 'node:fs';
+import { constants as fsConstants, promises as fs } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { SinkiError } from '../errors.js';
+import { childEnv } from '../sys/child-env.js';
 import { mountpointSocketPath, sendControl, storeSocketPath } from '../fuse/control.js';
+import { isRcloneLocation } from '../backend/rclone.js';
 import { CONFIG_FILE } from '../repo/layout.js';
 import type { StoreLock } from '../repo/lock.js';
 import { parseStoreConfig } from '../repo/store-config.js';
@@ -34,9 +36,9 @@ function log(line: string): void {
 async function mountInBackground(password: Buffer, mountpoint: string): Promise<number> {
   const abs = resolve(mountpoint);
   const logFile = join(dirname(abs), `.${basename(abs)}.sinki-mount.log`);
-  const out = await fs.open(logFile, 'a', 0o600);
+  const out = await openMountLog(logFile);
   const args = process.argv.slice(2).filter((a) => a !== '--background');
-  const child = fork(process.argv[1]!, args, { detached: true, stdio: ['ignore', out.fd, out.fd, 'ipc'], env: { ...process.env, [CHILD_ENV]: '1', SINKI_PASSWORD: undefined } });
+  const child = fork(process.argv[1]!, args, { detached: true, stdio: ['ignore', out.fd, out.fd, 'ipc'], env: childEnv({ [CHILD_ENV]: '1' }) });
   child.send({ password: password.toString('utf8') });
   const outcome = await new Promise<{ ok: boolean; error?: string; code?: number }>((res) => {
     child.on('message', (m) => res(m as { ok: boolean; error?: string }));
@@ -51,6 +53,24 @@ async function mountInBackground(password: Buffer, mountpoint: string): Promise<
   child.unref();
   process.stdout.write(`mounted at ${resolve(mountpoint)} (pid ${child.pid}, log ${logFile}); unmount with: sinki umount ${mountpoint}\n`);
   return 0;
+}
+
+/**
+ * The log beside the mountpoint, appended to. Its folder may be shared (/tmp): a symlink or a file of
+ * another user planted under that name is refused, never followed or written.
+ */
+async function openMountLog(logFile: string): Promise<fs.FileHandle> {
+  const { O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW } = fsConstants;
+  const out = await fs.open(logFile, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0o600).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ELOOP') throw new SinkiError('USAGE', `the mount log ${logFile} is a symlink; remove it first`);
+    throw err;
+  });
+  const st = await out.stat();
+  if (!st.isFile() || st.uid !== (process.getuid?.() ?? 0)) {
+    await out.close();
+    throw new SinkiError('USAGE', `the mount log ${logFile} is not a file of this user; remove it first`);
+  }
+  return out;
 }
 
 function passwordFromParent(): Promise<Buffer> {
@@ -85,16 +105,22 @@ export function registerMount(program: Command): void {
           snapshotOnUnmount: flags.snapshotOnUnmount,
           bigWrites: flags.bigWrites,
           deferCompression: flags.deferredCompression,
+          controlDir: ctx.controlDir(),
           log,
         };
         const isChild = process.env[CHILD_ENV] === '1' && process.send !== undefined;
         if (flags.background && !isChild) return mountInBackground(await ctx.password(), mountpoint);
         const password = isChild ? await passwordFromParent() : undefined;
         // FUSE and the store modules load here, not for `--help` (fuse-native alone takes ~30 ms).
-        const [{ MountSession }, { StoreLock }] = await Promise.all([import('../fuse/mount-session.js'), import('../repo/lock.js')]);
+        const [{ MountSession, prepareMountpoint }, { StoreLock }] = await Promise.all([import('../fuse/mount-session.js'), import('../repo/lock.js')]);
+        // A read-write mount of the live tree is its one writer: a second one, from this host or
+        // another sharing the store folder, is refused (exit 11) instead of racing it on refs/head.
+        const liveWriter = !cfg.snapshot && !cfg.readOnly && !isRcloneLocation(ctx.storeLocation());
         try {
+          // What is wrong with the mountpoint is said before the store is opened or locked.
+          await prepareMountpoint(resolve(mountpoint), log);
           await ctx.withStore('mount', false, async (repo, lock) => {
-            const lockExclusively = (): Promise<StoreLock> => StoreLock.acquire(repo.backend, true, 'mount: free uncompressed copies', lock);
+            const lockExclusively = (): Promise<StoreLock> => StoreLock.acquire(repo.backend, true, 'mount: free uncompressed copies', { besides: lock });
             const session = await MountSession.start(repo, { ...cfg, lockExclusively });
             const stop = (): void => void session.stop();
             process.on('SIGINT', stop);
@@ -111,7 +137,7 @@ export function registerMount(program: Command): void {
             process.off('SIGTERM', stop);
             process.off('SIGHUP', stop);
             log(`unmounted ${resolve(mountpoint)}`);
-          }, { password, ownSignals: true, repo: { treesOnCallingThread: true } });
+          }, { password, ownSignals: true, repo: { treesOnCallingThread: true }, role: liveWriter ? 'live-writer' : undefined });
         } catch (err) {
           if (isChild) process.send!({ ok: false, error: (err as Error).message, code: (err as SinkiError).exitCode ?? 1 });
           throw err;
@@ -125,12 +151,12 @@ export function registerMount(program: Command): void {
     .description('commit and unmount a sinki mount (clears a stale one too)')
     .argument('<mountpoint>')
     .action(
-      action(async (_ctx, mountpoint: string) => {
+      action(async (ctx, mountpoint: string) => {
         // The mount commits, then compresses what writes left uncompressed: that takes as long as it
         // takes (minutes after a copy of many GiB), so no time limit: the answer comes, or the
         // connection closes with the mount process.
         const waiting = setTimeout(() => process.stderr.write(`sinki: waiting for the mount at ${resolve(mountpoint)} to commit and finish compressing (its log says how far it is)\n`), 3000);
-        const reply = await sendControl(mountpointSocketPath(mountpoint), { op: 'unmount' }, null).finally(() => clearTimeout(waiting));
+        const reply = await sendControl(mountpointSocketPath(ctx.controlDir(), mountpoint), { op: 'unmount' }, null).finally(() => clearTimeout(waiting));
         if (reply?.ok) {
           process.stdout.write(`unmounted ${resolve(mountpoint)}\n`);
           return;
@@ -156,7 +182,7 @@ export function registerMount(program: Command): void {
         const config = parseStoreConfig((await ctx.backend().read(CONFIG_FILE).catch(() => {
           throw new SinkiError('NOT_A_STORE', `${ctx.storeLocation()} is not a sinki store`);
         })).toString());
-        const reply = await sendControl(storeSocketPath(config.id), { op: 'snapshot', tags: flags.tag });
+        const reply = await sendControl(storeSocketPath(ctx.controlDir(), config.id), { op: 'snapshot', tags: flags.tag });
         if (reply && !reply.ok) throw new SinkiError('FATAL', `the mount could not take the snapshot: ${reply.error}`);
         if (reply?.ok) {
           process.stdout.write(`snapshot ${(reply.result as { id: string }).id.slice(0, 12)} saved (taken by the running mount)\n`);

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { promisify } from 'node:util';
 import { SinkiError } from '../errors.js';
+import { childEnv } from '../sys/child-env.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -23,7 +24,7 @@ export async function readPassword(src: PasswordSources, prompt: string, confirm
     }
   } else if (src.passwordCommand) {
     try {
-      const { stdout } = await execFileAsync('/bin/sh', ['-c', src.passwordCommand], { maxBuffer: 1024 * 1024 });
+      const { stdout } = await execFileAsync('/bin/sh', ['-c', src.passwordCommand], { maxBuffer: 1024 * 1024, env: childEnv() });
       pw = stdout.replace(/\r?\n$/, '');
     } catch (err) {
       throw new SinkiError('USAGE', `--password-command failed: ${(err as Error).message.split('\n')[0]}`);

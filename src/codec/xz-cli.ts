@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { childEnv } from '../sys/child-env.js';
 import { SinkiError } from '../errors.js';
 import type { XzEngine } from './xz.js';
 import { ExactLengthSink, assertExpectedLength, assertPreset, assertXzCrc64Header, corruptXz } from './xz-format.js';
@@ -49,7 +50,7 @@ function describe(run: XzRun): string {
 function runXz(command: string, args: string[], input: Buffer, onPiece: (piece: Buffer) => boolean): Promise<XzRun> {
   return new Promise<XzRun>((resolve, reject) => {
     // XZ_OPT / XZ_DEFAULTS from the environment could change the format or memory limit under us.
-    const env = { ...process.env, XZ_OPT: '', XZ_DEFAULTS: '' };
+    const env = childEnv({ XZ_OPT: '', XZ_DEFAULTS: '' });
     const child = spawn(command, ['-q', ...args], { stdio: ['pipe', 'pipe', 'pipe'], env });
     const stderr: Buffer[] = [];
     let stoppedEarly = false;

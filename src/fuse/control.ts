@@ -3,24 +3,55 @@ import { promises as fs } from 'node:fs';
 import { createConnection, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
+import { SinkiError } from '../errors.js';
 import { processAlive } from '../repo/lock.js';
 
-/** A running mount answers `sinki snapshot` and `sinki umount` over a unix socket in a private folder. */
+/**
+ * A running mount answers `sinki snapshot` and `sinki umount` over a unix socket in a private folder:
+ * one that this user owns, mode 0700, not a symlink. Under a shared /tmp another user could make the
+ * folder first and answer in the mount's place; such a folder is refused, never used.
+ */
 export type ControlRequest = { op: 'snapshot'; tags: string[] } | { op: 'unmount' } | { op: 'commit' } | { op: 'status' };
 export type ControlReply = { ok: true; result?: unknown } | { ok: false; error: string; code?: string };
 
-const CONTROL_DIR = join(tmpdir(), `sinki-control-${process.getuid?.() ?? 0}`);
-
-export function storeSocketPath(repoId: string): string {
-  return join(CONTROL_DIR, `${repoId}.sock`);
+/** `$XDG_RUNTIME_DIR/sinki` (private to the user by design), else a per-user folder in the temp folder. */
+export function controlDir(xdgRuntimeDir: string | undefined): string {
+  return xdgRuntimeDir ? join(xdgRuntimeDir, 'sinki') : join(tmpdir(), `sinki-control-${process.getuid?.() ?? 0}`);
 }
 
-export function mountpointSocketPath(mountpoint: string): string {
-  return join(CONTROL_DIR, `mnt-${createHash('sha256').update(resolve(mountpoint)).digest('hex').slice(0, 24)}.sock`);
+export function storeSocketPath(dir: string, repoId: string): string {
+  return join(dir, `${repoId}.sock`);
+}
+
+export function mountpointSocketPath(dir: string, mountpoint: string): string {
+  return join(dir, `mnt-${createHash('sha256').update(resolve(mountpoint)).digest('hex').slice(0, 24)}.sock`);
+}
+
+/**
+ * Throws unless `dir` is a real folder (not a symlink) that this user owns and nobody else may enter.
+ * `create`: make it first if it is missing. Returns false when it is missing and not to be made.
+ */
+export async function checkPrivateDir(dir: string, create: boolean): Promise<boolean> {
+  if (create) {
+    await fs.mkdir(dir, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err;
+    });
+  }
+  const st = await fs.lstat(dir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return null;
+    throw err;
+  });
+  if (!st) return false;
+  const uid = process.getuid?.() ?? 0;
+  if (!st.isDirectory() || st.uid !== uid || (st.mode & 0o077) !== 0) {
+    const what = st.isSymbolicLink() ? 'a symlink' : !st.isDirectory() ? 'not a folder' : st.uid !== uid ? `owned by uid ${st.uid}` : `open to others (mode ${(st.mode & 0o777).toString(8)})`;
+    throw new SinkiError('FATAL', `the mount control folder ${dir} is ${what}, so it cannot be trusted; remove it (or set XDG_RUNTIME_DIR to a private folder)`);
+  }
+  return true;
 }
 
 export async function serveControl(paths: string[], handle: (req: ControlRequest) => Promise<unknown>): Promise<Server> {
-  await fs.mkdir(CONTROL_DIR, { recursive: true, mode: 0o700 });
+  await checkPrivateDir(dirname(paths[0]!), true);
   const server = createServer((socket) => {
     let buffer = '';
     socket.on('data', (data) => {
@@ -49,6 +80,7 @@ export async function serveControl(paths: string[], handle: (req: ControlRequest
   await removeDeadSockets(paths[0]!);
   const own = `${paths[0]!}.${process.pid}-${randomBytes(3).toString('hex')}`;
   await new Promise<void>((res, rej) => server.listen(own, res).once('error', rej));
+  await fs.chmod(own, 0o600);
   for (const p of paths) {
     const tmp = `${own}.link`;
     await fs.rm(tmp, { force: true });
@@ -79,7 +111,8 @@ async function removeDeadSockets(path: string): Promise<void> {
  * Sends one request; null when nothing listens there (no mount, or a dead one). `timeoutMs` null waits
  * as long as the mount keeps the connection open (it closes with the mount process).
  */
-export function sendControl(path: string, req: ControlRequest, timeoutMs: number | null = 600_000): Promise<ControlReply | null> {
+export async function sendControl(path: string, req: ControlRequest, timeoutMs: number | null = 600_000): Promise<ControlReply | null> {
+  if (!(await checkPrivateDir(dirname(path), false))) return null;
   return new Promise((resolveReply) => {
     const socket = createConnection(path);
     let buffer = '';

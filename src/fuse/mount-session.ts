@@ -36,6 +36,8 @@ export interface MountConfig {
   deferCompression: boolean;
   /** Takes the store exclusively beside the mount's own lock (throws LOCKED if others hold it). */
   lockExclusively?: () => Promise<{ release(): Promise<void> }>;
+  /** The private folder of the control sockets (see control.ts). */
+  controlDir: string;
   log: (line: string) => void;
 }
 
@@ -120,8 +122,10 @@ export class MountSession {
   private async begin(): Promise<void> {
     const { repo, cfg } = this;
     await prepareMountpoint(cfg.mountpoint, cfg.log);
-    if (!this.readOnly && (await sendControl(storeSocketPath(repo.config.id), { op: 'status' }, 5000))) {
-      throw new SinkiError('LOCKED', 'this store is already mounted read-write by another sinki process; mount it --read-only, or unmount the other');
+    const other = this.readOnly ? null : await sendControl(storeSocketPath(cfg.controlDir, repo.config.id), { op: 'status' }, 5000);
+    if (other) {
+      const holder = other.ok ? (other.result as { mountpoint?: string; pid?: number }) : {};
+      throw new SinkiError('LOCKED', `this store is already mounted read-write${holder.mountpoint ? ` at ${holder.mountpoint}` : ''} by pid ${holder.pid ?? '?'} on this host; mount it --read-only, or unmount the other`);
     }
     const cache = new ChunkCache(repo, cfg.cacheSize);
     if (!this.readOnly && cfg.deferCompression) {
@@ -178,8 +182,8 @@ export class MountSession {
         void this.stop();
       });
     }, MOUNT_WATCH_MS);
-    const sockets = [mountpointSocketPath(cfg.mountpoint)];
-    if (!this.readOnly) sockets.push(storeSocketPath(repo.config.id));
+    const sockets = [mountpointSocketPath(cfg.controlDir, cfg.mountpoint)];
+    if (!this.readOnly) sockets.push(storeSocketPath(cfg.controlDir, repo.config.id));
     this.control = await serveControl(sockets, (req) => this.onControl(req));
     if (cfg.snapshotEveryMs && !this.readOnly) {
       this.snapshotTimer = setInterval(() => void this.snapshot(['auto']).catch((err: Error) => cfg.log(`automatic snapshot failed: ${err.message}`)), cfg.snapshotEveryMs);

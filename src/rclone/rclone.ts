@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { childEnv } from '../sys/child-env.js';
 import { constants, promises as fs } from 'node:fs';
 import { SinkiError } from '../errors.js';
 
@@ -152,7 +153,7 @@ export class Rclone {
    */
   spawn(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
     const [cmd, ...rest] = [...launcher(), this.options.binary, ...args];
-    return spawn(cmd!, rest, { env: { ...process.env, ...this.options.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    return spawn(cmd!, rest, { env: childEnv({ ...this.options.env, ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
   }
 
   /** spawn() once the launcher is known; a missing binary rejects with NO_RCLONE. */

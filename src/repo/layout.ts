@@ -22,3 +22,20 @@ export function packIdFromListing(rel: string): string | null {
   const [dir, name, ...rest] = rel.split('/');
   return rest.length === 0 && name && isObjectId(name) && dir === name.slice(0, 2) ? name : null;
 }
+
+const KIB = 1024;
+const MIB = 1024 * KIB;
+
+/**
+ * The most bytes a whole-object read of `path` may return. A store that others can write is
+ * untrusted input: an object far larger than its kind can be is damage, refused before it is
+ * buffered. Packs: the largest pack size init allows plus room for one oversized blob.
+ */
+export function maxObjectBytes(path: string): number {
+  const top = path.split('/')[0];
+  if (path === CONFIG_FILE || top === KEYS_DIR || top === LOCKS_DIR || top === 'refs') return 256 * KIB;
+  if (top === SNAPSHOTS_DIR) return 64 * MIB;
+  if (top === INDEX_DIR) return 512 * MIB;
+  if (top === PACKS_DIR) return 1024 * MIB + 128 * MIB;
+  return 1024 * MIB;
+}

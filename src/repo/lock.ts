@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
-import { SinkiError } from '../errors.js';
+import { isSinkiError, SinkiError } from '../errors.js';
 import type { Backend } from '../backend/backend.js';
 import { lockPath, LOCKS_DIR } from './layout.js';
 
@@ -13,11 +13,27 @@ export interface LockRecord {
   purpose: string;
   /** When the holder process started (Linux: clock ticks after boot), so that a reused pid is not taken for the holder. */
   started?: string;
+  /**
+   * 'live-writer': a read-write mount of the live tree (refs/head). Two of them exclude each other
+   * (never a silent last-writer-wins on refs/head); each is shared towards everything else.
+   */
+  role?: 'live-writer';
+}
+
+export interface LockOptions {
+  /** A lock this process already holds, which does not conflict (upgrading shared to exclusive). */
+  besides?: StoreLock;
+  role?: LockRecord['role'];
 }
 
 /** A lock not refreshed for this long is stale even if its process may be alive elsewhere. */
 export const LOCK_STALE_MS = 30 * 60 * 1000;
 const REFRESH_MS = 5 * 60 * 1000;
+/**
+ * A holder commits only while its last refresh is younger than this: others take a lock for stale
+ * only after LOCK_STALE_MS, so a commit checked against this bound cannot race a prune that ignored it.
+ */
+const HELD_MS = LOCK_STALE_MS / 2;
 
 export async function isStale(lock: LockRecord, now = Date.now(), host = hostname()): Promise<boolean> {
   if (now - Date.parse(lock.time) > LOCK_STALE_MS) return true;
@@ -70,9 +86,25 @@ export async function readLocks(backend: Backend): Promise<Array<{ id: string; l
   return out;
 }
 
-/** Shared locks coexist; an exclusive lock excludes everything. Stale locks are ignored (and cleared by `sinki unlock`). */
+function conflicts(mine: { exclusive: boolean; role?: LockRecord['role'] }, other: LockRecord): boolean {
+  return mine.exclusive || other.exclusive || (mine.role !== undefined && mine.role === other.role);
+}
+
+function describeHolder(lock: LockRecord): string {
+  const what = lock.role === 'live-writer' ? 'the live tree is mounted read-write' : `store is locked by ${lock.purpose}`;
+  return `${what} (pid ${lock.pid} on ${lock.host} since ${lock.time})`;
+}
+
+/**
+ * Shared locks coexist; an exclusive lock excludes everything; two live writers exclude each other.
+ * Stale locks are ignored (and cleared by `sinki unlock`). A holder that loses its lock (removed by
+ * `sinki unlock --all`, or not refreshed in time, say across a suspend) stops: `ensureHeld` throws
+ * before anything is committed.
+ */
 export class StoreLock {
   private timer: NodeJS.Timeout | null = null;
+  private lastRefreshMs = Date.now();
+  private lost: SinkiError | null = null;
   private constructor(
     private readonly backend: Backend,
     /** null: no lock file was written (read-only store). */
@@ -80,16 +112,23 @@ export class StoreLock {
     private readonly record: LockRecord,
   ) {}
 
-  /** `besides`: a lock this process already holds, which does not conflict (upgrading shared to exclusive). */
-  static async acquire(backend: Backend, exclusive: boolean, purpose: string, besides?: StoreLock): Promise<StoreLock> {
+  static async acquire(backend: Backend, exclusive: boolean, purpose: string, options: LockOptions = {}): Promise<StoreLock> {
     const id = `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
     const started = (await procStat(process.pid))?.started;
-    const record: LockRecord = { host: hostname(), pid: process.pid, time: new Date().toISOString(), exclusive, purpose, ...(started ? { started } : {}) };
+    const record: LockRecord = {
+      host: hostname(),
+      pid: process.pid,
+      time: new Date().toISOString(),
+      exclusive,
+      purpose,
+      ...(started ? { started } : {}),
+      ...(options.role ? { role: options.role } : {}),
+    };
     const conflict = async (): Promise<void> => {
       for (const { id: other, lock } of await readLocks(backend)) {
-        if (other === id || other === besides?.id || !lock || (await isStale(lock))) continue;
-        if (exclusive || lock.exclusive) {
-          throw new SinkiError('LOCKED', `store is locked by ${lock.purpose} (pid ${lock.pid} on ${lock.host} since ${lock.time}); if that process is gone, run "sinki unlock"`);
+        if (other === id || other === options.besides?.id || !lock || (await isStale(lock))) continue;
+        if (conflicts(record, lock)) {
+          throw new SinkiError('LOCKED', `${describeHolder(lock)}; if that process is gone, run "sinki unlock"`);
         }
       }
     };
@@ -104,7 +143,7 @@ export class StoreLock {
     } catch (err) {
       if (!onReadOnlyFs(err)) throw err;
       // Nobody can change a store on a read-only file system, so readers need no lock there.
-      if (!exclusive) return new StoreLock(backend, null, record);
+      if (!exclusive && !options.role) return new StoreLock(backend, null, record);
       throw new SinkiError('IO', `cannot ${purpose}: the store is on a read-only file system`);
     }
     const lock = new StoreLock(backend, id, record);
@@ -114,15 +153,56 @@ export class StoreLock {
       await lock.release();
       throw err;
     }
-    lock.timer = setInterval(() => void lock.refresh(), REFRESH_MS);
+    lock.timer = setInterval(() => void lock.refresh().catch(() => undefined), REFRESH_MS);
     lock.timer.unref();
     return lock;
   }
 
-  private async refresh(): Promise<void> {
-    if (this.id === null) return;
+  /** Rewrites the lock's time; finds out first whether it is still ours. */
+  async refresh(): Promise<void> {
+    if (this.id === null || this.lost) return;
+    await this.verify();
     this.record.time = new Date().toISOString();
-    await this.backend.write(lockPath(this.id), Buffer.from(JSON.stringify(this.record))).catch(() => undefined);
+    await this.backend.write(lockPath(this.id), Buffer.from(JSON.stringify(this.record)));
+    this.lastRefreshMs = Date.now();
+  }
+
+  private async verify(): Promise<void> {
+    if (this.id === null || this.lost) return;
+    const since = Date.now() - this.lastRefreshMs;
+    if (since > LOCK_STALE_MS) {
+      this.lose(`it was not refreshed for ${Math.round(since / 60_000)} minutes (was the machine suspended?), so others may have taken it for stale`);
+    }
+    const bytes = await this.backend.read(lockPath(this.id)).catch((err: unknown) => {
+      if (isSinkiError(err, 'NOT_FOUND') || (err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    });
+    let mine = false;
+    try {
+      const seen = bytes ? (JSON.parse(bytes.toString()) as LockRecord) : null;
+      mine = seen !== null && seen.pid === this.record.pid && seen.host === this.record.host;
+    } catch {
+      mine = false;
+    }
+    if (!mine) this.lose('its lock file was removed or replaced (by "sinki unlock --all"?)');
+  }
+
+  private lose(why: string): never {
+    this.lost = new SinkiError('LOCKED', `${this.record.purpose} lost its lock on the store: ${why}; nothing more is committed`);
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    throw this.lost;
+  }
+
+  /**
+   * Throws LOCKED unless this process still holds its lock and refreshed it recently enough that no
+   * other process can have taken it for stale: call before anything becomes visible to others.
+   */
+  async ensureHeld(): Promise<void> {
+    if (this.id === null) return;
+    if (this.lost) throw this.lost;
+    if (Date.now() - this.lastRefreshMs > HELD_MS) await this.refresh();
+    else await this.verify();
   }
 
   async release(): Promise<void> {

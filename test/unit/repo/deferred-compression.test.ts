@@ -275,12 +275,12 @@ describe('StoreLock upgrade beside a lock of our own', () => {
     const { dir } = await newStore();
     const backend = new LocalBackend(dir);
     const own = await StoreLock.acquire(backend, false, 'mount');
-    const upgraded = await StoreLock.acquire(backend, true, 'cleanup', own);
+    const upgraded = await StoreLock.acquire(backend, true, 'cleanup', { besides: own });
     await upgraded.release();
     const other = await StoreLock.acquire(backend, false, 'backup');
     let thrown: unknown = null;
     try {
-      await StoreLock.acquire(backend, true, 'cleanup', own);
+      await StoreLock.acquire(backend, true, 'cleanup', { besides: own });
     } catch (err) {
       thrown = err;
     }
