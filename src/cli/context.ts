@@ -57,10 +57,14 @@ export class CliContext {
     if (!isRcloneLocation(location)) return new LocalBackend(resolve(location));
     const remote = location.slice(RCLONE_PREFIX.length);
     if (!remote) throw new SinkiError('USAGE', 'give the remote as rclone:REMOTE:PATH');
-    const cacheRoot = this.globals.cacheDir ?? join(this.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'sinki');
-    const cacheDir = join(cacheRoot, createHash('sha256').update(remote).digest('hex').slice(0, 16));
+    const cacheDir = join(this.cacheRoot(), createHash('sha256').update(remote).digest('hex').slice(0, 16));
     const cap = parseSize(this.globals.cacheMaxSize ?? '1G', '--cache-max-size');
     return new RcloneBackend(this.rclone(), remote, cap > 0 ? new RangeCache(cacheDir, cap) : null);
+  }
+
+  /** --cache-dir, else $XDG_CACHE_HOME/sinki or ~/.cache/sinki: what is kept here costs time or space when lost, never data. */
+  cacheRoot(): string {
+    return this.globals.cacheDir ?? join(this.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'sinki');
   }
 
   /** Where running mounts listen for `sinki umount` and `sinki snapshot`. */

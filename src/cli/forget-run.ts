@@ -92,3 +92,18 @@ export async function runPrune(ctx: CliContext, f: PruneFlags): Promise<void> {
   const maxUnused = parseMaxUnused(f.maxUnused);
   return ctx.withStore('prune', !f.dryRun, (repo) => pruneStore(repo, maxUnused, Boolean(f.dryRun), Boolean(f.json)));
 }
+
+/** `sinki compact`: compress what mounts left uncompressed (their backlog on this machine), then prune. */
+export async function runCompact(ctx: CliContext, f: PruneFlags): Promise<void> {
+  const maxUnused = parseMaxUnused(f.maxUnused);
+  const { CompressionBacklog } = await import('../fuse/backlog.js');
+  return ctx.withStore('compact', true, async (repo) => {
+    const backlog = CompressionBacklog.forStore(ctx.cacheRoot(), repo.config.id);
+    const ids = (await backlog.load()).filter((id) => repo.isStoredRaw(id));
+    for (const id of ids) await repo.recompressBlob(id);
+    await repo.flush();
+    await backlog.save([]);
+    if (!f.json) process.stdout.write(`compressed ${ids.length} chunks that a mount had stored uncompressed\n`);
+    await pruneStore(repo, maxUnused, false, Boolean(f.json));
+  });
+}

@@ -28,4 +28,11 @@ export function registerForget(program: Command): void {
     .option('--max-unused <percent>', 'repack packs with more unused space than this', '10%')
     .option('--json', 'print as JSON')
     .action(action(async (ctx, flags: PruneFlags) => (await import('./forget-run.js')).runPrune(ctx, flags)));
+
+  program
+    .command('compact')
+    .description('compress the chunks a mount stored uncompressed and had not compressed by unmount (the next mount also does, when idle), then prune')
+    .option('--max-unused <percent>', 'repack packs with more unused space than this', '10%')
+    .option('--json', 'print as JSON')
+    .action(action(async (ctx, flags: PruneFlags) => (await import('./forget-run.js')).runCompact(ctx, flags)));
 }

@@ -34,7 +34,7 @@ function buildProgram(): Command {
     .option('--password-command <cmd>', 'run this command and use its output as the password')
     .option('-v, --verbose', 'more detail in errors (stack traces)')
     .option('--rclone <path>', 'the rclone binary (default: $SINKI_RCLONE or rclone on PATH); RCLONE_CONFIG is honoured')
-    .option('--cache-dir <dir>', 'local cache of ciphertext ranges of a remote store (default ~/.cache/sinki)')
+    .option('--cache-dir <dir>', 'local cache: ciphertext ranges of remote stores, and chunks mounts left to compress (default ~/.cache/sinki)')
     .option('--cache-max-size <size>', 'cap of that cache (default 1G; 0 disables it)')
     .addHelpText('after', EXIT_CODES_HELP)
     .exitOverride()

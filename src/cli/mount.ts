@@ -121,7 +121,9 @@ export function registerMount(program: Command): void {
           await prepareMountpoint(resolve(mountpoint), log);
           await ctx.withStore('mount', false, async (repo, lock) => {
             const lockExclusively = (): Promise<StoreLock> => StoreLock.acquire(repo.backend, true, 'mount: free uncompressed copies', { besides: lock });
-            const session = await MountSession.start(repo, { ...cfg, lockExclusively });
+            const { CompressionBacklog } = await import('../fuse/backlog.js');
+            const backlog = CompressionBacklog.forStore(ctx.cacheRoot(), repo.config.id);
+            const session = await MountSession.start(repo, { ...cfg, lockExclusively, backlog });
             const stop = (): void => void session.stop();
             process.on('SIGINT', stop);
             process.on('SIGTERM', stop);

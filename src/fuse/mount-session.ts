@@ -14,6 +14,7 @@ import { SinkiFilesystem } from './filesystem.js';
 import { fuseMountedAt, mountFuse, type MountedFs } from './fuse-adapter.js';
 import { Mutex } from './mutex.js';
 import { DirNode } from './nodes.js';
+import type { CompressionBacklog } from './backlog.js';
 import { Recompressor } from './recompressor.js';
 import { SnapshotsDir } from './snapshots-dir.js';
 import { TreeStore } from './tree-store.js';
@@ -38,10 +39,17 @@ export interface MountConfig {
   lockExclusively?: () => Promise<{ release(): Promise<void> }>;
   /** The private folder of the control sockets (see control.ts). */
   controlDir: string;
+  /** Chunks left uncompressed by earlier mounts, and where this one leaves its own. */
+  backlog?: CompressionBacklog;
   log: (line: string) => void;
 }
 
 const MAX_COMMIT_DELAY_MS = 10_000;
+/**
+ * At unmount, live chunks are copied out of packs that hold superseded copies only up to this many
+ * bytes: unmount stays quick, and what is left is freed by the next tidy or prune.
+ */
+const UNMOUNT_MOVE_BUDGET = 64 * 2 ** 20;
 const MOUNT_WATCH_MS = 1000;
 /** Deferred compression stores chunks raw for a while: only with this much room to spare. */
 const MIN_FREE_FOR_DEFERRING = 2 * 2 ** 30;
@@ -139,6 +147,8 @@ export class MountSession {
         minFreeBytes: MIN_FREE_FOR_DEFERRING,
       });
       await this.recompressor.checkRoom();
+      for (const id of (await cfg.backlog?.load()) ?? []) if (repo.isStoredRaw(id)) this.recompressor.add(id);
+      if (this.recompressor.waiting > 0) cfg.log(`${this.recompressor.waiting} chunks left uncompressed by an earlier mount are compressed while this one is idle`);
     }
     this.io = new FileIo(repo, cache, repo.config.chunkSize, cfg.writeBuffer, this.recompressor);
     this.trees = new TreeStore(repo, this.io);
@@ -202,14 +212,17 @@ export class MountSession {
   }
 
   /**
-   * The mount is gone: compress what is still raw, then, if no one else uses the store, free the raw
-   * copies and merge this session's small packs and per-commit index segments.
+   * The mount is gone: leave what is still uncompressed to the backlog (unmount must not wait for
+   * the compressor), then, if no one else uses the store, free the raw copies of chunks compressed
+   * meanwhile and merge this session's small packs and per-commit index segments.
    */
   private async finishWriting(): Promise<void> {
     const recompressor = this.recompressor;
     if (recompressor) {
-      await recompressor.drain();
-      if (recompressor.waiting > 0) this.cfg.log(`${recompressor.waiting} chunks stay uncompressed (correct, only larger)`);
+      await recompressor.stop();
+      const left = recompressor.queued.filter((id) => this.repo.isStoredRaw(id));
+      await this.cfg.backlog?.save(left);
+      if (left.length > 0) this.cfg.log(`${left.length} chunks stay uncompressed until the next mount is idle or "sinki compact" (correct, only larger)`);
     }
     // Commits stored chunks still being compressed raw; their compressed copies land here.
     await this.mutex.run(() => this.repo.flush());
@@ -223,7 +236,7 @@ export class MountSession {
       return;
     }
     try {
-      const tidy = await tidySessionOutput(this.repo);
+      const tidy = await tidySessionOutput(this.repo, { moveBudget: UNMOUNT_MOVE_BUDGET });
       if (tidy.bytesFreed > 0) this.cfg.log(`compressed ${recompressor?.recompressed ?? 0} chunks; freed ${(tidy.bytesFreed / 2 ** 20).toFixed(1)} MiB of uncompressed copies`);
       const merged = [tidy.packsDeleted > 1 ? `${tidy.packsDeleted} packs` : '', tidy.segmentsMerged > 1 ? `${tidy.segmentsMerged} index segments` : ''].filter(Boolean);
       if (merged.length > 0) this.cfg.log(`merged this session's ${merged.join(' and ')}`);

@@ -13,9 +13,9 @@ export interface RecompressorOptions {
 /**
  * Chunks the mount stored raw because the compressor was busy (Repository.queueBlobOrDefer) are
  * compressed again once the mount is left alone for a moment (no reads or writes), into new packs.
- * Their raw copies are reclaimed at unmount, or
- * by `sinki prune`. The queue lives in memory: a chunk still raw when the process ends stays raw
- * (correct, only larger).
+ * Their raw copies are reclaimed at unmount, or by `sinki prune`. Unmount does not wait for the
+ * queue: what is left is saved as a backlog (backlog.ts) for the next mount or `sinki compact`; a
+ * chunk still raw when the process dies stays raw (correct, only larger).
  */
 export class Recompressor {
   private readonly queue = new Set<string>();
@@ -46,6 +46,11 @@ export class Recompressor {
 
   get waiting(): number {
     return this.queue.size;
+  }
+
+  /** The chunks still to compress. */
+  get queued(): string[] {
+    return [...this.queue];
   }
 
   add(id: string): void {
@@ -114,5 +119,11 @@ export class Recompressor {
     this.cancelled = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+  }
+
+  /** At unmount: no new round; the one running ends after its current chunk. */
+  async stop(): Promise<void> {
+    this.cancel();
+    await this.running;
   }
 }

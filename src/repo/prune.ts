@@ -90,10 +90,12 @@ export async function executePrune(repo: Repository, plan: PrunePlan, options: P
   }
   const oldSegments = (await repo.backend.list(INDEX_DIR)).filter(isObjectId);
   const newSegment = await repo.flush();
+  // Packs the repacking wrote are named by the new segment already; every other pack the index
+  // knows (also one this process wrote before the prune) goes into the kept segment.
+  const inNewSegment = new Set((newSegment ? (repo.newIndexSegments.get(newSegment) ?? []) : []).map((r) => r.packId));
   const kept: PackRecord[] = repo.index
     .packIds()
-    // Packs this prune wrote are named by the new segment already.
-    .filter((id) => !dropped.has(id) && !repo.newPackIds.has(id))
+    .filter((id) => !dropped.has(id) && !inNewSegment.has(id))
     .map((packId) => ({ packId, entries: repo.index.packEntries(packId)! }));
   const keptSegment = kept.length > 0 ? await repo.writeIndexSegment(kept) : null;
   options.onProgress?.('deleting old index segments and packs');

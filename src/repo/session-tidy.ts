@@ -30,20 +30,33 @@ function supersededBytes(repo: Repository, record: PackRecord): number {
  * merged segment is written, and only then are old segments and packs deleted. The caller holds the
  * store exclusively, so no other process is reading those packs.
  */
-export async function tidySessionOutput(repo: Repository): Promise<TidyReport> {
+export interface TidyOptions {
+  /** Bytes of live blobs that may be copied out of stale packs; a pack that would overrun it stays. */
+  moveBudget?: number;
+}
+
+export async function tidySessionOutput(repo: Repository, options: TidyOptions = {}): Promise<TidyReport> {
   const report: TidyReport = { packsDeleted: 0, bytesFreed: 0, blobsMoved: 0, segmentsMerged: 0 };
   const records = new Map<string, PackRecord>();
   for (const segment of repo.newIndexSegments.values()) for (const record of segment) records.set(record.packId, record);
   const stale = new Set<string>();
   const small: string[] = [];
-  for (const record of records.values()) {
+  let budget = options.moveBudget ?? Infinity;
+  const liveBytes = (record: PackRecord): number => record.entries.reduce((n, e) => n + e.length, 0) - supersededBytes(repo, record);
+  // Packs of superseded copies with the fewest live bytes first: most space freed per byte copied.
+  const ordered = [...records.values()].sort((a, b) => liveBytes(a) - liveBytes(b));
+  for (const record of ordered) {
     const superseded = supersededBytes(repo, record);
     if (superseded > 0) {
+      const live = liveBytes(record);
+      if (live > budget) continue;
+      budget -= live;
       stale.add(record.packId);
       report.bytesFreed += superseded;
     } else if (record.entries.reduce((n, e) => n + e.length, 0) < SMALL_PACK_SHARE * repo.config.packSize) small.push(record.packId);
   }
-  if (small.length >= 2) for (const packId of small) stale.add(packId);
+  const smallBytes = small.reduce((n, id) => n + liveBytes(records.get(id)!), 0);
+  if (small.length >= 2 && smallBytes <= budget) for (const packId of small) stale.add(packId);
   if (stale.size === 0 && repo.newIndexSegments.size < 2) return report;
 
   for (const packId of stale) {

@@ -28,7 +28,7 @@ async function packBytes(store: string): Promise<number> {
 describe('writes that outrun the compressor', () => {
   afterAll(cleanup);
 
-  it('a file copied in fast ends up compressed once unmounted, with no uncompressed copies left and a clean check', async () => {
+  it('a file copied in fast: unmount leaves the compressing to "sinki compact", which frees the uncompressed copies; a clean check', async () => {
     const store = await makeStore('deferred', ['--chunk-size', '1M']);
     const mnt = join(store.work, 'mnt');
     const data = logText(32 * MiB + 4321);
@@ -42,12 +42,16 @@ describe('writes that outrun the compressor', () => {
 
     const log = await readLog(mnt);
     expect(log).not.toMatch(/could not|failed|paused/);
-    // Chunks stored raw while the compressor was busy are compressed and their raw copies freed.
-    if (/compressed \d+ chunks/.test(log)) expect(log).toMatch(/freed [\d.]+ MiB of uncompressed copies/);
+    // Unmount did not wait for the compressor: the chunks still raw are left for later.
+    const left = Number(/(\d+) chunks stay uncompressed until the next mount is idle or "sinki compact"/.exec(log)?.[1] ?? 0);
     // One index segment per commit while mounted; merged into one at unmount.
     expect(await fs.readdir(join(store.path, 'index'))).toHaveLength(1);
+    const compact = await sinkiOk(['compact'], { store: store.path });
+    expect(compact.stdout).toContain(`compressed ${left} chunks that a mount had stored uncompressed`);
     // The text compresses ~10×: raw copies left behind would show here.
     expect(await packBytes(store.path)).toBeLessThan(data.length / 4);
+    // The backlog is done: a second compact has nothing to compress.
+    expect((await sinkiOk(['compact'], { store: store.path })).stdout).toContain('compressed 0 chunks');
 
     const check = await sinkiOk(['check', '--read-data'], { store: store.path });
     expect(check.stdout).toMatch(/no errors were found/);
@@ -62,6 +66,6 @@ describe('writes that outrun the compressor', () => {
     expect((await run('cp', [local, join(mnt, 'copy.log')])).code).toBe(0);
     await umount(again);
     expect(await packBytes(store.path)).toBeLessThan(before + MiB);
-    expect(await fs.readdir(join(store.path, 'index'))).toHaveLength(2);
+    expect((await fs.readdir(join(store.path, 'index'))).length).toBeLessThanOrEqual(2);
   });
 });
