@@ -90,7 +90,7 @@ export function registerMount(program: Command): void {
         const isChild = process.env[CHILD_ENV] === '1' && process.send !== undefined;
         if (flags.background && !isChild) return mountInBackground(await ctx.password(), mountpoint);
         const password = isChild ? await passwordFromParent() : undefined;
-        // FUSE and the store modules load here, not for `--help` (fuse-native alone takes ~30 ms).
+        // FUSE and the store modules load here, not for `--help` (loading fuse-native alone is noticeable).
         const [{ MountSession }, { StoreLock }] = await Promise.all([import('../fuse/mount-session.js'), import('../repo/lock.js')]);
         try {
           await ctx.withStore('mount', false, async (repo, lock) => {
