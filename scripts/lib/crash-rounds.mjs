@@ -2,7 +2,7 @@
 // test/lifecycle/crash.test.ts (a few). Each round runs one operation of the real CLI — backup,
 // prune (forget --prune), push to a local-path remote, writes into a read-write mount, `sinki
 // snapshot` of an unmounted store, or `sinki snapshot` answered by a running mount — and kills it
-// (for the last two: the mount process) with SIGKILL at a seeded random moment. Then it checks what DESIGN.md's invariant 2
+// (for the last two: the mount process) with SIGKILL at a seeded random moment. Then it checks what docs/DESIGN.md's invariant 2
 // promises: the store opens, `check --read-data` finds no error (unreferenced packs are notes),
 // every snapshot still there restores byte-identical to what was backed up, every file fsynced in
 // the mount before the kill is intact after a remount, and stale locks of the killed processes

@@ -27,9 +27,9 @@ export interface FetchCounter {
  *
  * `serve restic` hands each HTTP Range to the remote as one ranged read of exactly those bytes.
  * `serve http` goes through rclone's VFS, whose chunked reader asks the remote for up to 128 MiB
- * from the offset and reads ahead into a 16 MiB buffer: reading a 20 MiB file through the mount
- * pulled 214 MB from a WebDAV remote. Its paths are the store's own (it renames only `data/NAME`,
- * which a sinki store does not have).
+ * from the offset and reads ahead into a 16 MiB buffer: reading one file through the mount pulled
+ * many times its size from a WebDAV remote (docs/BENCHMARKS.md). Its paths are the store's own (it
+ * renames only `data/NAME`, which a sinki store does not have).
  */
 export class RcloneBackend implements Backend {
   readonly writable = false;

@@ -1,10 +1,11 @@
 import { close, closeSync, lstatSync, open, openSync, read, readSync, readdirSync, readlinkSync, type BigIntStats, type Dirent } from 'node:fs';
 
 // How the archiver reads its sources. Metadata and small files use the synchronous calls: from the
-// page cache each is a syscall of a few microseconds, while a trip through libuv's thread pool costs
-// the main thread ~0.15 ms (waking a pool thread, then the callback), four trips per small file: that
-// was most of a small-files backup. Large files are read asynchronously in big pieces, so the pool
-// overlaps their I/O with compression. The mount never calls these (DESIGN: no blocking there).
+// page cache each is a short syscall, while a trip through libuv's thread pool costs the main thread
+// far more (waking a pool thread, then the callback), four trips per small file: that was most of a
+// small-files backup (figures: docs/BENCHMARKS.md, "Measurements behind design choices"). Large
+// files are read asynchronously in big pieces, so the pool overlaps their I/O with compression. The
+// mount never calls these: nothing the mount reaches may block the event loop (docs/DESIGN.md).
 
 export function lstatBig(path: string): BigIntStats {
   return lstatSync(path, { bigint: true });

@@ -111,7 +111,7 @@ export function registerMount(program: Command): void {
         const isChild = process.env[CHILD_ENV] === '1' && process.send !== undefined;
         if (flags.background && !isChild) return mountInBackground(await ctx.password(), mountpoint);
         const password = isChild ? await passwordFromParent() : undefined;
-        // FUSE and the store modules load here, not for `--help` (fuse-native alone takes ~30 ms).
+        // FUSE and the store modules load here, not for `--help` (loading fuse-native alone is noticeable).
         const [{ MountSession, prepareMountpoint }, { StoreLock }] = await Promise.all([import('../fuse/mount-session.js'), import('../repo/lock.js')]);
         // A read-write mount of the live tree is its one writer: a second one, from this host or
         // another sharing the store folder, is refused (exit 11) instead of racing it on refs/head.

@@ -63,8 +63,9 @@ const MIN_DICT = 4096;
 
 /**
  * The LZMA2 options of an xz preset, with the dictionary no larger than the input needs. The
- * output is what `xz -<preset>` would write, but setting up the encoder for a small blob costs
- * microseconds instead of the ~1.5 ms (and ~9 MiB) that a preset-1 dictionary takes.
+ * output is what `xz -<preset>` would write, but setting up the encoder for a small blob costs a
+ * small fraction of the time and memory a full preset dictionary takes (docs/BENCHMARKS.md,
+ * "Measurements behind design choices").
  */
 export function presetOptions(preset: number, inputLength: number): Lzma2Options {
   const presetDict = 2 ** PRESET_DICT_LOG2[preset]!;
@@ -125,14 +126,14 @@ export const CODING_SLOTS = Math.max(1, Math.min(availableParallelism(), 3));
 /** Input is handed to liblzma this much at a time: lzma-native copies what it is given. */
 export const INPUT_SLICE = 1024 * 1024;
 /**
- * Encoding always runs in the pool. Coding small blobs on the calling thread was measured too (deep/
- * of the 1G dataset, 23.7k files): 30% less CPU, but one core instead of two (wall time no better) and
- * peak RSS 314 instead of 209 MiB, so it was dropped.
+ * Encoding runs in the pool unless a caller asks for `here`. Coding a backup's small blobs on the
+ * calling thread was measured too: less CPU, but one core busy instead of two (wall time no better)
+ * and a higher peak RSS, so it was dropped (docs/BENCHMARKS.md, "Measurements behind design choices").
  */
 /**
- * Even the smallest encoder allocates and zeroes ~0.5 MiB of match-finder hash. glibc hands such a block
+ * Even the smallest encoder allocates and zeroes its match-finder hash. glibc hands such a block
  * back to the kernel on free (brk trim) while its thresholds are at their start values, so every small
- * blob paid ~130 fresh page faults: 40% of a small-files backup. One encoder set up and freed at the
+ * blob paid fresh page faults: a large share of a small-files backup. One encoder set up and freed at the
  * start, sized for this input, is allocated by mmap and freed, which raises glibc's mmap and trim
  * thresholds (mallopt(3), "dynamic adjustment") above what small encoders need; from then on they reuse
  * heap pages. Elsewhere it is one idle encoder set-up.
@@ -140,14 +141,14 @@ export const INPUT_SLICE = 1024 * 1024;
 const WARM_UP_INPUT = 1024 * 1024;
 /**
  * Blobs whose plaintext is up to this size are decoded on the calling thread: a trip through the pool
- * costs ~0.2-0.4 ms of CPU (worker set-up, wake-ups, callbacks), decoding a small blob a few tens of
- * microseconds, well within what the main thread already spends on a blob (AES-GCM, HMAC).
+ * (worker set-up, wake-ups, callbacks) costs more CPU than decoding a small blob, which is well within
+ * what the main thread already spends on a blob (AES-GCM, HMAC).
  */
 export const SYNC_DECOMPRESS_MAX = 64 * 1024;
 /**
  * `compress(..., { here: true })` codes inputs up to this size on the calling thread. The mount's
- * directory trees use it: a commit (fsync) must not wait behind 4 MiB data chunks queued for the pool
- * (~70-250 ms measured); a 256 KiB tree codes in ~5 ms.
+ * directory trees use it: a commit (fsync) must not wait behind 4 MiB data chunks queued for the pool,
+ * which takes far longer than coding a tree of this size (docs/BENCHMARKS.md).
  */
 export const SYNC_COMPRESS_MAX = 256 * 1024;
 

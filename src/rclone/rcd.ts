@@ -12,8 +12,8 @@ export type RcParams = Record<string, unknown>;
 /**
  * One `rclone rcd` on 127.0.0.1, driven through rclone's remote-control API: a push makes a dozen
  * rclone operations, and as separate processes each paid rclone's start and its own listing of the
- * remote (a quarter of a second or more each, on two cores). Global flags (bandwidth limit with
- * its timetable, transfers, dry run) are given once at start and hold for every job together.
+ * remote (docs/BENCHMARKS.md). Global flags (bandwidth limit with its timetable, transfers, dry run)
+ * are given once at start and hold for every job together.
  *
  * Only the user that runs sinki can call it: a random user and password go through the child's
  * environment (not its command line, which every local user can read). Like every rclone child it

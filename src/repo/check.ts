@@ -46,7 +46,7 @@ export async function checkStore(repo: Repository, options: CheckOptions): Promi
   for (const packId of repo.index.packIds()) {
     if (!onDisk.has(packId)) badPacks.set(packId, { reason: 'missing', allLost: true });
   }
-  // An interrupted backup (crash, full disk) leaves packs no index names: garbage, not damage (DESIGN invariant 2).
+  // An interrupted backup (crash, full disk) leaves packs no index names: garbage, not damage (docs/DESIGN.md, invariant 2).
   const unreferencedPacks = [...onDisk].filter((packId) => !repo.index.packEntries(packId));
   for (const packId of unreferencedPacks) options.onNote?.(`pack ${packId}: not in the index (unreferenced, e.g. left by an interrupted backup; prune removes it)`);
   const badBlobs = new Set<string>();

@@ -1,4 +1,4 @@
-/** Where each kind of object lives inside a store (see DESIGN.md, "The store on disk"). */
+/** Where each kind of object lives inside a store (docs/STORE-FORMAT.md, "Files"; docs/DESIGN.md, "The data path"). */
 export const CONFIG_FILE = 'sinki.json';
 export const KEYS_DIR = 'keys';
 export const PACKS_DIR = 'packs';

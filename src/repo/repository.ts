@@ -53,9 +53,9 @@ export interface UnlockedKey {
 }
 
 /**
- * Binary trees (format 2) smaller than this are stored raw. On the 1 GiB bench dataset xz took 1.3%
- * off such trees (12,693 of them across 14 snapshots: 100 KB in all) but every re-run paid an xz
- * decode for each; trees of 4 KiB and more shrink by 14-17%.
+ * Binary trees (format 2) smaller than this are stored raw: xz takes next to nothing off them, and
+ * every re-run would pay an xz decode for each; larger trees do shrink (figures: docs/BENCHMARKS.md,
+ * "Measurements behind design choices").
  */
 const BINARY_TREE_COMPRESS_MIN = 1024;
 
@@ -68,9 +68,9 @@ export class Repository {
    * queueBlobOrDefer stores raw once this many blobs are compressing: while writes come in, two cores
    * stay with the write path (the mount's FUSE thread, which seals and packs, and the kernel side with
    * the writing program) and xz gets the rest; below that everything is stored raw and recompressed
-   * when the mount is idle or unmounted. Measured on 2 cores, a fresh mount taking 39 MiB of source
-   * text with dd conv=fsync: 87 MB/s (median of 5) deferring at 4 compressing, 105 at 2, 104–133 at
-   * 1, 164–190 at 0.
+   * when the mount is idle or unmounted. Measured on 2 cores, the sooner chunks were deferred, the
+   * faster writes into the mount went (figures: docs/BENCHMARKS.md, "Measurements behind design
+   * choices").
    */
   private get deferAt(): number {
     return this.options.deferAt ?? Math.max(0, availableParallelism() - 2);
@@ -207,7 +207,7 @@ export class Repository {
   /**
    * Like queueBlob, but when the compressors are busy (see deferAt) the blob is stored raw at once instead of
    * waiting, and reported as 'deferred': the caller may hand it to recompressBlob once writes pause.
-   * This lets the mount take writes faster than xz runs (DESIGN: "The mount").
+   * This lets the mount take writes faster than xz runs (docs/DESIGN.md, "The mount").
    */
   async queueBlobOrDefer(kind: BlobKind, id: string, plain: Buffer, compress: boolean): Promise<'exists' | 'queued' | 'deferred'> {
     return this.enqueue(kind, id, plain, compress, compress && this.compressing >= this.deferAt);

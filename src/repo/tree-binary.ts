@@ -3,8 +3,8 @@ import type { Tree, TreeNode } from './tree.js';
 
 /**
  * The tree encoding of format-2 stores. Ids and hashes are 32 raw bytes, numbers are varints, and a
- * file of one chunk whose id follows from its SHA-256 stores the hash alone: on a tree of small
- * files that is half the bytes of the JSON form, compressed.
+ * file of one chunk whose id follows from its SHA-256 stores the hash alone: a tree of small files
+ * takes far fewer bytes than in the JSON form, compressed (docs/STORE-FORMAT.md, "Sizes").
  *
  *   tree  = 0x02 ‖ varint count ‖ entry*
  *   entry = flags ‖ name ‖ varint mode ‖ varint uid ‖ varint gid ‖ zigzag (mtime − previous entry's mtime)
