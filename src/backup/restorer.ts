@@ -22,7 +22,7 @@ import { dirname, join } from 'node:path';
 import { SinkiError, isSinkiError } from '../errors.js';
 import type { Repository } from '../repo/repository.js';
 import { BlobKind } from '../repo/pack-format.js';
-import type { TreeNode } from '../repo/tree.js';
+import { isSafeName, type TreeNode } from '../repo/tree.js';
 import { resolvePath } from '../repo/tree-walk.js';
 
 export interface RestoreOptions {
@@ -127,12 +127,14 @@ class Restorer {
   ) {}
 
   async run(rootTree: string): Promise<RestoreResult> {
+    const includes = (this.options.include ?? []).map((p) => p.split('/').filter(Boolean).join('/'));
+    // A root that cannot be read is one error for the whole restore (before anything is made), not an entry that failed.
+    const root = includes.length === 0 ? await this.repo.loadTree(rootTree) : null;
     await fs.mkdir(this.target, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'EEXIST' || err.code === 'ENOTDIR') throw new SinkiError('USAGE', `restore target ${this.target} is not a folder`);
       throw err;
     });
-    const includes = (this.options.include ?? []).map((p) => p.split('/').filter(Boolean).join('/'));
-    if (includes.length === 0) await this.restoreDir(rootTree, this.target, '');
+    if (root) await this.restoreNodes(root.nodes, this.target, '');
     for (const inc of includes) {
       const found = await resolvePath(this.repo, rootTree, inc);
       if (!found) {
@@ -175,7 +177,16 @@ class Restorer {
       this.fail(rel || '/', err as Error);
       return;
     }
-    for (const node of tree.nodes) await this.restoreNode(node, join(abs, node.name), rel ? `${rel}/${node.name}` : node.name);
+    await this.restoreNodes(tree.nodes, abs, rel);
+  }
+
+  private async restoreNodes(nodes: readonly TreeNode[], abs: string, rel: string): Promise<void> {
+    for (const node of nodes) {
+      const path = rel ? `${rel}/${node.name}` : node.name;
+      // decodeTree refuses such names already; restore does not rely on it to stay inside its target.
+      if (!isSafeName(node.name)) this.fail(path, new SinkiError('CORRUPT', `invalid entry name ${JSON.stringify(node.name)}`));
+      else await this.restoreNode(node, join(abs, node.name), path);
+    }
   }
 
   private async restoreNode(node: TreeNode, abs: string, rel: string): Promise<void> {
