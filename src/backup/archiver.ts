@@ -6,7 +6,7 @@ import { SinkiError } from '../errors.js';
 import { compressBlob, compressFile } from '../codec/policy.js';
 import type { Repository } from '../repo/repository.js';
 import { BlobKind } from '../repo/pack-format.js';
-import { compareNames, findNode, sameNodes, type Tree, type TreeNode } from '../repo/tree.js';
+import { compareNames, findNode, isSafeName, sameNodes, type Tree, type TreeNode } from '../repo/tree.js';
 import { Slots } from '../codec/slots.js';
 import type { Snapshot, StoredSnapshot } from '../repo/snapshot.js';
 import { CdcChunker, chunkWhole } from './fastcdc.js';
@@ -92,6 +92,8 @@ class Archiver {
     const names = this.options.sourceNames ?? sources.map((p) => basename(p) || 'root');
     const dup = names.find((n, i) => names.indexOf(n) !== i);
     if (dup) throw new SinkiError('USAGE', `two sources share the name "${dup}"; back them up separately`);
+    const unsafe = names.find((n) => !isSafeName(n));
+    if (unsafe !== undefined) throw new SinkiError('USAGE', `a source cannot be named ${JSON.stringify(unsafe)} in the snapshot`);
     for (const s of sources) {
       try {
         await fs.lstat(s);
@@ -195,8 +197,7 @@ class Archiver {
   private async saveDir(abs: string, rel: string, previousTreeId: string | undefined): Promise<string | null> {
     let entries: Array<{ entry: Dirent; rel: string; abs: string }>;
     try {
-      entries = readDirents(abs)
-        .sort((a, b) => compareNames(a.name, b.name))
+      entries = this.uniqueNames(abs, readDirents(abs).sort((a, b) => compareNames(a.name, b.name)))
         .map((entry) => ({ entry, rel: rel ? `${rel}/${entry.name}` : entry.name, abs: join(abs, entry.name) }))
         .filter((e) => !this.excludes.excludes(e.entry.name, e.rel, e.abs));
     } catch (err) {
@@ -234,6 +235,18 @@ class Archiver {
     // Nothing changed here: the parent's tree is this one. Comparing costs far less than coding and hashing it.
     if (previous && previousTreeId && this.repo.hasBlob(previousTreeId) && sameNodes(previous.nodes, done)) return previousTreeId;
     return this.repo.saveTree({ nodes: done });
+  }
+
+  /**
+   * Names as Node reads them are unique, but for two that are not valid UTF-8 and become the same
+   * string (both read as U+FFFD): a tree holds one entry per name, so the second is left out, with a warning.
+   */
+  private uniqueNames(abs: string, sorted: Dirent[]): Dirent[] {
+    return sorted.filter((entry, i) => {
+      if (i === 0 || entry.name !== sorted[i - 1]!.name) return true;
+      this.warn(join(abs, entry.name), 'skipped: its name is not valid UTF-8 and reads the same as another name in its folder');
+      return false;
+    });
   }
 
   /** A tree of the parent snapshot (null when it cannot be read: everything below is then read afresh). */

@@ -1,10 +1,28 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, lchownSync, lstatSync, lutimesSync, mkdirSync, openSync, promises as fs, renameSync, rmSync, symlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  fchownSync,
+  fstatSync,
+  futimesSync,
+  lchownSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  promises as fs,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SinkiError, isSinkiError } from '../errors.js';
 import type { Repository } from '../repo/repository.js';
 import { BlobKind } from '../repo/pack-format.js';
-import type { TreeNode } from '../repo/tree.js';
+import { isSafeName, type TreeNode } from '../repo/tree.js';
 import { resolvePath } from '../repo/tree-walk.js';
 
 export interface RestoreOptions {
@@ -39,8 +57,30 @@ const PARALLEL_LARGE_FILES = 4;
 const isRoot = process.getuid?.() === 0;
 /** Files up to this size are verified whole in memory, then written with synchronous calls (restoreSmallFile). */
 const SMALL_FILE = 256 * 1024;
+/** A temp file of restore's own: never an existing file, never through a link. */
+const NEW_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+/** A folder restore made or checked, opened to set its metadata: never through a link. */
+const OPEN_DIR = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
+/** Folders restore makes stay private until their metadata is applied, last: nobody else can swap their entries meanwhile. */
+const NEW_DIR_MODE = 0o700;
 
-/** Restores a snapshot (or parts of it) under `target`; every byte written was verified. */
+/** Which folder (device and inode) restore made or checked at a path: its metadata goes to that folder only. */
+interface DirIdentity {
+  dev: number;
+  ino: number;
+}
+
+/**
+ * Restores a snapshot (or parts of it) under `target`; every byte written was verified.
+ *
+ * Nothing is written outside `target`, whatever the store or the target hold: entry names are safe
+ * and unique (decodeTree), and restore follows no link below `target`. A folder is made, or an
+ * existing one used only after lstat shows a real folder (a link or file in its place is an
+ * existing entry: --overwrite replaces it); files are written to new temp files (O_EXCL |
+ * O_NOFOLLOW) renamed into place, which replaces a link rather than writing through it; metadata
+ * goes through the file's own descriptor, a folder's through one opened with O_NOFOLLOW and
+ * checked to be the folder restore made, a link's with lchown/lutimes.
+ */
 export async function restore(repo: Repository, rootTree: string, target: string, options: RestoreOptions = {}): Promise<RestoreResult> {
   return new Restorer(repo, target, options).run(rootTree);
 }
@@ -77,7 +117,7 @@ class Restorer {
   private readonly result: RestoreResult = { files: 0, bytes: 0, failed: 0, corrupt: 0 };
   private readonly running = new Set<Promise<void>>();
   private largeRunning = 0;
-  private readonly dirMeta: Array<{ path: string; node: TreeNode }> = [];
+  private readonly dirMeta: Array<{ path: string; node: TreeNode; identity: DirIdentity }> = [];
   private lastReport = 0;
 
   constructor(
@@ -87,27 +127,34 @@ class Restorer {
   ) {}
 
   async run(rootTree: string): Promise<RestoreResult> {
+    const includes = (this.options.include ?? []).map((p) => p.split('/').filter(Boolean).join('/'));
+    // A root that cannot be read is one error for the whole restore (before anything is made), not an entry that failed.
+    const root = includes.length === 0 ? await this.repo.loadTree(rootTree) : null;
     await fs.mkdir(this.target, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'EEXIST' || err.code === 'ENOTDIR') throw new SinkiError('USAGE', `restore target ${this.target} is not a folder`);
       throw err;
     });
-    const includes = (this.options.include ?? []).map((p) => p.split('/').filter(Boolean).join('/'));
-    if (includes.length === 0) await this.restoreDir(rootTree, this.target, '');
+    if (root) await this.restoreNodes(root.nodes, this.target, '');
     for (const inc of includes) {
       const found = await resolvePath(this.repo, rootTree, inc);
       if (!found) {
         await this.restoreDir(rootTree, this.target, '');
         continue;
       }
-      const parent = join(this.target, dirname(found.path));
-      await fs.mkdir(parent, { recursive: true });
+      const parents = dirname(found.path).split('/').filter((p) => p !== '.');
+      try {
+        for (const [i] of parents.entries()) makeDir(join(this.target, ...parents.slice(0, i + 1)), 0o777, this.options.overwrite);
+      } catch (err) {
+        this.fail(found.path, err as Error);
+        continue;
+      }
       await this.restoreNode(found.node, join(this.target, found.path), found.path);
     }
     await Promise.all(this.running);
     // Directory times last, deepest first, so writing their contents does not change them.
-    for (const { path, node } of this.dirMeta.reverse()) {
+    for (const { path, node, identity } of this.dirMeta.reverse()) {
       try {
-        applyMetaNow(path, node);
+        applyDirMeta(path, node, identity);
       } catch (err) {
         this.fail(path, err as Error);
       }
@@ -130,19 +177,24 @@ class Restorer {
       this.fail(rel || '/', err as Error);
       return;
     }
-    for (const node of tree.nodes) await this.restoreNode(node, join(abs, node.name), rel ? `${rel}/${node.name}` : node.name);
+    await this.restoreNodes(tree.nodes, abs, rel);
+  }
+
+  private async restoreNodes(nodes: readonly TreeNode[], abs: string, rel: string): Promise<void> {
+    for (const node of nodes) {
+      const path = rel ? `${rel}/${node.name}` : node.name;
+      // decodeTree refuses such names already; restore does not rely on it to stay inside its target.
+      if (!isSafeName(node.name)) this.fail(path, new SinkiError('CORRUPT', `invalid entry name ${JSON.stringify(node.name)}`));
+      else await this.restoreNode(node, join(abs, node.name), path);
+    }
   }
 
   private async restoreNode(node: TreeNode, abs: string, rel: string): Promise<void> {
     try {
       // Folders and links are metadata only: synchronous calls, as for small files (restoreSmallFile).
       if (node.type === 'dir') {
-        try {
-          mkdirSync(abs);
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        }
-        this.dirMeta.push({ path: abs, node });
+        const identity = makeDir(abs, NEW_DIR_MODE, this.options.overwrite);
+        this.dirMeta.push({ path: abs, node, identity });
         await this.restoreDir(node.subtree!, abs, rel);
       } else if (node.type === 'symlink') {
         if (existsNow(abs)) {
@@ -150,7 +202,7 @@ class Restorer {
           rmSync(abs, { force: true });
         }
         symlinkSync(node.target!, abs);
-        applyMetaNow(abs, node);
+        applyLinkMeta(abs, node);
       } else {
         const large = node.size > SMALL_FILE;
         while (this.running.size >= PARALLEL_FILES || (large && this.largeRunning >= PARALLEL_LARGE_FILES)) await Promise.race(this.running);
@@ -172,7 +224,7 @@ class Restorer {
     if (node.size <= SMALL_FILE) return this.restoreSmallFile(node, abs, rel);
     if (!this.options.overwrite && (await exists(abs))) throw new SinkiError('EXISTS', 'exists (use --overwrite to replace it)');
     const temp = join(dirname(abs), `.${randomBytes(4).toString('hex')}.sinki-partial`);
-    const handle = await fs.open(temp, 'wx', 0o600);
+    const handle = await fs.open(temp, NEW_FILE, 0o600);
     const sha = createHash('sha256');
     try {
       for await (const chunk of readFileChunks(this.repo, node.chunks ?? [])) {
@@ -181,9 +233,12 @@ class Restorer {
         this.result.bytes += chunk.length;
         this.report(rel);
       }
-      await handle.close();
       if (node.sha256 && sha.digest('hex') !== node.sha256) throw new SinkiError('CORRUPT', 'content does not match the recorded SHA-256');
-      await this.applyMeta(temp, node);
+      if (isRoot) await handle.chown(node.uid, node.gid).catch(() => undefined);
+      await handle.chmod(node.mode);
+      const mtime = mtimeSeconds(node);
+      await handle.utimes(mtime, mtime);
+      await handle.close();
       await fs.rename(temp, abs);
     } catch (err) {
       await handle.close().catch(() => undefined);
@@ -206,13 +261,13 @@ class Restorer {
     const data = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
     if (node.sha256 && createHash('sha256').update(data).digest('hex') !== node.sha256) throw new SinkiError('CORRUPT', 'content does not match the recorded SHA-256');
     const temp = join(dirname(abs), `.${randomBytes(4).toString('hex')}.sinki-partial`);
-    const fd = openSync(temp, 'wx', 0o600);
+    const fd = openSync(temp, NEW_FILE, 0o600);
     let open = true;
     try {
       for (let done = 0; done < data.length; ) done += writeSync(fd, data, done, data.length - done);
+      applyMetaByFd(fd, node);
       open = false;
       closeSync(fd);
-      applyMetaNow(temp, node);
       renameSync(temp, abs);
     } catch (err) {
       // Never close twice: the pool may already have reused the number for another file.
@@ -225,13 +280,6 @@ class Restorer {
     this.report(rel);
   }
 
-  private async applyMeta(abs: string, node: TreeNode): Promise<void> {
-    if (isRoot) await fs.lchown(abs, node.uid, node.gid).catch(() => undefined);
-    if (node.type !== 'symlink') await fs.chmod(abs, node.mode);
-    const mtime = mtimeSeconds(node);
-    await fs.lutimes(abs, mtime, mtime);
-  }
-
   private report(path: string): void {
     const now = Date.now();
     if (!this.options.onProgress || now - this.lastReport < 250) return;
@@ -240,16 +288,62 @@ class Restorer {
   }
 }
 
-/** applyMeta with synchronous calls. */
-function applyMetaNow(abs: string, node: TreeNode): void {
+/**
+ * A real folder at `abs`: made now (with `mode`), or one already there. Never a link to one: a link,
+ * file or anything else in its place is an existing entry, replaced (the entry itself, never what a
+ * link points to) only with `overwrite`.
+ */
+function makeDir(abs: string, mode: number, overwrite: boolean | undefined): DirIdentity {
+  for (let replaced = false; ; ) {
+    try {
+      mkdirSync(abs, mode);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const st = lstatSync(abs);
+    if (st.isDirectory()) return { dev: st.dev, ino: st.ino };
+    if (!overwrite) throw new SinkiError('EXISTS', `exists and is not a folder (${st.isSymbolicLink() ? 'a link' : 'a file'}; use --overwrite to replace it)`);
+    if (replaced) throw new SinkiError('IO', 'replaced by something else while restoring');
+    unlinkSync(abs);
+    replaced = true;
+  }
+}
+
+/** Owner (as root, best effort), mode and times of a file restore is writing, through its descriptor. */
+function applyMetaByFd(fd: number, node: TreeNode): void {
+  if (isRoot) {
+    try {
+      fchownSync(fd, node.uid, node.gid);
+    } catch {
+      // ownership is best effort
+    }
+  }
+  fchmodSync(fd, node.mode);
+  const mtime = mtimeSeconds(node);
+  futimesSync(fd, mtime, mtime);
+}
+
+/** A folder's metadata, set only on the folder restore made or checked at that path (not a link, not a stand-in). */
+function applyDirMeta(abs: string, node: TreeNode, identity: DirIdentity): void {
+  const fd = openSync(abs, OPEN_DIR);
+  try {
+    const st = fstatSync(fd);
+    if (st.dev !== identity.dev || st.ino !== identity.ino) throw new SinkiError('IO', 'replaced by another folder while restoring; its metadata was not applied');
+    applyMetaByFd(fd, node);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A link's owner and times; never a mode (chmod would reach what it points to). */
+function applyLinkMeta(abs: string, node: TreeNode): void {
   if (isRoot) {
     try {
       lchownSync(abs, node.uid, node.gid);
     } catch {
-      // ownership is best effort, as in applyMeta
+      // ownership is best effort
     }
   }
-  if (node.type !== 'symlink') chmodSync(abs, node.mode);
   const mtime = mtimeSeconds(node);
   lutimesSync(abs, mtime, mtime);
 }
