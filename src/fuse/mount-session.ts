@@ -13,7 +13,7 @@ import { FileIo } from './file-io.js';
 import { SinkiFilesystem } from './filesystem.js';
 import { fuseMountedAt, mountFuse, type MountedFs } from './fuse-adapter.js';
 import { Mutex } from './mutex.js';
-import { DirNode } from './nodes.js';
+import { DirNode, nowNs } from './nodes.js';
 import { Recompressor } from './recompressor.js';
 import { SnapshotsDir } from './snapshots-dir.js';
 import { TreeStore } from './tree-store.js';
@@ -138,13 +138,13 @@ export class MountSession {
     }
     this.io = new FileIo(repo, cache, repo.config.chunkSize, cfg.writeBuffer, this.recompressor);
     this.trees = new TreeStore(repo, this.io);
-    const now = Date.now();
-    const rootMeta = { mode: 0o755, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, mtimeMs: now, ctimeMs: now };
+    const now = nowNs();
+    const rootMeta = { mode: 0o755, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, mtimeNs: now, ctimeNs: now };
     let root: DirNode;
     if (cfg.snapshot !== undefined) {
       const snap = await repo.findSnapshot(cfg.snapshot);
-      const ms = Date.parse(snap.time);
-      root = new DirNode({ ...rootMeta, mode: 0o555, mtimeMs: ms, ctimeMs: ms }, snap.tree, true);
+      const ns = BigInt(Date.parse(snap.time)) * 1_000_000n;
+      root = new DirNode({ ...rootMeta, mode: 0o555, mtimeNs: ns, ctimeNs: ns }, snap.tree, true);
     } else {
       const head = await readHead(repo);
       this.headTree = head?.tree ?? null;
