@@ -5,6 +5,7 @@ import type { FileIo } from './file-io.js';
 import type { Mutex } from './mutex.js';
 import { DirNode, FileNode, LinkNode, nowNs, type FsNode, type Meta } from './nodes.js';
 import { blocksFor } from './offsets.js';
+import { fitStatfs } from './statfs-fit.js';
 import type { SnapshotsDir } from './snapshots-dir.js';
 import type { TreeStore } from './tree-store.js';
 
@@ -379,9 +380,9 @@ export class SinkiFilesystem implements FsOps {
 
   async statfs(): Promise<StatFs> {
     // A remote store has no local file system to report: an empty one is what df can show.
-    if (!this.hooks.storeIsLocal) return { bsize: 4096, blocks: 0, bfree: 0, bavail: 0, files: 0, ffree: 0, namemax: NAME_MAX };
+    if (!this.hooks.storeIsLocal) return { bsize: 4096, frsize: 4096, blocks: 0, bfree: 0, bavail: 0, files: 0, ffree: 0, namemax: NAME_MAX };
     const s = await fs.statfs(this.hooks.storePath);
-    return { bsize: s.bsize, blocks: s.blocks, bfree: s.bfree, bavail: s.bavail, files: s.files, ffree: s.ffree, namemax: NAME_MAX };
+    return fitStatfs({ bsize: s.bsize, frsize: s.bsize, blocks: s.blocks, bfree: s.bfree, bavail: s.bavail, files: s.files, ffree: s.ffree, namemax: NAME_MAX });
   }
 
   async access(path: string, mode: number): Promise<void> {

@@ -47,6 +47,8 @@ export interface DirEntry {
 
 export interface StatFs {
   bsize: number;
+  /** The unit of blocks/bfree/bavail (df reads it; 0 would leave it to the kernel). */
+  frsize: number;
   blocks: number;
   bfree: number;
   bavail: number;
