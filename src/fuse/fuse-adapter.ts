@@ -89,6 +89,8 @@ export interface MountOptions {
   readOnly: boolean;
   /** 128 KiB writes instead of libfuse 2.9's 4 KiB (off only to measure the difference). */
   bigWrites: boolean;
+  /** Use the patched fuse-native when it is built (off only to see what the shipped one does). */
+  patchedFuseNative: boolean;
 }
 
 interface FuseInstance {
@@ -108,28 +110,29 @@ const SHIPPED_UTIME_SPECIAL_MS = 1073;
 /** st_blksize, the I/O size programs prefer (cp, cat, tar): one FUSE request, max_read and max_write. */
 export const PREFERRED_IO_SIZE = 128 * 1024;
 
-export type FuseNativeBuild = 'patched' | 'stale-patch' | 'shipped';
-let loaded: { module: unknown; patched: boolean; build: FuseNativeBuild } | null = null;
+export interface FuseNative {
+  module: unknown;
+  patched: boolean;
+  /** Where the module came from: the stale patch is a build from an older patch, left unused. */
+  build: 'patched' | 'stale-patch' | 'shipped';
+}
 
 /**
- * The patched fuse-native when it is built from the current patch, else the shipped one (then
- * mtimes set by cp -a are lost and times are whole milliseconds).
+ * The patched fuse-native when it is built from the current patch (and allowed), else the shipped
+ * one: then mtimes set by cp -a are lost and times are whole milliseconds.
  */
-export function loadFuseNative(): { module: unknown; patched: boolean; build: FuseNativeBuild } {
-  if (!loaded) {
-    let build: FuseNativeBuild = 'shipped';
+export function loadFuseNative(allowPatched = true): FuseNative {
+  let build: FuseNative['build'] = 'shipped';
+  if (allowPatched && existsSync(PATCHED_FUSE_NATIVE)) {
     try {
-      if (existsSync(PATCHED_FUSE_NATIVE)) {
-        const module = require(PATCHED_FUSE_NATIVE) as { SINKI_PATCH_LEVEL?: number };
-        if (module.SINKI_PATCH_LEVEL === PATCH_LEVEL) loaded = { module, patched: true, build: 'patched' };
-        else build = 'stale-patch';
-      }
+      const module = require(PATCHED_FUSE_NATIVE) as { SINKI_PATCH_LEVEL?: number };
+      if (module.SINKI_PATCH_LEVEL === PATCH_LEVEL) return { module, patched: true, build: 'patched' };
+      build = 'stale-patch';
     } catch {
-      loaded = null;
+      // A build that does not load counts as missing.
     }
-    loaded ??= { module: require('fuse-native'), patched: false, build };
   }
-  return loaded;
+  return { module: require('fuse-native'), patched: false, build };
 }
 
 /** The shipped module's utimens arguments (milliseconds, the atime twice) as the ops take them. */
@@ -146,8 +149,8 @@ type FuseClass = new (mnt: string, ops: Record<string, unknown>, opts: Record<st
  * libfuse 2.9 writes in 4 KiB pieces unless big_writes is on, and fuse-native has no option for it:
  * the subclass appends big_writes and max_write to the options it builds (measured in docs/BENCHMARKS.md).
  */
-function fuseClass(readOnly: boolean, bigWrites: boolean): FuseClass {
-  const Fuse = loadFuseNative().module as FuseClass & { prototype: { _fuseOptions(): string } };
+function fuseClass(native: FuseNative, readOnly: boolean, bigWrites: boolean): FuseClass {
+  const Fuse = native.module as FuseClass & { prototype: { _fuseOptions(): string } };
   class SinkiFuse extends (Fuse as unknown as new (...a: unknown[]) => { _fuseOptions(): string }) {
     override _fuseOptions(): string {
       const base = super._fuseOptions();
@@ -174,10 +177,13 @@ function isExpected(err: unknown): boolean {
 
 export interface MountedFs {
   unmount(): Promise<void>;
+  /** Which fuse-native serves the mount. */
+  fuseNative: FuseNative['build'];
 }
 
 export async function mountFuse(mountpoint: string, ops: FsOps, options: MountOptions): Promise<MountedFs> {
-  const Fuse = fuseClass(options.readOnly, options.bigWrites);
+  const native = loadFuseNative(options.patchedFuseNative);
+  const Fuse = fuseClass(native, options.readOnly, options.bigWrites);
   const fail = (op: string, path: string, err: unknown): number => {
     if (!isExpected(err)) options.onError(op, path, err);
     return toErrno(err);
@@ -197,7 +203,7 @@ export async function mountFuse(mountpoint: string, ops: FsOps, options: MountOp
     (path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (n: number) => void): void => {
       fn(path, fd, buf, len, pos).then(cb, (err: unknown) => cb(fail(name, path, err)));
     };
-  const patched = loadFuseNative().patched;
+  const patched = native.patched;
   const date = (ns: bigint): Date => new Date(Number(ns / 1_000_000n));
   // The Dates are what the shipped module reads; the patched one reads the *Ns fields.
   const toStat = (a: Attr): Record<string, unknown> => ({
@@ -266,6 +272,7 @@ export async function mountFuse(mountpoint: string, ops: FsOps, options: MountOp
     }),
   );
   return {
+    fuseNative: native.build,
     unmount: () =>
       new Promise<void>((resolve, reject) =>
         fuse.unmount((err) => {
@@ -274,7 +281,7 @@ export async function mountFuse(mountpoint: string, ops: FsOps, options: MountOp
           // before it lets go of its event-loop handle, which would keep this process alive for good.
           void fuseMountedAt(mountpoint).then((mounted) => {
             if (mounted) return reject(err);
-            fuseBinding().fuse_native_unmount(mountpoint, (fuse as unknown as { _thread: Buffer })._thread);
+            fuseBinding(native).fuse_native_unmount(mountpoint, (fuse as unknown as { _thread: Buffer })._thread);
             resolve();
           }, reject);
         }),
@@ -290,7 +297,7 @@ export async function fuseMountedAt(mountpoint: string): Promise<boolean> {
 }
 
 /** The native binding of the fuse-native in use (node caches it: the same instance the class uses). */
-function fuseBinding(): { fuse_native_unmount(mountpoint: string, thread: Buffer): void } {
-  const entry = loadFuseNative().patched ? PATCHED_FUSE_NATIVE : require.resolve('fuse-native');
+function fuseBinding(native: FuseNative): { fuse_native_unmount(mountpoint: string, thread: Buffer): void } {
+  const entry = native.patched ? PATCHED_FUSE_NATIVE : require.resolve('fuse-native');
   return createRequire(entry)('node-gyp-build')(dirname(entry)) as { fuse_native_unmount(mountpoint: string, thread: Buffer): void };
 }

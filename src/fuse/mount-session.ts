@@ -32,6 +32,8 @@ export interface MountConfig {
   snapshotEveryMs?: number;
   snapshotOnUnmount: boolean;
   bigWrites: boolean;
+  /** Use native-deps' patched fuse-native when it is built (false: the shipped one, for diagnosis). */
+  patchedFuseNative: boolean;
   /** Store chunks raw when writes outrun the compressor, recompress them when writes pause. */
   deferCompression: boolean;
   /** Takes the store exclusively beside the mount's own lock (throws LOCKED if others hold it). */
@@ -165,8 +167,13 @@ export class MountSession {
     this.fuse = await mountFuse(cfg.mountpoint, this.fs, {
       readOnly: this.readOnly,
       bigWrites: cfg.bigWrites,
+      patchedFuseNative: cfg.patchedFuseNative,
       onError: (op, path, err) => cfg.log(`${op} ${path}: ${(err as Error).message}`),
     });
+    if (this.fuse.fuseNative !== 'patched') {
+      const why = this.fuse.fuseNative === 'stale-patch' ? 'built from an older patch' : cfg.patchedFuseNative ? 'not built' : 'not used (--no-patched-fuse-native)';
+      cfg.log(`the patched fuse-native is ${why}: mtimes set by cp -a, rsync -a and touch -d are lost, and times are whole milliseconds (native-deps/build-fuse-native-patched.sh)`);
+    }
     // Once a second: is there still room to store chunks raw, and is the mount still there?
     // `fusermount -u` or a file manager's eject ends the FUSE loop without telling JavaScript: notice
     // that the mount is gone and stop as `sinki umount` would (commit, snapshot, exit).

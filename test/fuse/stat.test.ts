@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run, sinkiOk, type RunResult } from '../helpers/cli.js';
 import { pseudoRandomBytes } from '../helpers/files.js';
-import { cleanup, KiB, makeStore, MiB, mount, umount, type Mounted, type Store } from './harness.js';
+import { cleanup, KiB, makeStore, MiB, mount, readLog, umount, type Mounted, type Store } from './harness.js';
 
 async function ok(cmd: string, args: readonly string[], cwd?: string): Promise<RunResult> {
   const r = await run(cmd, args, cwd ? { cwd } : {});
@@ -192,6 +192,28 @@ describe('stat and readdir facts of the mount', () => {
     expect((await ok('python3', ['-c', renameat2, at('mv/free'), at('mv/dst')])).stdout.trim()).toBe('File exists');
     expect((await ok('python3', ['-c', renameat2, at('mv/free'), at('mv/other')])).stdout.trim()).toBe('Invalid argument');
     expect(await fs.readFile(at('mv/dst'), 'utf8')).toBe('target');
+  });
+
+  it('with the shipped fuse-native (--no-patched-fuse-native): blocks, nlink, inode numbers and d_type still right, times whole milliseconds, and the log says so', async () => {
+    await umount(m);
+    m = await mount(store, mnt, ['--no-patched-fuse-native']);
+    try {
+      expect(await readLog(mnt)).toMatch(/the patched fuse-native is not used \(--no-patched-fuse-native\): mtimes set by cp -a/);
+      await fs.mkdir(at('shipped/a/b'), { recursive: true });
+      await fs.writeFile(at('shipped/data'), pseudoRandomBytes('shipped', 4096));
+      expect(await statField('%b %o %h', at('shipped/data'))).toBe(`8 ${128 * KiB} 1`);
+      expect(await statField('%h', at('shipped'))).toBe('3');
+      const scandir = 'import os, sys\nfor e in os.scandir(sys.argv[1]): print(e.name, e.inode() == os.lstat(e.path).st_ino, e.is_dir(follow_symlinks=False))';
+      expect((await ok('python3', ['-c', scandir, at('shipped')])).stdout.trim().split('\n').sort()).toEqual(['a True True', 'data True False']);
+      await ok('touch', ['-d', '@1500000000.123456789', at('shipped/data')]);
+      expect(await statField('%.9Y', at('shipped/data'))).toBe('1500000000.123000000');
+      // A time stored with nanoseconds shows cut to the millisecond; the store keeps all nine digits.
+      expect(await statField('%.9Y', at('ns/touched'))).toBe('1500000000.123000000');
+    } finally {
+      await umount(m);
+      m = await mount(store, mnt);
+    }
+    expect(await statField('%.9Y', at('ns/touched'))).toBe('1500000000.123456789');
   });
 
   it('df of the mount shows the store disk: same size, free space within 1%', async () => {
