@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Builds a patched copy of fuse-native 2.2.6 into native-deps/build/fuse-native-patched.
 #
-# The patch (native-deps/fuse-native-utimens.py) fixes utimens: fuse-native passes the atime
-# twice and never the mtime, so `cp -a`, `rsync -a` and `touch -d` lose modification times; and
-# UTIME_NOW / UTIME_OMIT arrive as garbage. After the patch, UTIME_NOW is the current time and
-# UTIME_OMIT a sentinel (2^48-1 ms) that src/fuse/fuse-adapter.ts reads as "leave unchanged".
+# The patch (native-deps/fuse-native-utimens.py, to fuse-native.c and index.js) fixes times:
+# fuse-native passes the atime twice and never the mtime to utimens, so `cp -a`, `rsync -a` and
+# `touch -d` lose modification times; UTIME_NOW / UTIME_OMIT arrive as garbage; and every time is
+# cut to milliseconds. After the patch utimens gets nanoseconds (UTIME_OMIT as null) and stats
+# carry nanoseconds both ways.
 #
 # Idempotent, offline (needs a C toolchain, the headers fuse-shared-library ships, npm's bundled
 # node-gyp) and optional: the adapter falls back to the shipped fuse-native if this is missing.
@@ -17,7 +18,7 @@ out="$here/build/fuse-native-patched"
 binary="$out/build/Release/fuse.node"
 patch="$here/fuse-native-utimens.py"
 stamp="$out/.patch-sum"
-want="$(cat "$patch" "$src/fuse-native.c" | sha256sum | cut -c1-64)"
+want="$(cat "$patch" "$src/fuse-native.c" "$src/index.js" | sha256sum | cut -c1-64)"
 
 if [[ -f "$binary" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
   echo "build-fuse-native-patched: up to date"
@@ -27,7 +28,7 @@ rm -rf "$out"
 mkdir -p "$out"
 cp "$src/fuse-native.c" "$src/semaphore.h" "$src/index.js" "$src/package.json" "$src/binding.gyp" "$out/"
 [[ -f "$src/LICENSE" ]] && cp "$src/LICENSE" "$out/"
-python3 "$patch" "$out/fuse-native.c"
+python3 "$patch" "$out/fuse-native.c" "$out/index.js"
 
 node_gyp="$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")/node_modules/node-gyp/bin/node-gyp.js"
 nodedir="$(npm config get nodedir 2>/dev/null || true)"
@@ -41,4 +42,4 @@ nodedir="$(npm config get nodedir 2>/dev/null || true)"
   exit 1
 }
 echo "$want" > "$stamp"
-echo "build-fuse-native-patched: built fuse-native with the utimens fix"
+echo "build-fuse-native-patched: built fuse-native with the utimens and nanosecond fixes"

@@ -1,7 +1,7 @@
 // Checks of the native parts Sinki needs. Used by native-deps/install.sh (after npm install)
 // and by `sinki doctor`. Plain JavaScript so it runs before the TypeScript build.
 import { execFile } from 'node:child_process';
-import { accessSync, constants, existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 
@@ -27,6 +27,27 @@ async function which(cmd) {
   } catch {
     return null;
   }
+}
+
+/** The level the current patch gives the module (fuse-native-utimens.py's PATCH_LEVEL). */
+export function fuseNativePatchLevel() {
+  const patch = readFileSync(new URL('fuse-native-utimens.py', import.meta.url), 'utf8');
+  return Number(/^PATCH_LEVEL = (\d+)$/m.exec(patch)?.[1]);
+}
+
+/** Is the patched fuse-native in `buildDir` built from the current patch, and what is lost if not. */
+export function fuseNativeTimesCheck(buildDir) {
+  const level = fuseNativePatchLevel();
+  let built = null;
+  try {
+    built = createRequire(`${buildDir}/`)(`${buildDir}/index.js`).SINKI_PATCH_LEVEL ?? 1;
+  } catch {
+    // not built, or does not load
+  }
+  if (built === level) return { ok: true, detail: 'built: the mount keeps modification times set by cp -a, rsync -a and touch -d, to the nanosecond' };
+  const why = built === null ? 'not built' : `built from an older patch (level ${built}, want ${level}), so not used`;
+  const lost = 'mtimes set by cp -a, rsync -a and touch -d are lost (the atime is kept instead) and all times are cut to whole milliseconds';
+  return { ok: false, detail: `${why}: the shipped fuse-native serves mounts; ${lost}` };
 }
 
 export async function runChecks() {
@@ -70,12 +91,8 @@ export async function runChecks() {
   } catch {
     add('lzma-native (system liblzma)', false, 'not built; the shipped liblzma 5.2.3 is used (slower)', 'apt-get install liblzma-dev && native-deps/build-lzma-system.sh', false);
   }
-  try {
-    require(`${here}build/fuse-native-patched/index.js`);
-    add('fuse-native (utimens patch)', true, 'built: the mount keeps modification times', undefined, false);
-  } catch {
-    add('fuse-native (utimens patch)', false, 'not built: cp -a into the mount loses modification times', 'native-deps/build-fuse-native-patched.sh', false);
-  }
+  const times = fuseNativeTimesCheck(`${here}build/fuse-native-patched`);
+  add('fuse-native (times patch)', times.ok, times.detail, 'native-deps/build-fuse-native-patched.sh', false);
 
   const xz = await version('xz', ['--version'], /xz \(XZ Utils\) (\S+)/);
   add('xz', Boolean(xz), xz ? `XZ Utils ${xz}` : 'not found', `${APT} xz-utils`, false);

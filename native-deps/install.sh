@@ -30,7 +30,7 @@ fi
 if [ -x native-deps/build-lzma-system.sh ]; then
   native-deps/build-lzma-system.sh || echo "native-deps: lzma-native against the system liblzma did not build; the bundled engine is used"
 fi
-native-deps/build-fuse-native-patched.sh || echo "native-deps: the patched fuse-native did not build; the shipped one is used (cp -a into the mount then loses mtimes)"
+native-deps/build-fuse-native-patched.sh || echo "native-deps: the patched fuse-native did not build; the shipped one is used (cp -a into the mount then loses mtimes, and times are whole milliseconds)"
 npx tsc -p tsconfig.json
 chmod +x dist/cli/main.js
 node native-deps/checks.mjs

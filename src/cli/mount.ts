@@ -23,6 +23,7 @@ interface MountFlags {
   snapshotOnUnmount: boolean;
   commitDelay: string;
   bigWrites: boolean;
+  patchedFuseNative: boolean;
   deferredCompression: boolean;
 }
 
@@ -92,6 +93,7 @@ export function registerMount(program: Command): void {
     .option('--commit-delay <duration>', 'commit this long after the last change', '1s')
     .option('--no-deferred-compression', 'compress every chunk before storing it, even when writes outrun the compressor (slower writes; by default such chunks are stored uncompressed and compressed when writes pause or at unmount)')
     .option('--no-big-writes', "diagnostic: keep libfuse's 4 KiB write calls (to measure what big writes gain)")
+    .option('--no-patched-fuse-native', 'diagnostic: use the shipped fuse-native even when the patched one is built (what a machine without it gets)')
     .action(
       action(async (ctx, mountpoint: string, flags: MountFlags) => {
         const cfg = {
@@ -104,6 +106,7 @@ export function registerMount(program: Command): void {
           snapshotEveryMs: flags.snapshotEvery ? parseDuration(flags.snapshotEvery, '--snapshot-every') : undefined,
           snapshotOnUnmount: flags.snapshotOnUnmount,
           bigWrites: flags.bigWrites,
+          patchedFuseNative: flags.patchedFuseNative,
           deferCompression: flags.deferredCompression,
           controlDir: ctx.controlDir(),
           log,

@@ -1,9 +1,11 @@
 import { promises as fs, constants as fsConstants } from 'node:fs';
 import { isSafeName } from '../repo/tree.js';
-import { fsError, type Attr, type FsOps, type StatFs } from './fuse-adapter.js';
+import { fsError, type Attr, type DirEntry, type FsOps, type StatFs } from './fuse-adapter.js';
 import type { FileIo } from './file-io.js';
 import type { Mutex } from './mutex.js';
-import { DirNode, FileNode, LinkNode, type FsNode, type Meta } from './nodes.js';
+import { DirNode, FileNode, LinkNode, nowNs, type FsNode, type Meta } from './nodes.js';
+import { blocksFor } from './offsets.js';
+import { fitStatfs } from './statfs-fit.js';
 import type { SnapshotsDir } from './snapshots-dir.js';
 import type { TreeStore } from './tree-store.js';
 
@@ -12,6 +14,12 @@ const S_IFDIR = 0o040000;
 const S_IFREG = 0o100000;
 const S_IFLNK = 0o120000;
 const NAME_MAX = 255;
+/** st_size of a folder, as ext4 shows a small one. */
+const DIR_SIZE = 4096;
+
+function typeBits(node: FsNode): number {
+  return node.type === 'dir' ? S_IFDIR : node.type === 'symlink' ? S_IFLNK : S_IFREG;
+}
 
 export interface FilesystemHooks {
   /** Something changed: schedule a commit after a quiet period. */
@@ -59,7 +67,8 @@ export class SinkiFilesystem implements FsOps {
     private readonly mutex: Mutex,
     private readonly hooks: FilesystemHooks,
   ) {
-    this.snapshotsNode = new DirNode({ mode: 0o555, uid: 0, gid: 0, mtimeMs: Date.now(), ctimeMs: Date.now() }, null, true);
+    const now = nowNs();
+    this.snapshotsNode = new DirNode({ mode: 0o555, uid: 0, gid: 0, mtimeNs: now, ctimeNs: now }, null, true);
   }
 
   get openHandles(): number {
@@ -125,8 +134,8 @@ export class SinkiFilesystem implements FsOps {
   }
 
   private newMeta(mode: number): Meta {
-    const now = Date.now();
-    return { mode: mode & 0o7777, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, mtimeMs: now, ctimeMs: now };
+    const now = nowNs();
+    return { mode: mode & 0o7777, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, mtimeNs: now, ctimeNs: now };
   }
 
   private writable(r: Resolved): Resolved {
@@ -137,18 +146,34 @@ export class SinkiFilesystem implements FsOps {
   async getattr(path: string): Promise<Attr> {
     const { node } = await this.resolve(path);
     const m = node.meta;
-    const type = node.type === 'dir' ? S_IFDIR : node.type === 'symlink' ? S_IFLNK : S_IFREG;
-    const size = node.type === 'file' ? node.size : node.type === 'symlink' ? Buffer.byteLength(node.target) : 4096;
-    return { mode: type | m.mode, uid: m.uid, gid: m.gid, size, nlink: node.type === 'dir' ? 2 : 1, atimeMs: m.mtimeMs, mtimeMs: m.mtimeMs, ctimeMs: m.ctimeMs };
+    const size = node.type === 'file' ? node.size : node.type === 'symlink' ? Buffer.byteLength(node.target) : DIR_SIZE;
+    const blocks = node.type === 'file' ? blocksFor(node.dataBytes()) : node.type === 'dir' ? blocksFor(DIR_SIZE) : 0;
+    const nlink = node.type === 'dir' ? 2 + (await this.subdirCount(node)) : 1;
+    return { ino: node.ino, mode: typeBits(node) | m.mode, uid: m.uid, gid: m.gid, size, blocks, nlink, atimeNs: m.mtimeNs, mtimeNs: m.mtimeNs, ctimeNs: m.ctimeNs };
   }
 
-  async readdir(path: string): Promise<string[]> {
-    const { node } = await this.resolve(path);
+  /** Each subfolder's ".." links to its parent: find and others rely on st_nlink = 2 + subfolders. */
+  private async subdirCount(dir: DirNode): Promise<number> {
+    let n = 0;
+    for (const child of (await this.listing(dir)).values()) if (child.type === 'dir') n++;
+    return n;
+  }
+
+  /** A folder's entries as readdir shows them (the root gains .snapshots). */
+  private async listing(dir: DirNode): Promise<Map<string, FsNode>> {
+    if (dir === this.snapshotsNode) return this.snapshots!.entries();
+    const children = await this.trees.children(dir);
+    if (dir !== this.root || !this.snapshots) return children;
+    return new Map([...children, [SNAPSHOTS_NAME, this.snapshotsNode]]);
+  }
+
+  async readdir(path: string): Promise<DirEntry[]> {
+    const { node, ancestors } = await this.resolve(path);
     if (node.type !== 'dir') throw fsError('ENOTDIR');
-    if (node === this.snapshotsNode) return ['.', '..', ...(await this.snapshots!.entries()).keys()];
-    const names = [...(await this.trees.children(node)).keys()];
-    if (node === this.root && this.snapshots) names.push(SNAPSHOTS_NAME);
-    return ['.', '..', ...names];
+    const entry = (name: string, n: FsNode): DirEntry => ({ name, ino: n.ino, type: typeBits(n) });
+    const out = [entry('.', node), entry('..', ancestors.at(-1) ?? node)];
+    for (const [name, child] of await this.listing(node)) out.push(entry(name, child));
+    return out;
   }
 
   async open(path: string, flags: number): Promise<number> {
@@ -178,7 +203,7 @@ export class SinkiFilesystem implements FsOps {
       if (children.has(name)) throw fsError('EEXIST');
       const file = new FileNode(this.newMeta(mode), 0, [], name, false);
       children.set(name, file);
-      dir.meta.mtimeMs = dir.meta.ctimeMs = Date.now();
+      dir.meta.mtimeNs = dir.meta.ctimeNs = nowNs();
       this.touch(ancestors);
       return this.addHandle(file, path);
     });
@@ -196,7 +221,7 @@ export class SinkiFilesystem implements FsOps {
     this.writeSizes.set(bucket, (this.writeSizes.get(bucket) ?? 0) + 1);
     return this.mutex.run(async () => {
       await this.io.write(node, buf.subarray(0, len), pos);
-      node.meta.mtimeMs = node.meta.ctimeMs = Date.now();
+      node.meta.mtimeNs = node.meta.ctimeNs = nowNs();
       // Resolving the path on every 128 KiB write is the hot path's biggest cost after the copy: only
       // do it again once a commit has saved (and unmarked) the folders this handle marked.
       if (handle.marked?.every((d) => this.changed.has(d))) this.hooks.changed();
@@ -229,7 +254,7 @@ export class SinkiFilesystem implements FsOps {
       if (r.node.type === 'dir') throw fsError('EISDIR');
       if (r.node.type !== 'file') throw fsError('EINVAL');
       await this.io.resize(r.node, size);
-      r.node.meta.mtimeMs = r.node.meta.ctimeMs = Date.now();
+      r.node.meta.mtimeNs = r.node.meta.ctimeNs = nowNs();
       this.touch(r.ancestors);
     });
   }
@@ -242,7 +267,7 @@ export class SinkiFilesystem implements FsOps {
       if (!node) throw fsError('ENOENT');
       if (node.type === 'dir') throw fsError('EISDIR');
       children.delete(name);
-      dir.meta.mtimeMs = dir.meta.ctimeMs = Date.now();
+      dir.meta.mtimeNs = dir.meta.ctimeNs = nowNs();
       this.touch(ancestors);
     });
   }
@@ -267,10 +292,10 @@ export class SinkiFilesystem implements FsOps {
       fromChildren.delete(from.name);
       toChildren.set(to.name, node);
       if (node.type === 'file') node.name = to.name;
-      const now = Date.now();
-      from.dir.meta.mtimeMs = from.dir.meta.ctimeMs = now;
-      to.dir.meta.mtimeMs = to.dir.meta.ctimeMs = now;
-      node.meta.ctimeMs = now;
+      const now = nowNs();
+      from.dir.meta.mtimeNs = from.dir.meta.ctimeNs = now;
+      to.dir.meta.mtimeNs = to.dir.meta.ctimeNs = now;
+      node.meta.ctimeNs = now;
       this.touch([...from.ancestors, ...to.ancestors]);
     });
   }
@@ -283,7 +308,7 @@ export class SinkiFilesystem implements FsOps {
       const created = new DirNode(this.newMeta(mode), null, false);
       created.children = new Map();
       children.set(name, created);
-      dir.meta.mtimeMs = dir.meta.ctimeMs = Date.now();
+      dir.meta.mtimeNs = dir.meta.ctimeNs = nowNs();
       this.touch([...ancestors, created]);
     });
   }
@@ -298,7 +323,7 @@ export class SinkiFilesystem implements FsOps {
       if ((await this.trees.children(node)).size > 0) throw fsError('ENOTEMPTY');
       children.delete(name);
       this.changed.delete(node);
-      dir.meta.mtimeMs = dir.meta.ctimeMs = Date.now();
+      dir.meta.mtimeNs = dir.meta.ctimeNs = nowNs();
       this.touch(ancestors);
     });
   }
@@ -310,7 +335,7 @@ export class SinkiFilesystem implements FsOps {
       const children = await this.trees.children(dir);
       if (children.has(name)) throw fsError('EEXIST');
       children.set(name, new LinkNode(this.newMeta(0o777), target));
-      dir.meta.mtimeMs = dir.meta.ctimeMs = Date.now();
+      dir.meta.mtimeNs = dir.meta.ctimeNs = nowNs();
       this.touch(ancestors);
     });
   }
@@ -330,7 +355,7 @@ export class SinkiFilesystem implements FsOps {
     return this.mutex.run(async () => {
       const r = this.writable(await this.resolve(path));
       change(r.node.meta);
-      r.node.meta.ctimeMs = Date.now();
+      r.node.meta.ctimeNs = nowNs();
       this.touch(r.node.type === 'dir' ? [...r.ancestors, r.node] : r.ancestors);
     });
   }
@@ -347,17 +372,17 @@ export class SinkiFilesystem implements FsOps {
   }
 
   /** Trees keep the mtime only; atime is not stored. */
-  utimens(path: string, _atimeMs: number | null, mtimeMs: number | null): Promise<void> {
+  utimens(path: string, _atimeNs: bigint | null, mtimeNs: bigint | null): Promise<void> {
     return this.setMeta(path, (m) => {
-      if (mtimeMs !== null) m.mtimeMs = mtimeMs;
+      if (mtimeNs !== null) m.mtimeNs = mtimeNs;
     });
   }
 
   async statfs(): Promise<StatFs> {
     // A remote store has no local file system to report: an empty one is what df can show.
-    if (!this.hooks.storeIsLocal) return { bsize: 4096, blocks: 0, bfree: 0, bavail: 0, files: 0, ffree: 0, namemax: NAME_MAX };
+    if (!this.hooks.storeIsLocal) return { bsize: 4096, frsize: 4096, blocks: 0, bfree: 0, bavail: 0, files: 0, ffree: 0, namemax: NAME_MAX };
     const s = await fs.statfs(this.hooks.storePath);
-    return { bsize: s.bsize, blocks: s.blocks, bfree: s.bfree, bavail: s.bavail, files: s.files, ffree: s.ffree, namemax: NAME_MAX };
+    return fitStatfs({ bsize: s.bsize, frsize: s.bsize, blocks: s.blocks, bfree: s.bfree, bavail: s.bavail, files: s.files, ffree: s.ffree, namemax: NAME_MAX });
   }
 
   async access(path: string, mode: number): Promise<void> {

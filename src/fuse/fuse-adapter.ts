@@ -23,18 +23,32 @@ export class FsError extends Error {
 export const fsError = (name: keyof typeof constants.errno): FsError => new FsError(constants.errno[name], name);
 
 export interface Attr {
+  /** Stable for the life of the mount; readdir reports the same number. */
+  ino: number;
   mode: number;
   uid: number;
   gid: number;
   size: number;
+  /** 512-byte units the data takes (holes take none). */
+  blocks: number;
   nlink: number;
-  atimeMs: number;
-  mtimeMs: number;
-  ctimeMs: number;
+  atimeNs: bigint;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+}
+
+/** A readdir entry: what the kernel keeps of it (inode number and type), and nothing that costs a lookup. */
+export interface DirEntry {
+  name: string;
+  ino: number;
+  /** The S_IFMT bits (they become d_type). */
+  type: number;
 }
 
 export interface StatFs {
   bsize: number;
+  /** The unit of blocks/bfree/bavail (df reads it; 0 would leave it to the kernel). */
+  frsize: number;
   blocks: number;
   bfree: number;
   bavail: number;
@@ -45,7 +59,7 @@ export interface StatFs {
 
 export interface FsOps {
   getattr(path: string): Promise<Attr>;
-  readdir(path: string): Promise<string[]>;
+  readdir(path: string): Promise<DirEntry[]>;
   open(path: string, flags: number): Promise<number>;
   create(path: string, mode: number): Promise<number>;
   read(path: string, fd: number, buf: Buffer, len: number, pos: number): Promise<number>;
@@ -63,8 +77,8 @@ export interface FsOps {
   link(src: string, dest: string): Promise<void>;
   chmod(path: string, mode: number): Promise<void>;
   chown(path: string, uid: number, gid: number): Promise<void>;
-  /** null: leave that time as it is (UTIME_OMIT). */
-  utimens(path: string, atimeMs: number | null, mtimeMs: number | null): Promise<void>;
+  /** Nanoseconds since the epoch; null: leave that time as it is (UTIME_OMIT). */
+  utimens(path: string, atimeNs: bigint | null, mtimeNs: bigint | null): Promise<void>;
   statfs(path: string): Promise<StatFs>;
   access(path: string, mode: number): Promise<void>;
 }
@@ -75,6 +89,8 @@ export interface MountOptions {
   readOnly: boolean;
   /** 128 KiB writes instead of libfuse 2.9's 4 KiB (off only to measure the difference). */
   bigWrites: boolean;
+  /** Use the patched fuse-native when it is built (off only to see what the shipped one does). */
+  patchedFuseNative: boolean;
 }
 
 interface FuseInstance {
@@ -82,34 +98,49 @@ interface FuseInstance {
   unmount(cb: (err: Error | null) => void): void;
 }
 
-/** native-deps/build-fuse-native-patched.sh: fuse-native with utimens passing the mtime (2.2.6 passes the atime twice). */
+/**
+ * native-deps/build-fuse-native-patched.sh: fuse-native with utimens passing both times (2.2.6 passes
+ * the atime twice) and every time carrying nanoseconds (2.2.6 cuts them to milliseconds).
+ */
 const PATCHED_FUSE_NATIVE = fileURLToPath(new URL('../../native-deps/build/fuse-native-patched/index.js', import.meta.url));
-/** The patched module's UTIME_OMIT. */
-const UTIME_OMIT_MS = 2 ** 48 - 1;
+/** What the current patch sets on the module; a build from an older patch lacks it and is not used. */
+export const PATCH_LEVEL = 2;
 /** The shipped module folds UTIME_NOW and UTIME_OMIT (seconds 0, special nanoseconds) into 1073 ms. */
 const SHIPPED_UTIME_SPECIAL_MS = 1073;
+/** st_blksize, the I/O size programs prefer (cp, cat, tar): one FUSE request, max_read and max_write. */
+export const PREFERRED_IO_SIZE = 128 * 1024;
 
-let loaded: { module: unknown; patched: boolean } | null = null;
-
-/** The patched fuse-native when it was built, else the shipped one (then mtimes set by cp -a are lost). */
-export function loadFuseNative(): { module: unknown; patched: boolean } {
-  if (!loaded) {
-    try {
-      loaded = existsSync(PATCHED_FUSE_NATIVE) ? { module: require(PATCHED_FUSE_NATIVE), patched: true } : null;
-    } catch {
-      loaded = null;
-    }
-    loaded ??= { module: require('fuse-native'), patched: false };
-  }
-  return loaded;
+export interface FuseNative {
+  module: unknown;
+  patched: boolean;
+  /** Where the module came from: the stale patch is a build from an older patch, left unused. */
+  build: 'patched' | 'stale-patch' | 'shipped';
 }
 
-/** Times from utimens as the ops see them: milliseconds, null for "leave unchanged". */
-function utimeArgs(atime: number, mtime: number, patched: boolean): [number | null, number | null] {
-  if (patched) return [atime === UTIME_OMIT_MS ? null : atime, mtime === UTIME_OMIT_MS ? null : mtime];
-  // The shipped module sends the atime in both places; the best guess is that both were meant.
-  const t = Math.floor(atime) === SHIPPED_UTIME_SPECIAL_MS ? Date.now() : atime;
-  return [t, t];
+/**
+ * The patched fuse-native when it is built from the current patch (and allowed), else the shipped
+ * one: then mtimes set by cp -a are lost and times are whole milliseconds.
+ */
+export function loadFuseNative(allowPatched = true): FuseNative {
+  let build: FuseNative['build'] = 'shipped';
+  if (allowPatched && existsSync(PATCHED_FUSE_NATIVE)) {
+    try {
+      const module = require(PATCHED_FUSE_NATIVE) as { SINKI_PATCH_LEVEL?: number };
+      if (module.SINKI_PATCH_LEVEL === PATCH_LEVEL) return { module, patched: true, build: 'patched' };
+      build = 'stale-patch';
+    } catch {
+      // A build that does not load counts as missing.
+    }
+  }
+  return { module: require('fuse-native'), patched: false, build };
+}
+
+/** The shipped module's utimens arguments (milliseconds, the atime twice) as the ops take them. */
+function shippedUtimeArgs(atimeMs: number): [bigint, bigint] {
+  // The best guess is that both times were meant.
+  const ms = Math.floor(atimeMs) === SHIPPED_UTIME_SPECIAL_MS ? Date.now() : Math.floor(atimeMs);
+  const ns = BigInt(ms) * 1_000_000n;
+  return [ns, ns];
 }
 
 type FuseClass = new (mnt: string, ops: Record<string, unknown>, opts: Record<string, unknown>) => FuseInstance;
@@ -118,12 +149,14 @@ type FuseClass = new (mnt: string, ops: Record<string, unknown>, opts: Record<st
  * libfuse 2.9 writes in 4 KiB pieces unless big_writes is on, and fuse-native has no option for it:
  * the subclass appends big_writes and max_write to the options it builds (measured in docs/BENCHMARKS.md).
  */
-function fuseClass(readOnly: boolean, bigWrites: boolean): FuseClass {
-  const Fuse = loadFuseNative().module as FuseClass & { prototype: { _fuseOptions(): string } };
+function fuseClass(native: FuseNative, readOnly: boolean, bigWrites: boolean): FuseClass {
+  const Fuse = native.module as FuseClass & { prototype: { _fuseOptions(): string } };
   class SinkiFuse extends (Fuse as unknown as new (...a: unknown[]) => { _fuseOptions(): string }) {
     override _fuseOptions(): string {
       const base = super._fuseOptions();
-      const extra = `${bigWrites ? 'big_writes,max_write=131072,' : ''}max_read=131072,auto_cache${readOnly ? ',ro' : ''}`;
+      // use_ino: st_ino and readdir's d_ino are the node's own number (else libfuse puts its own in
+      // stat and FUSE_UNKNOWN_INO in readdir, and the two never match).
+      const extra = `${bigWrites ? `big_writes,max_write=${PREFERRED_IO_SIZE},` : ''}max_read=${PREFERRED_IO_SIZE},auto_cache,use_ino${readOnly ? ',ro' : ''}`;
       return base ? `${base},${extra}` : `-o${extra}`;
     }
   }
@@ -144,10 +177,13 @@ function isExpected(err: unknown): boolean {
 
 export interface MountedFs {
   unmount(): Promise<void>;
+  /** Which fuse-native serves the mount. */
+  fuseNative: FuseNative['build'];
 }
 
 export async function mountFuse(mountpoint: string, ops: FsOps, options: MountOptions): Promise<MountedFs> {
-  const Fuse = fuseClass(options.readOnly, options.bigWrites);
+  const native = loadFuseNative(options.patchedFuseNative);
+  const Fuse = fuseClass(native, options.readOnly, options.bigWrites);
   const fail = (op: string, path: string, err: unknown): number => {
     if (!isExpected(err)) options.onError(op, path, err);
     return toErrno(err);
@@ -167,11 +203,36 @@ export async function mountFuse(mountpoint: string, ops: FsOps, options: MountOp
     (path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (n: number) => void): void => {
       fn(path, fd, buf, len, pos).then(cb, (err: unknown) => cb(fail(name, path, err)));
     };
-  const toStat = (a: Attr): Record<string, unknown> => ({ mode: a.mode, uid: a.uid, gid: a.gid, size: a.size, nlink: a.nlink, atime: new Date(a.atimeMs), mtime: new Date(a.mtimeMs), ctime: new Date(a.ctimeMs) });
+  const patched = native.patched;
+  const date = (ns: bigint): Date => new Date(Number(ns / 1_000_000n));
+  // The Dates are what the shipped module reads; the patched one reads the *Ns fields.
+  const toStat = (a: Attr): Record<string, unknown> => ({
+    ino: a.ino,
+    mode: a.mode,
+    uid: a.uid,
+    gid: a.gid,
+    size: a.size,
+    blocks: a.blocks,
+    blksize: PREFERRED_IO_SIZE,
+    nlink: a.nlink,
+    atime: date(a.atimeNs),
+    mtime: date(a.mtimeNs),
+    ctime: date(a.ctimeNs),
+    atimeNs: a.atimeNs,
+    mtimeNs: a.mtimeNs,
+    ctimeNs: a.ctimeNs,
+  });
+  // readdir with a stat per entry: libfuse keeps st_ino (with use_ino) and the type bits (d_type).
+  const entryStat = (e: DirEntry): Record<string, unknown> => ({ ino: e.ino, mode: e.type, atime: new Date(0), mtime: new Date(0), ctime: new Date(0), atimeNs: 0n, mtimeNs: 0n, ctimeNs: 0n });
 
   const handlers: Record<string, unknown> = {
     getattr: plain('getattr', async (p: string) => toStat(await ops.getattr(p))),
-    readdir: plain('readdir', (p: string) => ops.readdir(p)),
+    readdir: (p: string, cb: (code: number, names?: string[], stats?: Array<Record<string, unknown>>) => void): void => {
+      ops.readdir(p).then(
+        (entries) => cb(0, entries.map((e) => e.name), entries.map(entryStat)),
+        (err: unknown) => cb(fail('readdir', p, err)),
+      );
+    },
     open: plain('open', (p: string, flags: number) => ops.open(p, flags)),
     read: count('read', (p, fd, buf, len, pos) => ops.read(p, fd, buf, len, pos)),
     release: plain('release', (p: string, fd: number) => ops.release(p, fd)),
@@ -197,7 +258,9 @@ export async function mountFuse(mountpoint: string, ops: FsOps, options: MountOp
     link: plain('link', (s: string, d: string) => ops.link(s, d)),
     chmod: plain('chmod', (p: string, mode: number) => ops.chmod(p, mode)),
     chown: plain('chown', (p: string, uid: number, gid: number) => ops.chown(p, uid, gid)),
-    utimens: plain('utimens', (p: string, a: number, m: number) => ops.utimens(p, ...utimeArgs(a, m, loadFuseNative().patched))),
+    utimens: patched
+      ? plain('utimens', (p: string, a: bigint | null, m: bigint | null) => ops.utimens(p, a, m))
+      : plain('utimens', (p: string, a: number) => ops.utimens(p, ...shippedUtimeArgs(a))),
   });
 
   const fuse = new Fuse(mountpoint, handlers, { force: true, timeout: false, fsname: 'sinki', subtype: 'sinki', defaultPermissions: true, allowOther: false });
@@ -209,6 +272,7 @@ export async function mountFuse(mountpoint: string, ops: FsOps, options: MountOp
     }),
   );
   return {
+    fuseNative: native.build,
     unmount: () =>
       new Promise<void>((resolve, reject) =>
         fuse.unmount((err) => {
@@ -217,7 +281,7 @@ export async function mountFuse(mountpoint: string, ops: FsOps, options: MountOp
           // before it lets go of its event-loop handle, which would keep this process alive for good.
           void fuseMountedAt(mountpoint).then((mounted) => {
             if (mounted) return reject(err);
-            fuseBinding().fuse_native_unmount(mountpoint, (fuse as unknown as { _thread: Buffer })._thread);
+            fuseBinding(native).fuse_native_unmount(mountpoint, (fuse as unknown as { _thread: Buffer })._thread);
             resolve();
           }, reject);
         }),
@@ -233,7 +297,7 @@ export async function fuseMountedAt(mountpoint: string): Promise<boolean> {
 }
 
 /** The native binding of the fuse-native in use (node caches it: the same instance the class uses). */
-function fuseBinding(): { fuse_native_unmount(mountpoint: string, thread: Buffer): void } {
-  const entry = loadFuseNative().patched ? PATCHED_FUSE_NATIVE : require.resolve('fuse-native');
+function fuseBinding(native: FuseNative): { fuse_native_unmount(mountpoint: string, thread: Buffer): void } {
+  const entry = native.patched ? PATCHED_FUSE_NATIVE : require.resolve('fuse-native');
   return createRequire(entry)('node-gyp-build')(dirname(entry)) as { fuse_native_unmount(mountpoint: string, thread: Buffer): void };
 }

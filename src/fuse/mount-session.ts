@@ -13,7 +13,7 @@ import { FileIo } from './file-io.js';
 import { SinkiFilesystem } from './filesystem.js';
 import { fuseMountedAt, mountFuse, type MountedFs } from './fuse-adapter.js';
 import { Mutex } from './mutex.js';
-import { DirNode } from './nodes.js';
+import { DirNode, nowNs } from './nodes.js';
 import type { CompressionBacklog } from './backlog.js';
 import { Recompressor } from './recompressor.js';
 import { SnapshotsDir } from './snapshots-dir.js';
@@ -33,6 +33,8 @@ export interface MountConfig {
   snapshotEveryMs?: number;
   snapshotOnUnmount: boolean;
   bigWrites: boolean;
+  /** Use native-deps' patched fuse-native when it is built (false: the shipped one, for diagnosis). */
+  patchedFuseNative: boolean;
   /** Store chunks raw when writes outrun the compressor, recompress them when writes pause. */
   deferCompression: boolean;
   /** Takes the store exclusively beside the mount's own lock (throws LOCKED if others hold it). */
@@ -152,13 +154,13 @@ export class MountSession {
     }
     this.io = new FileIo(repo, cache, repo.config.chunkSize, cfg.writeBuffer, this.recompressor);
     this.trees = new TreeStore(repo, this.io);
-    const now = Date.now();
-    const rootMeta = { mode: 0o755, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, mtimeMs: now, ctimeMs: now };
+    const now = nowNs();
+    const rootMeta = { mode: 0o755, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, mtimeNs: now, ctimeNs: now };
     let root: DirNode;
     if (cfg.snapshot !== undefined) {
       const snap = await repo.findSnapshot(cfg.snapshot);
-      const ms = Date.parse(snap.time);
-      root = new DirNode({ ...rootMeta, mode: 0o555, mtimeMs: ms, ctimeMs: ms }, snap.tree, true);
+      const ns = BigInt(Date.parse(snap.time)) * 1_000_000n;
+      root = new DirNode({ ...rootMeta, mode: 0o555, mtimeNs: ns, ctimeNs: ns }, snap.tree, true);
     } else {
       const head = await readHead(repo);
       this.headTree = head?.tree ?? null;
@@ -179,8 +181,13 @@ export class MountSession {
     this.fuse = await mountFuse(cfg.mountpoint, this.fs, {
       readOnly: this.readOnly,
       bigWrites: cfg.bigWrites,
+      patchedFuseNative: cfg.patchedFuseNative,
       onError: (op, path, err) => cfg.log(`${op} ${path}: ${(err as Error).message}`),
     });
+    if (this.fuse.fuseNative !== 'patched') {
+      const why = this.fuse.fuseNative === 'stale-patch' ? 'built from an older patch' : cfg.patchedFuseNative ? 'not built' : 'not used (--no-patched-fuse-native)';
+      cfg.log(`the patched fuse-native is ${why}: mtimes set by cp -a, rsync -a and touch -d are lost, and times are whole milliseconds (native-deps/build-fuse-native-patched.sh)`);
+    }
     // Once a second: is there still room to store chunks raw, and is the mount still there?
     // `fusermount -u` or a file manager's eject ends the FUSE loop without telling JavaScript: notice
     // that the mount is gone and stop as `sinki umount` would (commit, snapshot, exit).

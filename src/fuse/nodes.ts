@@ -5,12 +5,27 @@ export interface Meta {
   mode: number;
   uid: number;
   gid: number;
-  mtimeMs: number;
-  ctimeMs: number;
+  /** Nanoseconds since the epoch, as the trees keep them. */
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+}
+
+export const nowNs = (): bigint => BigInt(Date.now()) * 1_000_000n;
+
+/**
+ * Inode numbers: one per node object, handed out in order, so a name keeps its number for the
+ * life of the mount (renames move the object) and no two nodes share one. 32 bits, as fuse-native
+ * passes them; 0 and libfuse's FUSE_UNKNOWN_INO (2^32-1) are never used.
+ */
+let lastIno = 0;
+function nextIno(): number {
+  lastIno = lastIno >= 0xfffffffe ? 1 : lastIno + 1;
+  return lastIno;
 }
 
 export class DirNode {
   readonly type = 'dir';
+  readonly ino = nextIno();
   /** null until first listed; then the authority (subtree is stale once children change). */
   children: Map<string, FsNode> | null = null;
   constructor(
@@ -22,6 +37,7 @@ export class DirNode {
 
 export class FileNode {
   readonly type = 'file';
+  readonly ino = nextIno();
   /** (blob id or null for a hole of zeros, plaintext length) per chunk. */
   chunks: Array<[string | null, number]>;
   /** Dirty fixed-size chunks by index; full chunkSize buffers, zero beyond the file's end. */
@@ -46,6 +62,13 @@ export class FileNode {
     return this.starts;
   }
 
+  /** Bytes that hold data: the size less the holes (chunks never written, not dirty). */
+  dataBytes(): number {
+    let holes = 0;
+    for (const [i, [id, len]] of this.chunks.entries()) if (id === null && !this.dirty.has(i)) holes += len;
+    return Math.max(0, this.size - holes);
+  }
+
   /** Called whenever the chunk list changes. */
   changed(): void {
     this.starts = null;
@@ -55,6 +78,7 @@ export class FileNode {
 
 export class LinkNode {
   readonly type = 'symlink';
+  readonly ino = nextIno();
   constructor(
     public meta: Meta,
     public target: string,
@@ -63,11 +87,10 @@ export class LinkNode {
 
 export type FsNode = DirNode | FileNode | LinkNode;
 
-const nsToMs = (ns: string | undefined): number => (ns ? Number(BigInt(ns) / 1000n) / 1000 : Date.now());
-export const msToNs = (ms: number): string => (BigInt(Math.round(ms * 1000)) * 1000n).toString();
+const storedNs = (ns: string | undefined): bigint => (ns ? BigInt(ns) : nowNs());
 
 export function nodeFromTree(n: TreeNode, readOnly: boolean): FsNode {
-  const meta: Meta = { mode: n.mode, uid: n.uid, gid: n.gid, mtimeMs: nsToMs(n.mtimeNs), ctimeMs: nsToMs(n.ctimeNs ?? n.mtimeNs) };
+  const meta: Meta = { mode: n.mode, uid: n.uid, gid: n.gid, mtimeNs: storedNs(n.mtimeNs), ctimeNs: storedNs(n.ctimeNs ?? n.mtimeNs) };
   if (n.type === 'dir') return new DirNode(meta, n.subtree ?? null, readOnly);
   if (n.type === 'symlink') return new LinkNode(meta, n.target ?? '');
   return new FileNode(meta, n.size, (n.chunks ?? []).map(([id, len]) => [id, len]), n.name, readOnly, n.sha256);

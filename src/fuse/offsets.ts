@@ -52,3 +52,8 @@ export function chunkIndexForOffset(starts: readonly number[], pos: number): num
   }
   return lo;
 }
+
+/** st_blocks for `bytes` of data: 512-byte units, whatever st_blksize says (POSIX's DEV_BSIZE). */
+export function blocksFor(bytes: number): number {
+  return Math.ceil(bytes / 512);
+}

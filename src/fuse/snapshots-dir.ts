@@ -39,8 +39,8 @@ export class SnapshotsDir {
     const next = new Map<string, DirNode>();
     for (const [name, snap] of snapshotNames(await this.repo.listSnapshots())) {
       const existing = this.byName.get(name);
-      const ms = Date.parse(snap.time);
-      next.set(name, existing && existing.subtree === snap.tree ? existing : new DirNode({ mode: 0o555, uid: 0, gid: 0, mtimeMs: ms, ctimeMs: ms }, snap.tree, true));
+      const ns = BigInt(Date.parse(snap.time)) * 1_000_000n;
+      next.set(name, existing && existing.subtree === snap.tree ? existing : new DirNode({ mode: 0o555, uid: 0, gid: 0, mtimeNs: ns, ctimeNs: ns }, snap.tree, true));
     }
     this.byName = next;
     this.loadedAt = Date.now();

@@ -1,7 +1,7 @@
 import type { Repository } from '../repo/repository.js';
 import type { TreeNode } from '../repo/tree.js';
 import type { FileIo } from './file-io.js';
-import { DirNode, FileNode, msToNs, nodeFromTree, type FsNode } from './nodes.js';
+import { DirNode, FileNode, nodeFromTree, type FsNode } from './nodes.js';
 
 /** Loads directory children from stored trees on first use, and writes changed directories back. */
 export class TreeStore {
@@ -26,7 +26,7 @@ export class TreeStore {
     const nodes: TreeNode[] = [];
     for (const [name, node] of await this.children(dir)) {
       if (isUnlinkedOpenFile(name)) continue;
-      const base = { name, mode: node.meta.mode, uid: node.meta.uid, gid: node.meta.gid, mtimeNs: msToNs(node.meta.mtimeMs), ctimeNs: msToNs(node.meta.ctimeMs) };
+      const base = { name, mode: node.meta.mode, uid: node.meta.uid, gid: node.meta.gid, mtimeNs: node.meta.mtimeNs.toString(), ctimeNs: node.meta.ctimeNs.toString() };
       if (node.type === 'dir') nodes.push({ ...base, type: 'dir', size: 0, subtree: await this.save(node, changed) });
       else if (node.type === 'symlink') nodes.push({ ...base, type: 'symlink', size: 0, target: node.target });
       else nodes.push({ ...base, type: 'file', size: node.size, chunks: await this.fileChunks(node), ...(node.sha256 ? { sha256: node.sha256 } : {}) });

@@ -74,8 +74,9 @@ describe('cp, diff, rsync and sha256 through the mount', () => {
   });
 
   // Needs the fuse-native built by native-deps/build-fuse-native-patched.sh: 2.2.6 hands the
-  // access time to JavaScript twice (utimens), so the shipped module records the atime as mtime.
-  it('cp -a keeps modification times (to the millisecond the mount stores)', async () => {
+  // access time to JavaScript twice (utimens), so the shipped module records the atime as mtime,
+  // and cuts every time to milliseconds.
+  it('cp -a keeps modification times to the nanosecond', async () => {
     m = await mount(store, mnt);
     expect(await listing(join(mnt, 'cp'), { mtimes: true })).toEqual(await listing(src, { mtimes: true }));
   });

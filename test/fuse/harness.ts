@@ -151,8 +151,8 @@ export async function errCode(p: Promise<unknown>): Promise<string> {
 
 /**
  * `find -printf` over a tree: path, type, permission bits, size (files), symlink target, uid, gid
- * and, with `mtimes`, the mtime in whole milliseconds (what the mount keeps). One sorted line each;
- * a mount's /.snapshots is left out.
+ * and, with `mtimes`, the mtime to the nanosecond (what the mount keeps with the patched
+ * fuse-native). One sorted line each; a mount's /.snapshots is left out.
  */
 export async function listing(root: string, opts: { mtimes?: boolean } = {}): Promise<string[]> {
   const format = `%P\t%y\t%m\t%s\t%l\t%U\t%G${opts.mtimes ? '\t%T@' : ''}\n`;
@@ -164,7 +164,6 @@ export async function listing(root: string, opts: { mtimes?: boolean } = {}): Pr
     .map((line) => {
       const f = line.split('\t');
       if (f[1] !== 'f') f[3] = '-'; // directory and symlink sizes differ between filesystems
-      if (opts.mtimes) f[7] = String(Math.floor(Number(f[7]) * 1000));
       return f.join('\t');
     })
     .sort();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { chunkCount, chunkIndex, chunkIndexForOffset, chunkLength, chunkStarts, fixedSpans } from '../../../src/fuse/offsets.js';
+import { blocksFor, chunkCount, chunkIndex, chunkIndexForOffset, chunkLength, chunkStarts, fixedSpans } from '../../../src/fuse/offsets.js';
 
 describe('fixed-size chunk arithmetic', () => {
   it('spans cover the request exactly, in order, each inside one chunk', () => {
@@ -60,5 +60,18 @@ describe('variable-size chunk lookup', () => {
     expect(chunkIndexForOffset(starts, 9)).toBe(0);
     expect(chunkIndexForOffset(starts, 10)).toBe(1);
     expect(chunkIndexForOffset(starts, 59)).toBe(2);
+  });
+});
+
+describe('st_blocks', () => {
+  it('is the least number of 512-byte units that holds the bytes', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 50 }), (bytes) => {
+        const b = blocksFor(bytes);
+        expect(b * 512).toBeGreaterThanOrEqual(bytes);
+        expect((b - 1) * 512).toBeLessThan(bytes === 0 ? 1 : bytes);
+      }),
+    );
+    expect([blocksFor(0), blocksFor(1), blocksFor(512), blocksFor(513)]).toEqual([0, 1, 1, 2]);
   });
 });
