@@ -91,8 +91,8 @@ function conflicts(mine: { exclusive: boolean; role?: LockRecord['role'] }, othe
 }
 
 function describeHolder(lock: LockRecord): string {
-  const what = lock.role === 'live-writer' ? 'the live tree is mounted read-write' : `store is locked by ${lock.purpose}`;
-  return `${what} (pid ${lock.pid} on ${lock.host} since ${lock.time})`;
+  const role = lock.role === 'live-writer' ? ', read-write on the live tree' : '';
+  return `store is locked by ${lock.purpose}${role} (pid ${lock.pid} on ${lock.host} since ${lock.time})`;
 }
 
 /**

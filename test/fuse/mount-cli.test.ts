@@ -69,7 +69,7 @@ describe('sinki mount and umount on the command line', () => {
     expect(same.stderr).toMatch(/already mounted at/);
     const again = await sinki(['mount', other, '--background'], { store: store.path });
     expect(again.code).toBe(11);
-    expect(again.stderr).toMatch(new RegExp(`^sinki: the live tree is mounted read-write \\(pid ${m.pid} on ${hostname()} since [^)]*\\); if that process is gone, run "sinki unlock"\n$`));
+    expect(again.stderr).toMatch(new RegExp(`^sinki: store is locked by mount, read-write on the live tree \\(pid ${m.pid} on ${hostname()} since [^)]*\\); if that process is gone, run "sinki unlock"\n$`));
     expect(await isMounted(other)).toBe(false);
     await umount(m);
     expect((await sinki(['umount', mnt])).stderr).toMatch(/nothing is mounted at/);

@@ -93,7 +93,7 @@ describe('locks come before the index, and a writer that lost its lock commits n
     await writeLock('peer-mount', { host: 'nas-peer', pid: 4242, time: new Date().toISOString(), exclusive: false, purpose: 'mount', role: 'live-writer' });
     const mnt = join(work, 'mnt');
     await fs.mkdir(mnt, { recursive: true });
-    expectOneErrorLine(await sinki(['mount', mnt], { store }), 11, /^sinki: the live tree is mounted read-write \(pid 4242 on nas-peer since /);
+    expectOneErrorLine(await sinki(['mount', mnt], { store }), 11, /^sinki: store is locked by mount, read-write on the live tree \(pid 4242 on nas-peer since /);
     expect(await fs.readdir(join(store, 'locks'))).toEqual(['peer-mount']);
     await sinkiOk(['backup', src], { store });
   });
