@@ -11,7 +11,10 @@ import { Rclone } from '../rclone/rclone.js';
 import { parseSize } from '../units.js';
 import { Repository, type RepositoryOptions } from '../repo/repository.js';
 import { StoreLock } from '../repo/lock.js';
+import { FileKeyMemory, type KeyMemory } from '../repo/key-memory.js';
+import { describeKdf } from '../crypto/kdf.js';
 import { readPassword, type PasswordSources } from './password.js';
+import { warnLine } from './output.js';
 
 /** Global flags and the environment, read once at the edge. */
 export interface GlobalOptions {
@@ -22,6 +25,8 @@ export interface GlobalOptions {
   rclone?: string;
   cacheDir?: string;
   cacheMaxSize?: string;
+  /** Open with this key file only. */
+  key?: string;
 }
 
 export interface Environment {
@@ -53,10 +58,20 @@ export class CliContext {
     if (!isRcloneLocation(location)) return new LocalBackend(resolve(location));
     const remote = location.slice(RCLONE_PREFIX.length);
     if (!remote) throw new SinkiError('USAGE', 'give the remote as rclone:REMOTE:PATH');
-    const cacheRoot = this.globals.cacheDir ?? join(this.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'sinki');
+    const cacheRoot = this.globals.cacheDir ?? this.cacheHome();
     const cacheDir = join(cacheRoot, createHash('sha256').update(remote).digest('hex').slice(0, 16));
     const cap = parseSize(this.globals.cacheMaxSize ?? '1G', '--cache-max-size');
     return new RcloneBackend(this.rclone(), remote, cap > 0 ? new RangeCache(cacheDir, cap) : null);
+  }
+
+  /** ~/.cache/sinki, or under $XDG_CACHE_HOME. */
+  private cacheHome(): string {
+    return join(this.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'sinki');
+  }
+
+  /** Which key opened each store last time on this machine (store and key ids only). */
+  keyMemory(): KeyMemory {
+    return new FileKeyMemory(join(this.cacheHome(), 'keys-used'));
   }
 
   passwordSources(): PasswordSources {
@@ -74,8 +89,18 @@ export class CliContext {
   async withStore<T>(purpose: string, exclusive: boolean, fn: (repo: Repository, lock: StoreLock) => Promise<T>, opts: StoreOpenOptions = {}): Promise<T> {
     const backend = this.backend();
     if (exclusive && !backend.writable) throw new SinkiError('USAGE', `cannot ${purpose} a remote store; change the local store and push it`);
+    const key = this.globals.key;
+    if (key !== undefined && !/^[0-9A-Za-z._-]{1,64}$/.test(key)) throw new SinkiError('USAGE', `--key ${key}: not a key id (the file name in keys/ without .json)`);
     const password = opts.password ?? (await this.password());
-    const repo = await Repository.open(backend, password, opts.repo ?? {});
+    const repo = await Repository.open(backend, password, {
+      ...opts.repo,
+      keys: {
+        only: key,
+        memory: this.keyMemory(),
+        onSkipped: opts.quietKeys ? undefined : warnLine,
+        onTry: this.globals.verbose ? (id, file) => process.stderr.write(`sinki: trying key ${id} (${describeKdf(file.kdf)})\n`) : undefined,
+      },
+    });
     const lock = await StoreLock.acquire(backend, exclusive, purpose);
     const interrupted = (): void => {
       process.stderr.write('\nsinki: interrupted; what was committed stays in the store\n');
@@ -100,4 +125,6 @@ export interface StoreOpenOptions {
   repo?: RepositoryOptions;
   password?: Buffer;
   ownSignals?: boolean;
+  /** Key files that cannot be used go unmentioned while opening (check reports them itself). */
+  quietKeys?: boolean;
 }
