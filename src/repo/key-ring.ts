@@ -16,7 +16,7 @@ export const MAX_KEY_FILES_TRIED = 20;
 export interface KeyOptions {
   /** Open with this key file only (`--key ID`). */
   only?: string;
-  /** The key last used on this machine, per store: tried first, and updated once another one opens. */
+  /** The key last used on this machine, per store: tried first (the caller remembers the one that opened, once the store checks out). */
   memory?: KeyMemory;
   /** Key files that could not be used (damaged, too large, KDF beyond the caps), told once the store has opened. */
   onSkipped?: (message: string) => void;
@@ -59,7 +59,7 @@ export function unlockOrder<T extends { id: string; file: KeyFile }>(keys: reado
   return [...keys].sort((a, b) => rank(a) - rank(b) || kdfWork(a.file.kdf) - kdfWork(b.file.kdf) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
-/** Finds the key file the password opens; remembers it for next time. */
+/** Finds the key file the password opens. */
 export async function unlockStore(backend: Backend, repoId: string, password: Buffer, options: KeyOptions = {}): Promise<{ master: MasterKeys; key: UnlockedKey }> {
   const ids = await listKeyIds(backend);
   if (ids.length === 0) throw new SinkiError('CORRUPT', `${backend.location}: the store has no key files (keys/ is empty)`);
@@ -82,7 +82,6 @@ export async function unlockStore(backend: Backend, repoId: string, password: Bu
     const master = await unlockKeyFile(key.file, password, repoId);
     if (!master) continue;
     for (const err of skipped) options.onSkipped?.(`${err.message}; skipped`);
-    if (key.id !== preferred) await options.memory?.remember(repoId, key.id);
     return { master, key };
   }
   if (usable.length === 0 && leftOut === 0) {
@@ -102,6 +101,5 @@ async function unlockOnly(backend: Backend, repoId: string, password: Buffer, id
   options.onTry?.(id, file);
   const master = await unlockKeyFile(file, password, repoId);
   if (!master) throw new SinkiError('WRONG_PASSWORD', `wrong password for key ${id}`);
-  await options.memory?.remember(repoId, id);
   return { master, key: { id, file } };
 }

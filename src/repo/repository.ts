@@ -139,6 +139,7 @@ export class Repository {
     const { master, key } = await unlockStore(backend, signed.id, password, options.keys);
     const keys = new Subkeys(master, signed.cipher, signed.id, signed.format >= 2);
     const config = verifyStoreConfig(signed, keys.configMacKey());
+    await options.keys?.memory?.remember(config.id, key.id);
     const repo = new Repository(backend, config, keys, master, key, options);
     if (!options.skipIndex) await repo.loadIndex(options.tolerateDamagedIndex ? () => undefined : undefined);
     return repo;
