@@ -205,7 +205,7 @@ export class CrashSuite {
       else for (let j = 0; j < size; j++) buf[j] = 97 + ((j * 7 + Math.floor(j / 4096) * 13 + i) % 23);
       fs.writeFileSync(path.join(this.pool, `p${i}.${i % 2 === 0 ? 'zip' : 'txt'}`), buf);
     }
-    await this.sinkiOk(['init', '--kdf-iterations', '1000', '--pack-size', this.packSize]);
+    await this.sinkiOk(['init', '--kdf', 'pbkdf2', '--kdf-iterations', '1000', '--insecure-kdf', '--pack-size', this.packSize]);
     await this.backupUninterrupted();
   }
 

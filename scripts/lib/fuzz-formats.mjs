@@ -135,7 +135,7 @@ export async function buildCorpus(workdir) {
     if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
   };
   sh(process.execPath, [path.join(ROOT, 'scripts/gen-dataset.mjs'), src, '--size', '3M', '--seed', 'fuzz']);
-  sh(process.execPath, [cli, '-s', store, 'init', '--kdf-iterations', '1000', '--pack-size', '1M']);
+  sh(process.execPath, [cli, '-s', store, 'init', '--kdf', 'pbkdf2', '--kdf-iterations', '1000', '--insecure-kdf', '--pack-size', '1M']);
   sh(process.execPath, [cli, '-s', store, 'backup', src]);
   const repo = await d.repository.Repository.open(new d.local.LocalBackend(store), Buffer.from(PASSWORD));
   const [snap] = await repo.listSnapshots();

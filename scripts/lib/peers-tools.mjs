@@ -65,7 +65,7 @@ export function toolList() {
       label: 'sinki',
       settings: 'xz preset 1 (`init --preset 1`), AES-128-GCM, FastCDC backup chunks; PBKDF2 100k iterations',
       kind: 'backup',
-      init: `node {SINKI} -s {STORE} init --preset 1 --kdf-iterations 100000`,
+      init: `node {SINKI} -s {STORE} init --preset 1 --kdf pbkdf2 --kdf-iterations 100000 --insecure-kdf`,
       backup: `node {SINKI} -s {STORE} backup {SRC} --json`,
       rerun: `node {SINKI} -s {STORE} backup {SRC} --json`,
       restore: `node {SINKI} -s {STORE} restore latest {T}`,

@@ -34,7 +34,7 @@ export function registerCheck(program: Command): void {
           }
           process.stdout.write(`${report.problems.length} problem(s) found (${what})\n`);
           return CODE_TABLE.CORRUPT.exit;
-        });
+        }, { quietKeys: true });
       }),
     );
 }

@@ -13,7 +13,10 @@ import { Repository, type RepositoryOptions } from '../repo/repository.js';
 import { GuardedBackend } from '../repo/guarded-backend.js';
 import { StoreLock, type LockRecord } from '../repo/lock.js';
 import { controlDir } from '../fuse/control.js';
+import { FileKeyMemory, type KeyMemory } from '../repo/key-memory.js';
+import { describeKdf } from '../crypto/kdf.js';
 import { readPassword, type PasswordSources } from './password.js';
+import { warnLine } from './output.js';
 
 /** Global flags and the environment, read once at the edge. */
 export interface GlobalOptions {
@@ -24,6 +27,8 @@ export interface GlobalOptions {
   rclone?: string;
   cacheDir?: string;
   cacheMaxSize?: string;
+  /** --key ID: open with this key file only. */
+  key?: string;
 }
 
 export interface Environment {
@@ -64,7 +69,17 @@ export class CliContext {
 
   /** --cache-dir, else $XDG_CACHE_HOME/sinki or ~/.cache/sinki: what is kept here costs time or space when lost, never data. */
   cacheRoot(): string {
-    return this.globals.cacheDir ?? join(this.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'sinki');
+    return this.globals.cacheDir ?? this.cacheHome();
+  }
+
+  /** ~/.cache/sinki, or under $XDG_CACHE_HOME. */
+  private cacheHome(): string {
+    return join(this.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'sinki');
+  }
+
+  /** Which key opened each store last time on this machine (store and key ids only). */
+  keyMemory(): KeyMemory {
+    return new FileKeyMemory(join(this.cacheHome(), 'keys-used'));
   }
 
   /** Where running mounts listen for `sinki umount` and `sinki snapshot`. */
@@ -92,6 +107,8 @@ export class CliContext {
   async withStore<T>(purpose: string, exclusive: boolean, fn: (repo: Repository, lock: StoreLock) => Promise<T>, opts: StoreOpenOptions = {}): Promise<T> {
     const raw = this.backend();
     if (exclusive && !raw.writable) throw new SinkiError('USAGE', `cannot ${purpose} a remote store; change the local store and push it`);
+    const key = this.globals.key;
+    if (key !== undefined && !/^[0-9A-Za-z._-]{1,64}$/.test(key)) throw new SinkiError('USAGE', `--key ${key}: not a key id (the file name in keys/ without .json)`);
     const password = opts.password ?? (await this.password());
     const backend = new GuardedBackend(raw);
     // The key opens before the lock is written (a wrong password or a folder that is no store leaves
@@ -108,7 +125,16 @@ export class CliContext {
       process.once('SIGTERM', interrupted);
     }
     try {
-      const repo = await Repository.open(backend, password, { ...repoOptions, skipIndex: true });
+      const repo = await Repository.open(backend, password, {
+        ...repoOptions,
+        skipIndex: true,
+        keys: {
+          only: key,
+          memory: this.keyMemory(),
+          onSkipped: opts.quietKeys ? undefined : warnLine,
+          onTry: this.globals.verbose ? (id, file) => process.stderr.write(`sinki: trying key ${id} (${describeKdf(file.kdf)})\n`) : undefined,
+        },
+      });
       lock = await StoreLock.acquire(raw, exclusive, purpose, { role: opts.role });
       backend.attach(lock);
       if (!repoOptions.skipIndex) await repo.loadIndex(repoOptions.tolerateDamagedIndex ? () => undefined : undefined);
@@ -126,6 +152,8 @@ export interface StoreOpenOptions {
   repo?: RepositoryOptions;
   password?: Buffer;
   ownSignals?: boolean;
+  /** Key files that cannot be used go unmentioned while opening (check reports them itself). */
+  quietKeys?: boolean;
   /** 'live-writer' for a read-write mount of the live tree: one such mount per store at a time. */
   role?: LockRecord['role'];
 }

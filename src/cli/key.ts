@@ -3,22 +3,15 @@ import { describeKdf } from '../crypto/kdf.js';
 import { keyPath } from '../repo/layout.js';
 import { readPassword } from './password.js';
 import { action } from './action.js';
-import { parseKdf } from './init.js';
+import { kdfOptions, parseKdf, warnIfWeakKey, type KdfFlags } from './init.js';
 import { printJson } from './output.js';
 
-interface NewKeyFlags {
-  kdf: string;
-  kdfMs?: string;
-  kdfIterations?: string;
+interface NewKeyFlags extends KdfFlags {
   newPasswordFile?: string;
 }
 
 function newKeyOptions(cmd: Command): Command {
-  return cmd
-    .option('--new-password-file <file>', 'read the new password from a file (else SINKI_NEW_PASSWORD, else a prompt)')
-    .option('--kdf <name>', 'pbkdf2 or scrypt', 'pbkdf2')
-    .option('--kdf-ms <ms>', 'calibrate the KDF to about this many milliseconds')
-    .option('--kdf-iterations <n>', 'fixed PBKDF2 iteration count (or scrypt N)');
+  return kdfOptions(cmd.option('--new-password-file <file>', 'read the new password from a file (else SINKI_NEW_PASSWORD, else a prompt)'));
 }
 
 function newPassword(flags: NewKeyFlags): Promise<Buffer> {
@@ -39,20 +32,22 @@ export function registerKey(program: Command): void {
           if (flags.json) return printJson(keys.map((k) => ({ id: k.id, current: k.id === repo.unlockedKey.id, created: k.file?.created ?? null, host: k.file?.host ?? null, kdf: k.file?.kdf.name ?? null, error: k.error ?? null })));
           for (const k of keys) {
             const mark = k.id === repo.unlockedKey.id ? '*' : ' ';
-            process.stdout.write(k.file ? `${mark} ${k.id}  ${k.file.created.slice(0, 19).replace('T', ' ')}  ${k.file.host}  ${describeKdf(k.file.kdf)}\n` : `  ${k.id}  damaged: ${k.error}\n`);
+            process.stdout.write(k.file ? `${mark} ${k.id}  ${k.file.created.slice(0, 19).replace('T', ' ')}  ${k.file.host}  ${describeKdf(k.file.kdf)}\n` : `  ${k.id}  unusable: ${k.error}\n`);
           }
-        }),
+        }, { quietKeys: true }),
       ),
     );
 
   newKeyOptions(key.command('add').description('add a password'))
     .action(
-      action(async (ctx, flags: NewKeyFlags) =>
-        ctx.withStore('key add', false, async (repo) => {
-          const file = await repo.addKey(await newPassword(flags), parseKdf(flags));
+      action(async (ctx, flags: NewKeyFlags) => {
+        const kdf = parseKdf(flags);
+        return ctx.withStore('key add', false, async (repo) => {
+          const file = await repo.addKey(await newPassword(flags), kdf);
           process.stdout.write(`added key ${file.id}\n`);
-        }),
-      ),
+          warnIfWeakKey(file.id, file.kdf);
+        });
+      }),
     );
 
   key
@@ -70,12 +65,15 @@ export function registerKey(program: Command): void {
 
   newKeyOptions(key.command('passwd').description('change the password in use (adds the new key, then removes the old)'))
     .action(
-      action(async (ctx, flags: NewKeyFlags) =>
-        ctx.withStore('key passwd', true, async (repo) => {
-          const file = await repo.addKey(await newPassword(flags), parseKdf(flags));
+      action(async (ctx, flags: NewKeyFlags) => {
+        const kdf = parseKdf(flags);
+        return ctx.withStore('key passwd', true, async (repo) => {
+          const file = await repo.addKey(await newPassword(flags), kdf);
           await repo.backend.remove(keyPath(repo.unlockedKey.id));
+          await ctx.keyMemory().remember(repo.config.id, file.id);
           process.stdout.write(`password changed (key ${repo.unlockedKey.id} replaced by ${file.id})\n`);
-        }),
-      ),
+          warnIfWeakKey(file.id, file.kdf);
+        });
+      }),
     );
 }

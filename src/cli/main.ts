@@ -32,10 +32,11 @@ function buildProgram(): Command {
     .option('-s, --store <path>', 'the store folder (default: $SINKI_STORE)')
     .option('--password-file <file>', 'read the password from this file')
     .option('--password-command <cmd>', 'run this command and use its output as the password')
-    .option('-v, --verbose', 'more detail in errors (stack traces)')
+    .option('-v, --verbose', 'more detail: stack traces of errors, each key file tried')
     .option('--rclone <path>', 'the rclone binary (default: $SINKI_RCLONE or rclone on PATH); RCLONE_CONFIG is honoured')
     .option('--cache-dir <dir>', 'local cache: ciphertext ranges of remote stores, and chunks mounts left to compress (default ~/.cache/sinki)')
     .option('--cache-max-size <size>', 'cap of that cache (default 1G; 0 disables it)')
+    .option('--key <id>', 'open the store with this key file only (its name in keys/, as "sinki key list" shows); else the key used last here is tried first, then at most 20')
     .addHelpText('after', EXIT_CODES_HELP)
     .exitOverride()
     .configureOutput({ outputError: (str, write) => write(`sinki: ${str.replace(/^error: /, '').trimEnd()} (see --help)\n`) });

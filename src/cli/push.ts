@@ -22,7 +22,7 @@ export function registerPush(program: Command): void {
     .option('--bwlimit <limit>', 'bandwidth limit in rclone syntax: 10M, or a timetable such as "08:00,512k 19:00,10M"')
     .option('--transfers <n>', 'files uploaded in parallel (rclone default 4)')
     .option('--dry-run', 'show what would be sent; send nothing')
-    .option('--delete', 'also delete remote files the local store no longer has (after the new state is up)')
+    .option('--delete', 'also delete remote files the local store no longer has (after the new state is up); key files removed here are removed there on every push')
     .option('--verify', "check every remote pack, index and snapshot: its SHA-256 must equal its name")
     .option('--json', 'machine-readable progress and summary')
     .action(

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { SinkiError } from '../errors.js';
-import { deriveFromPassword, validateKdfParams, type KdfParams } from './kdf.js';
+import { deriveFromPassword, kdfBeyondLimits, validateKdfParams, type KdfParams } from './kdf.js';
 import { open, seal } from './aead.js';
 import { checksumValid, withChecksum } from './canonical.js';
 
@@ -26,6 +26,9 @@ export interface KeyFile {
 
 const KEY_FILE_CIPHER = 'aes-256-gcm';
 
+/** A key file is about 600 bytes; anything much larger is not one (and is not read whole). */
+export const MAX_KEY_FILE_BYTES = 64 * 1024;
+
 export function newMasterKeys(): MasterKeys {
   return { encKey: randomBytes(32), idKey: randomBytes(32) };
 }
@@ -41,8 +44,13 @@ export async function createKeyFile(password: Buffer, keys: MasterKeys, kdf: Kdf
   return withChecksum({ version: 1 as const, id: randomBytes(8).toString('hex'), created: new Date().toISOString(), host: hostname(), kdf, sealed });
 }
 
-/** Parses and checks the shape of a key file; a damaged file is CORRUPT, never "wrong password". */
+/**
+ * Parses and checks the shape of a key file; a damaged file is CORRUPT, never "wrong password".
+ * So is one whose KDF would cost more than sinki spends on a key file (see kdfBeyondLimits): anyone
+ * who can write to the store can add a key file, checksum and all.
+ */
 export function parseKeyFile(text: string, name: string): KeyFile {
+  if (text.length > MAX_KEY_FILE_BYTES) throw tooLarge(name, text.length);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -54,6 +62,8 @@ export function parseKeyFile(text: string, name: string): KeyFile {
     throw new SinkiError('CORRUPT', `key file ${name} is damaged (missing or invalid fields)`);
   }
   if (!checksumValid(v)) throw new SinkiError('CORRUPT', `key file ${name} is damaged (checksum mismatch: edited or truncated)`);
+  const beyond = kdfBeyondLimits(v.kdf);
+  if (beyond) throw new SinkiError('CORRUPT', `key file ${name} refused: it asks for ${beyond}`);
   return v as unknown as KeyFile;
 }
 
@@ -68,4 +78,8 @@ export async function unlockKeyFile(file: KeyFile, password: Buffer, repoId: str
   }
   const parsed = JSON.parse(payload.toString()) as { encKey: string; idKey: string };
   return { encKey: Buffer.from(parsed.encKey, 'base64'), idKey: Buffer.from(parsed.idKey, 'base64') };
+}
+
+export function tooLarge(name: string, bytes: number): SinkiError {
+  return new SinkiError('CORRUPT', `key file ${name} refused: ${bytes} bytes, a key file has at most ${MAX_KEY_FILE_BYTES}`);
 }

@@ -15,7 +15,7 @@ export interface TransferOptions {
 
 export interface PushOptions extends TransferOptions {
   dryRun?: boolean;
-  /** Delete remote files the local store no longer has, after the new state is up. */
+  /** Delete remote files the local store no longer has, after the new state is up (key files go on every push). */
   delete?: boolean;
   verify?: boolean;
 }
@@ -45,6 +45,9 @@ export const PUSH_PHASES: readonly PushPhase[] = [
   { name: 'snapshots', include: ['/snapshots/**'], staged: true },
   { name: 'refs', include: ['/refs/**', '/SHA256SUMS'], staged: true, mutable: true },
 ];
+
+/** The part of the store every push mirrors exactly, deletions included. */
+export const KEYS_MIRROR = { include: ['/keys/**'] };
 
 /** Flags of rclone itself for copies: JSON log lines with stats every second (for progress), the user's limits. */
 export function transferFlags(o: TransferOptions): string[] {
@@ -120,6 +123,10 @@ async function pushFrom(daemon: RcloneDaemon, storePath: string, metadataPath: s
     await renameIntoPlace(daemon, staging, remote, sent);
     await daemon.call('operations/purge', { fs: remote, remote: name }, `purge in ${remote}`);
   }
+  // keys/ is mirrored exactly on every push, --delete or not: a removed password (key remove,
+  // key passwd) must stop opening the remote copy too, and a key file planted there goes. Only
+  // after the new state is up, so the remote always holds a key that opens it.
+  await daemon.transfer('sync/sync', { srcFs: storePath, dstFs: remote, _filter: { FilterRule: phaseRules(KEYS_MIRROR) } }, `sync keys to ${remote}`);
   if (o.delete) {
     // Deletions last, newest state first, so a remote never refers to something already gone.
     for (const phase of [...PUSH_PHASES].reverse()) {

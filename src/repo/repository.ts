@@ -3,13 +3,13 @@ import { LRUCache } from 'lru-cache';
 import { SinkiError, isSinkiError } from '../errors.js';
 import type { Backend } from '../backend/backend.js';
 import { open as openSealed, SEAL_OVERHEAD } from '../crypto/aead.js';
-import { chooseKdfParams, type KdfCost, type KdfName } from '../crypto/kdf.js';
-import { createKeyFile, newMasterKeys, parseKeyFile, unlockKeyFile, type KeyFile, type MasterKeys } from '../crypto/keyfile.js';
+import { chooseKdfParams, type KdfChoice } from '../crypto/kdf.js';
+import { createKeyFile, newMasterKeys, type KeyFile, type MasterKeys } from '../crypto/keyfile.js';
 import { sha256Hex } from '../crypto/canonical.js';
 import { BlobEncoding, decodeBlob, encodeBlob, joinedPayload, payloadEncoding, rawPayloadPieces, type PayloadPieces } from '../codec/blob.js';
 import { defaultXzEngine, type XzEngine } from '../codec/xz.js';
 import { BlobIndex, decodeIndexSegment, encodeIndexSegment, type PackRecord } from './blob-index.js';
-import { CONFIG_FILE, indexPath, INDEX_DIR, isObjectId, keyPath, KEYS_DIR, packIdFromListing, packPath, PACKS_DIR, snapshotPath, SNAPSHOTS_DIR, SUMS_FILE } from './layout.js';
+import { CONFIG_FILE, indexPath, INDEX_DIR, isObjectId, keyPath, packIdFromListing, packPath, PACKS_DIR, snapshotPath, SNAPSHOTS_DIR, SUMS_FILE } from './layout.js';
 import { BlobKind, parsePackPrefix, PACK_PREFIX_LENGTH, PACK_VERSION } from './pack-format.js';
 import { PackBuilder, type FinishedPack } from './packer.js';
 import { FileKind, openFile, sealFile } from './sealed-file.js';
@@ -17,6 +17,9 @@ import { decodeSnapshot, encodeSnapshot, selectSnapshot, type Snapshot, type Sto
 import { newStoreConfig, parseStoreConfig, signStoreConfig, verifyStoreConfig, type StoreConfig, type StoreParams } from './store-config.js';
 import { decodeTree, encodeTree, type Tree } from './tree.js';
 import { Subkeys } from './subkeys.js';
+import { listKeyIds, readKeyFile, unlockStore, type KeyOptions, type UnlockedKey } from './key-ring.js';
+
+export type { UnlockedKey } from './key-ring.js';
 
 export interface RepositoryOptions {
   /** Decompress and re-hash every blob before its pack is published. */
@@ -38,6 +41,8 @@ export interface RepositoryOptions {
    * not wait for trees, and codes them beside its directory walk.
    */
   treesOnCallingThread?: boolean;
+  /** Which key files open the store, and what to tell about the others. */
+  keys?: KeyOptions;
 }
 
 export interface WriteStats {
@@ -45,11 +50,6 @@ export interface WriteStats {
   plainBytesWritten: number;
   packsWritten: number;
   packBytesWritten: number;
-}
-
-export interface UnlockedKey {
-  id: string;
-  file: KeyFile;
 }
 
 /**
@@ -118,45 +118,31 @@ export class Repository {
   }
 
   /** `options.format`: an older store format, for tests that check such stores still work. */
-  static async init(backend: Backend, password: Buffer, params: StoreParams, kdf: { name: KdfName; cost: KdfCost }, options: RepositoryOptions & { format?: number } = {}): Promise<Repository> {
+  static async init(backend: Backend, password: Buffer, params: StoreParams, kdf: KdfChoice, options: RepositoryOptions & { format?: number } = {}): Promise<Repository> {
     if ((await backend.size(CONFIG_FILE)) !== null) throw new SinkiError('EXISTS', `a store already exists at ${backend.location}`);
     const existing = await backend.list('');
     if (existing.length > 0) throw new SinkiError('EXISTS', `${backend.location} is not empty; init needs an empty or new folder`);
     const config = newStoreConfig(params, options.format);
     const master = newMasterKeys();
     const keys = new Subkeys(master, config.cipher, config.id, config.format >= 2);
-    const keyFile = await createKeyFile(password, master, await chooseKdfParams(kdf.name, kdf.cost), config.id);
+    const keyFile = await createKeyFile(password, master, await chooseKdfParams(kdf), config.id);
     await backend.write(keyPath(keyFile.id), Buffer.from(JSON.stringify(keyFile, null, 2) + '\n'));
     await backend.write(CONFIG_FILE, Buffer.from(JSON.stringify(signStoreConfig(config, keys.configMacKey()), null, 2) + '\n'));
+    await options.keys?.memory?.remember(config.id, keyFile.id);
     const repo = new Repository(backend, config, keys, master, { id: keyFile.id, file: keyFile }, options);
     await repo.writeSums();
     return repo;
   }
 
   static async open(backend: Backend, password: Buffer, options: RepositoryOptions = {}): Promise<Repository> {
-    const { signed, keyFiles } = await readStoreFiles(backend);
-    let damaged: SinkiError | null = null;
-    for (const [id, text] of keyFiles) {
-      let file: KeyFile;
-      try {
-        file = parseKeyFile(text, keyPath(id));
-      } catch (err) {
-        if (isSinkiError(err)) {
-          damaged = err;
-          continue;
-        }
-        throw err;
-      }
-      const master = await unlockKeyFile(file, password, signed.id);
-      if (!master) continue;
-      const keys = new Subkeys(master, signed.cipher, signed.id, signed.format >= 2);
-      const config = verifyStoreConfig(signed, keys.configMacKey());
-      const repo = new Repository(backend, config, keys, master, { id, file }, options);
-      if (!options.skipIndex) await repo.loadIndex(options.tolerateDamagedIndex ? () => undefined : undefined);
-      return repo;
-    }
-    if (damaged && keyFiles.length === 1) throw damaged;
-    throw new SinkiError('WRONG_PASSWORD', damaged ? `wrong password (and ${damaged.message})` : 'wrong password: no key of this store opens with it');
+    const signed = await readStoreConfig(backend);
+    const { master, key } = await unlockStore(backend, signed.id, password, options.keys);
+    const keys = new Subkeys(master, signed.cipher, signed.id, signed.format >= 2);
+    const config = verifyStoreConfig(signed, keys.configMacKey());
+    await options.keys?.memory?.remember(config.id, key.id);
+    const repo = new Repository(backend, config, keys, master, key, options);
+    if (!options.skipIndex) await repo.loadIndex(options.tolerateDamagedIndex ? () => undefined : undefined);
+    return repo;
   }
 
   // ---- index ----------------------------------------------------------------
@@ -547,18 +533,19 @@ export class Repository {
 
   async listKeys(): Promise<Array<{ id: string; file: KeyFile | null; error?: string }>> {
     const out: Array<{ id: string; file: KeyFile | null; error?: string }> = [];
-    for (const [id, text] of (await readStoreFiles(this.backend)).keyFiles) {
+    for (const id of await listKeyIds(this.backend)) {
       try {
-        out.push({ id, file: parseKeyFile(text, keyPath(id)) });
+        out.push({ id, file: await readKeyFile(this.backend, id) });
       } catch (err) {
-        out.push({ id, file: null, error: (err as Error).message });
+        if (!isSinkiError(err, 'CORRUPT')) throw err;
+        out.push({ id, file: null, error: err.message });
       }
     }
     return out;
   }
 
-  async addKey(password: Buffer, kdf: { name: KdfName; cost: KdfCost }): Promise<KeyFile> {
-    const file = await createKeyFile(password, this.master, await chooseKdfParams(kdf.name, kdf.cost), this.config.id);
+  async addKey(password: Buffer, kdf: KdfChoice): Promise<KeyFile> {
+    const file = await createKeyFile(password, this.master, await chooseKdfParams(kdf), this.config.id);
     await this.backend.write(keyPath(file.id), Buffer.from(JSON.stringify(file, null, 2) + '\n'));
     return file;
   }
@@ -583,7 +570,7 @@ export class Repository {
   }
 }
 
-async function readStoreFiles(backend: Backend): Promise<{ signed: ReturnType<typeof parseStoreConfig>; keyFiles: Array<[string, string]> }> {
+async function readStoreConfig(backend: Backend): Promise<ReturnType<typeof parseStoreConfig>> {
   let configText: string;
   try {
     configText = (await backend.read(CONFIG_FILE)).toString();
@@ -593,12 +580,5 @@ async function readStoreFiles(backend: Backend): Promise<{ signed: ReturnType<ty
     }
     throw err;
   }
-  const signed = parseStoreConfig(configText);
-  const keyFiles: Array<[string, string]> = [];
-  for (const name of await backend.list(KEYS_DIR)) {
-    if (!name.endsWith('.json')) continue;
-    keyFiles.push([name.slice(0, -5), (await backend.read(`${KEYS_DIR}/${name}`)).toString()]);
-  }
-  if (keyFiles.length === 0) throw new SinkiError('CORRUPT', `${backend.location}: the store has no key files (keys/ is empty)`);
-  return { signed, keyFiles };
+  return parseStoreConfig(configText);
 }

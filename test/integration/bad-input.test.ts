@@ -215,7 +215,7 @@ describe('bad input: one clear line and a distinct exit code', () => {
     it('bad option values → 2', async () => {
       const fresh = join(work, 'never-created');
       expectOneErrorLine(await sinki(['init', '--cipher', 'rot13', ...FAST_KDF], { store: fresh }), 2, /--cipher must be one of/);
-      expectOneErrorLine(await sinki(['init', '--kdf-iterations', '10'], { store: fresh }), 2, /--kdf-iterations must be/);
+      expectOneErrorLine(await sinki(['init', '--kdf', 'pbkdf2', '--kdf-iterations', '10'], { store: fresh }), 2, /--kdf-iterations must be/);
       expectOneErrorLine(await sinki(['init', '--kdf', 'scrypt', '--kdf-iterations', '1000'], { store: fresh }), 2, /power of two/);
       expectOneErrorLine(await sinki(['init', '--pack-size', 'huge', ...FAST_KDF], { store: fresh }), 2, /--pack-size/);
       expectOneErrorLine(await sinki(['init', '--pack-size', '1K', ...FAST_KDF], { store: fresh }), 2, /--pack-size must be between/);

@@ -1,15 +1,15 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run, sinki, sinkiOk } from '../helpers/cli.js';
+import { FAST_KDF, run, sinki, sinkiOk } from '../helpers/cli.js';
 import { pseudoRandomBytes } from '../helpers/files.js';
 import { removeTempDirs, tempDir } from '../helpers/temp.js';
 
 const VARIANTS: Array<{ name: string; init: string[]; cipher: string; kdf: Record<string, unknown> }> = [
-  { name: 'aes-128-gcm (default) + pbkdf2', init: ['--kdf-iterations', '1000'], cipher: 'aes-128-gcm', kdf: { name: 'pbkdf2', iterations: 1000 } },
-  { name: 'aes-256-gcm', init: ['--cipher', 'aes-256-gcm', '--kdf-iterations', '1000'], cipher: 'aes-256-gcm', kdf: { name: 'pbkdf2' } },
-  { name: 'chacha20-poly1305', init: ['--cipher', 'chacha20-poly1305', '--kdf-iterations', '1000'], cipher: 'chacha20-poly1305', kdf: { name: 'pbkdf2' } },
-  { name: 'scrypt key derivation', init: ['--kdf', 'scrypt', '--kdf-iterations', '1024'], cipher: 'aes-128-gcm', kdf: { name: 'scrypt', N: 1024 } },
+  { name: 'aes-128-gcm (default) + pbkdf2', init: FAST_KDF, cipher: 'aes-128-gcm', kdf: { name: 'pbkdf2', iterations: 1000 } },
+  { name: 'aes-256-gcm', init: ['--cipher', 'aes-256-gcm', ...FAST_KDF], cipher: 'aes-256-gcm', kdf: { name: 'pbkdf2' } },
+  { name: 'chacha20-poly1305', init: ['--cipher', 'chacha20-poly1305', ...FAST_KDF], cipher: 'chacha20-poly1305', kdf: { name: 'pbkdf2' } },
+  { name: 'scrypt key derivation', init: ['--kdf', 'scrypt', '--kdf-iterations', '1024', '--insecure-kdf'], cipher: 'aes-128-gcm', kdf: { name: 'scrypt', N: 1024 } },
 ];
 
 describe('ciphers and key derivations', () => {

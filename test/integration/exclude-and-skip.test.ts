@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, initStore, jsonLine, lsEntries, PASSWORD, run, sinki, sinkiOk } from '../helpers/cli.js';
+import { CLI, FAST_KDF, initStore, jsonLine, lsEntries, PASSWORD, run, sinki, sinkiOk } from '../helpers/cli.js';
 import { removeTempDirs, tempDir } from '../helpers/temp.js';
 
 describe('what a backup leaves out', () => {
@@ -81,7 +81,7 @@ describe('what a backup leaves out', () => {
     const asNobody = (args: string[]): ReturnType<typeof run> =>
       run('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, CLI, '-s', userStore, ...args], { env: { SINKI_PASSWORD: PASSWORD, SINKI_STORE: undefined } });
 
-    expect((await asNobody(['init', '--kdf-iterations', '1000'])).code).toBe(0);
+    expect((await asNobody(['init', ...FAST_KDF])).code).toBe(0);
     const r = await asNobody(['backup', userSrc]);
     expect(r.code).toBe(3);
     expect(r.stderr.trimEnd().split('\n')).toEqual([

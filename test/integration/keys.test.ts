@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectOneErrorLine, initStore, PASSWORD, sinki, sinkiOk } from '../helpers/cli.js';
+import { expectOneErrorLine, FAST_KDF, initStore, PASSWORD, sinki, sinkiOk } from '../helpers/cli.js';
 import { removeTempDirs, tempDir } from '../helpers/temp.js';
 
 interface KeyJson {
@@ -22,7 +22,7 @@ describe('passwords (key files)', () => {
   const opensWith = async (password: string): Promise<number> => (await sinki(['cat', 'latest', 'src/f.txt'], { store, password })).code;
   const keyList = async (password: string): Promise<KeyJson[]> => JSON.parse((await sinkiOk(['key', 'list', '--json'], { store, password })).stdout) as KeyJson[];
   const addKey = async (newPassword: string, password: string): Promise<string> => {
-    const r = await sinkiOk(['key', 'add', '--kdf-iterations', '1000'], { store, password, env: { SINKI_NEW_PASSWORD: newPassword } });
+    const r = await sinkiOk(['key', 'add', ...FAST_KDF], { store, password, env: { SINKI_NEW_PASSWORD: newPassword } });
     const m = /^added key ([0-9a-f]+)\n$/.exec(r.stdout);
     expect(m).not.toBeNull();
     return m![1]!;
@@ -67,7 +67,7 @@ describe('passwords (key files)', () => {
     expect(await keyList(PASSWORD)).toHaveLength(1);
 
     // passwd: the new one works, the old one gets exit 12, and the data is untouched
-    const p = await sinkiOk(['key', 'passwd', '--kdf-iterations', '1000'], { store, env: { SINKI_NEW_PASSWORD: THIRD } });
+    const p = await sinkiOk(['key', 'passwd', ...FAST_KDF], { store, env: { SINKI_NEW_PASSWORD: THIRD } });
     expect(p.stdout).toMatch(new RegExp(`^password changed \\(key ${first!.id} replaced by [0-9a-f]+\\)\\n$`));
     expectOneErrorLine(await sinki(['ls', 'latest'], { store }), 12, /wrong password/);
     const cat = await sinkiOk(['cat', 'latest', 'src/f.txt'], { store, password: THIRD });
@@ -79,12 +79,12 @@ describe('passwords (key files)', () => {
   });
 
   it('key add without a new password and without a terminal is a usage error (2), and adds nothing', async () => {
-    expectOneErrorLine(await sinki(['key', 'add', '--kdf-iterations', '1000'], { store, password: THIRD }), 2, /no password given/);
+    expectOneErrorLine(await sinki(['key', 'add', ...FAST_KDF], { store, password: THIRD }), 2, /no password given/);
     expect(await keyList(THIRD)).toHaveLength(1);
   });
 
   it('a key added with scrypt opens the store', async () => {
-    await sinkiOk(['key', 'add', '--kdf', 'scrypt', '--kdf-iterations', '1024'], { store, password: THIRD, env: { SINKI_NEW_PASSWORD: SECOND } });
+    await sinkiOk(['key', 'add', '--kdf', 'scrypt', '--kdf-iterations', '1024', '--insecure-kdf'], { store, password: THIRD, env: { SINKI_NEW_PASSWORD: SECOND } });
     expect(await opensWith(SECOND)).toBe(0);
     expect((await keyList(SECOND)).find((k) => k.current)?.kdf).toBe('scrypt');
   });

@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { expectOneErrorLine, initStore, run, sinki, sinkiOk } from '../helpers/cli.js';
+import { expectOneErrorLine, FAST_KDF, initStore, run, sinki, sinkiOk } from '../helpers/cli.js';
 import { removeTempDirs, tempDir } from '../helpers/temp.js';
 
 /** The pid of a process that has exited (pids are not reused that quickly). */
@@ -71,7 +71,7 @@ describe('store locks', () => {
   it('a live shared lock lets a backup run but keeps out exclusive commands (exit 11)', async () => {
     await writeLock('shared-lock', { host: hostname(), pid: process.pid, time: new Date().toISOString(), exclusive: false, purpose: 'test' });
     await sinkiOk(['backup', src], { store });
-    expectOneErrorLine(await sinki(['key', 'passwd', '--kdf-iterations', '1000'], { store, env: { SINKI_NEW_PASSWORD: 'never used' } }), 11, /locked by test/);
+    expectOneErrorLine(await sinki(['key', 'passwd', ...FAST_KDF], { store, env: { SINKI_NEW_PASSWORD: 'never used' } }), 11, /locked by test/);
     // the password did not change
     await sinkiOk(['ls', 'latest'], { store });
   });
@@ -112,7 +112,7 @@ describe('store locks', () => {
       expect(await fs.readFile(join(target, 'src', 'f.txt'), 'utf8')).toBe('locked in\n');
       await fs.writeFile(join(src, 'new.txt'), 'cannot be saved here\n');
       expectOneErrorLine(await sinki(['backup', src], { store: ro }), 1, /read-only file system/);
-      expectOneErrorLine(await sinki(['key', 'passwd', '--kdf-iterations', '1000'], { store: ro, env: { SINKI_NEW_PASSWORD: 'x' } }), 1, /read-only file system/);
+      expectOneErrorLine(await sinki(['key', 'passwd', ...FAST_KDF], { store: ro, env: { SINKI_NEW_PASSWORD: 'x' } }), 1, /read-only file system/);
     } finally {
       await fs.rm(join(src, 'new.txt'), { force: true });
       const u = await run('umount', [ro]);

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initStore, run, sinkiOk } from '../helpers/cli.js';
+import { FAST_KDF, initStore, run, sinkiOk } from '../helpers/cli.js';
 import { pseudoRandomBytes, sha256File, walk } from '../helpers/files.js';
 import { removeTempDirs, tempDir } from '../helpers/temp.js';
 
@@ -41,7 +41,7 @@ describe('privacy and integrity of the store on disk', () => {
     await sinkiOk(['backup', src, '--tag', 'privacy'], { store });
     await fs.appendFile(join(src, SECRETS.fileName), 'changed');
     await sinkiOk(['backup', src], { store });
-    await sinkiOk(['key', 'add', '--kdf-iterations', '1000'], { store, env: { SINKI_NEW_PASSWORD: 'second password' } });
+    await sinkiOk(['key', 'add', ...FAST_KDF], { store, env: { SINKI_NEW_PASSWORD: 'second password' } });
   }, 60_000);
 
   afterAll(removeTempDirs);

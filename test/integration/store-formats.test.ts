@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalBackend } from '../../src/backend/local.js';
 import { BlobEncoding } from '../../src/codec/blob.js';
 import { Repository } from '../../src/repo/repository.js';
-import { PASSWORD, sinkiOk } from '../helpers/cli.js';
+import { FAST_KDF, PASSWORD, sinkiOk } from '../helpers/cli.js';
 import { cleanup, expectSameTree, genDataset, mount, umount, type Store } from '../fuse/harness.js';
 import { tempDir } from '../helpers/temp.js';
 import { initRepo } from '../helpers/store.js';
@@ -55,7 +55,7 @@ describe('store formats: a new store is format 2, and a format 1 store keeps wor
 
   it('format 2: binary trees whose one-chunk files carry their SHA-256 only, compact xz, pack version 2', async () => {
     const store: Store = { path: join(work, 'v2'), work };
-    await sinkiOk(['init', '--kdf-iterations', '1000'], { store: store.path });
+    await sinkiOk(['init', ...FAST_KDF], { store: store.path });
     await sinkiOk(['backup', src], { store: store.path });
     const facts = await storeFacts(store.path);
     // Binary trees under 1 KiB are stored raw (xz took 1.3% off them and cost every re-run a decode).

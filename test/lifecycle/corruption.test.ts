@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalBackend } from '../../src/backend/local.js';
 import { BlobKind } from '../../src/repo/pack-format.js';
 import { Repository } from '../../src/repo/repository.js';
-import { initStore, PASSWORD, run, sinki, sinkiOk, type RunResult } from '../helpers/cli.js';
+import { FAST_KDF, initStore, PASSWORD, run, sinki, sinkiOk, type RunResult } from '../helpers/cli.js';
 import { pseudoRandomBytes } from '../helpers/files.js';
 import { removeTempDirs, tempDir } from '../helpers/temp.js';
 import { contractBreaches, flipByte, hasFuse, manifestOf, MiB, mountStore, restoreAndCompare, snapshotList, swapContents, truncateTo, unmountAll, unmountStore, type Manifest } from './helpers.js';
@@ -130,7 +130,7 @@ const CASES: Case[] = [
     name: 'key file: one of two damaged, the other password still opens (and check names the damaged one)',
     scope: 'structure',
     damage: async (s, f) => {
-      await sinkiOk(['key', 'add', '--kdf-iterations', '1000'], { store: s, env: { SINKI_NEW_PASSWORD: OTHER_PASSWORD } });
+      await sinkiOk(['key', 'add', ...FAST_KDF], { store: s, env: { SINKI_NEW_PASSWORD: OTHER_PASSWORD } });
       await flipByte(join(s, 'keys', `${f.keyId}.json`), 77);
     },
     reports: (f) => ({ code: 13, names: new RegExp(`key file keys/${f.keyId}\\.json is damaged`) }),

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { expect } from 'vitest';
 
-import { CLI, run, type RunOptions, type RunResult } from '../helpers/cli.js';
+import { CLI, FAST_KDF, run, type RunOptions, type RunResult } from '../helpers/cli.js';
 import { sha256 } from '../helpers/files.js';
 
 export { CLI, run, sha256, type RunOptions, type RunResult };
@@ -240,7 +240,7 @@ export class RemoteLab {
   /** A local store with fast key derivation (and any extra `init` flags). */
   async store(name: string, initArgs: readonly string[] = []): Promise<string> {
     const path = join(this.root, name);
-    await this.sinkiOk(['init', '--kdf-iterations', '1000', ...initArgs], { store: path });
+    await this.sinkiOk(['init', ...FAST_KDF, ...initArgs], { store: path });
     return path;
   }
 

@@ -12,6 +12,7 @@ import { tidySessionOutput } from '../../../src/repo/session-tidy.js';
 import { Repository } from '../../../src/repo/repository.js';
 import { DEFAULTS, DEFAULT_NO_COMPRESS_EXT } from '../../../src/repo/store-config.js';
 import { removeTempDirs, tempDir } from '../../helpers/temp.js';
+import { FAST_KDF } from '../../helpers/store.js';
 
 const password = Buffer.from('pw');
 
@@ -25,7 +26,7 @@ async function newStore(deferAt = 4): Promise<{ dir: string; repo: Repository }>
     packSize: 1024 * 1024,
     compression: { preset: 1, minCompressSize: DEFAULTS.minCompressSize, noCompressExt: DEFAULT_NO_COMPRESS_EXT },
   };
-  const repo = await Repository.init(new LocalBackend(dir), password, params, { name: 'pbkdf2', cost: { iterations: 1000 } }, { deferAt });
+  const repo = await Repository.init(new LocalBackend(dir), password, params, FAST_KDF, { deferAt });
   return { dir, repo };
 }
 
