@@ -16,6 +16,7 @@ import { Mutex } from './mutex.js';
 import { DirNode, nowNs } from './nodes.js';
 import type { CompressionBacklog } from './backlog.js';
 import { Recompressor } from './recompressor.js';
+import { SpaceKeeper, type RoundReport } from './space-keeper.js';
 import { SnapshotsDir } from './snapshots-dir.js';
 import { TreeStore } from './tree-store.js';
 
@@ -52,6 +53,8 @@ const MAX_COMMIT_DELAY_MS = 10_000;
  * bytes: unmount stays quick, and what is left is freed by the next tidy or prune.
  */
 const UNMOUNT_MOVE_BUDGET = 64 * 2 ** 20;
+/** Bytes of used blobs one round of freeing space while mounted may copy (writes wait meanwhile). */
+const ROUND_MOVE_BUDGET = 128 * 2 ** 20;
 const MOUNT_WATCH_MS = 1000;
 /** Deferred compression stores chunks raw for a while: only with this much room to spare. */
 const MIN_FREE_FOR_DEFERRING = 2 * 2 ** 30;
@@ -113,6 +116,8 @@ export class MountSession {
   private trees!: TreeStore;
   private snapshots: SnapshotsDir | null = null;
   private recompressor: Recompressor | null = null;
+  private keeper: SpaceKeeper | null = null;
+  private freeing: Promise<void> | null = null;
 
   private constructor(
     private readonly repo: Repository,
@@ -152,6 +157,7 @@ export class MountSession {
       for (const id of (await cfg.backlog?.load()) ?? []) if (repo.isStoredRaw(id)) this.recompressor.add(id);
       if (this.recompressor.waiting > 0) cfg.log(`${this.recompressor.waiting} chunks left uncompressed by an earlier mount are compressed while this one is idle`);
     }
+    if (!this.readOnly) this.keeper = new SpaceKeeper(repo);
     this.io = new FileIo(repo, cache, repo.config.chunkSize, cfg.writeBuffer, this.recompressor);
     this.trees = new TreeStore(repo, this.io);
     const now = nowNs();
@@ -243,6 +249,7 @@ export class MountSession {
       return;
     }
     try {
+      if (this.keeper) this.logFreed(await this.keeper.round(this.headTree, UNMOUNT_MOVE_BUDGET));
       const tidy = await tidySessionOutput(this.repo, { moveBudget: UNMOUNT_MOVE_BUDGET });
       if (tidy.bytesFreed > 0) this.cfg.log(`compressed ${recompressor?.recompressed ?? 0} chunks; freed ${(tidy.bytesFreed / 2 ** 20).toFixed(1)} MiB of uncompressed copies`);
       const merged = [tidy.packsDeleted > 1 ? `${tidy.packsDeleted} packs` : '', tidy.segmentsMerged > 1 ? `${tidy.segmentsMerged} index segments` : ''].filter(Boolean);
@@ -266,24 +273,62 @@ export class MountSession {
   }
 
   /** Seals dirty data, writes changed trees, flushes packs and index, moves refs/head. Returns the live tree id. */
-  commit(): Promise<string | null> {
-    return this.mutex.run(async () => {
-      if (!this.dirty || this.readOnly) return this.headTree;
-      this.dirty = false;
+  async commit(): Promise<string | null> {
+    const tree = await this.mutex.run(() => this.commitHeld());
+    if (this.keeper?.due && !this.freeing && !this.stopping) this.freeing = this.freeSpace(ROUND_MOVE_BUDGET).finally(() => (this.freeing = null));
+    return tree;
+  }
+
+  /** commit() for a caller that holds the mutex. */
+  private async commitHeld(): Promise<string | null> {
+    if (!this.dirty || this.readOnly) return this.headTree;
+    this.dirty = false;
+    try {
+      await this.io.sealAll();
+      const tree = await this.trees.save(this.fs.root, this.fs.changed);
+      await this.repo.flush({ now: true });
+      if (tree !== this.headTree) {
+        await writeHead(this.repo, { tree, time: new Date().toISOString() });
+        this.headTree = tree;
+      }
+      return tree;
+    } catch (err) {
+      this.dirty = true;
+      throw err;
+    }
+  }
+
+  /**
+   * Frees what nothing uses any more (SpaceKeeper), when no other process uses the store: with the
+   * store held exclusively, writes held off and the live tree just committed.
+   */
+  private async freeSpace(moveBudget: number): Promise<void> {
+    const keeper = this.keeper;
+    if (!keeper || !this.cfg.lockExclusively) return;
+    await new Promise((r) => setImmediate(r)); // after the commit that asked for it has answered
+    try {
+      let lock: { release(): Promise<void> };
       try {
-        await this.io.sealAll();
-        const tree = await this.trees.save(this.fs.root, this.fs.changed);
-        await this.repo.flush({ now: true });
-        if (tree !== this.headTree) {
-          await writeHead(this.repo, { tree, time: new Date().toISOString() });
-          this.headTree = tree;
-        }
-        return tree;
+        lock = await this.cfg.lockExclusively();
       } catch (err) {
-        this.dirty = true;
+        if (isSinkiError(err, 'LOCKED')) return; // another process uses the store: next time
         throw err;
       }
-    });
+      try {
+        const round = (): Promise<RoundReport> => this.mutex.run(async () => keeper.round(await this.commitHeld(), moveBudget));
+        this.logFreed(this.recompressor ? await this.recompressor.hold(round) : await round());
+      } finally {
+        await lock.release();
+      }
+    } catch (err) {
+      this.cfg.log(`freeing unused space failed (nothing is lost; prune frees it): ${(err as Error).message}`);
+    }
+  }
+
+  private logFreed(report: RoundReport): void {
+    if (report.bytesFreed === 0) return;
+    const mib = (n: number): string => (n / 2 ** 20).toFixed(1);
+    this.cfg.log(`freed ${mib(report.bytesFreed)} MiB no longer used (${report.packsDeleted} packs; ${mib(report.bytesMoved)} MiB moved); the store's data is now ${mib(report.bytesBefore - report.bytesFreed)} MiB`);
   }
 
   async snapshot(tags: string[]): Promise<string> {
@@ -323,6 +368,7 @@ export class MountSession {
         this.cfg.log(`write calls by size: ${sizes.join(' ')}`);
       }
       await this.fuse?.unmount().catch(async () => fusermount(['-uz'], this.cfg.mountpoint).catch(() => undefined));
+      await this.freeing;
       if (!this.readOnly) await this.finishWriting().catch((err: Error) => this.cfg.log(`could not finish compressing and merging: ${err.message}`));
       this.control?.close();
       this.resolveDone();

@@ -25,6 +25,8 @@ export class Recompressor {
   private cancelled = false;
   /** Set by drain(): from then on only drain() works through the queue. */
   private draining = false;
+  /** Rounds are held off while the mount frees space (hold()). */
+  private held = 0;
   recompressed = 0;
   /** False while the store's disk is nearly full: raw copies would need room that compressed ones do not. */
   deferAllowed = true;
@@ -61,7 +63,7 @@ export class Recompressor {
   /** Reads and writes through the mount come first: any of them postpones (or ends) the round. */
   usedNow(): void {
     this.lastUse = Date.now();
-    if (this.queue.size > 0 && !this.timer && !this.running && !this.cancelled && !this.draining) {
+    if (this.queue.size > 0 && !this.timer && !this.running && !this.cancelled && !this.draining && this.held === 0) {
       this.timer = setTimeout(() => this.onTimer(), this.options.idleMs);
       this.timer.unref();
     }
@@ -88,11 +90,12 @@ export class Recompressor {
     const started = this.lastUse;
     let queued = 0;
     for (const id of [...this.queue]) {
-      if (this.cancelled || (untilUse && this.lastUse !== started)) break;
+      if (this.cancelled || this.held > 0 || (untilUse && this.lastUse !== started)) break;
       this.queue.delete(id);
-      // A chunk still in the open pack is not raw on disk yet: try it again next round.
+      // A chunk still in the open pack is not raw on disk yet: try it again next round. One that is
+      // gone altogether (freed as unused) is dropped.
       if (await this.repo.recompressBlob(id)) queued += 1;
-      else if (this.repo.index.get(id) === undefined) this.queue.add(id);
+      else if (this.repo.index.get(id) === undefined && this.repo.hasBlob(id)) this.queue.add(id);
     }
     if (queued > 0) {
       await this.options.flush();
@@ -119,6 +122,20 @@ export class Recompressor {
     this.cancelled = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+  }
+
+  /** Runs `fn` with no round running (one in progress ends after its current chunk first). */
+  async hold<T>(fn: () => Promise<T>): Promise<T> {
+    this.held += 1;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    try {
+      await this.running;
+      return await fn();
+    } finally {
+      this.held -= 1;
+      this.usedNow();
+    }
   }
 
   /** At unmount: no new round; the one running ends after its current chunk. */

@@ -104,6 +104,8 @@ export class Repository {
   readonly newPackIds = new Set<string>();
   /** Index segments this process wrote, with the packs each names. */
   readonly newIndexSegments = new Map<string, readonly PackRecord[]>();
+  /** Every index segment loaded or written by this process → the packs it names. */
+  readonly segmentPacks = new Map<string, readonly string[]>();
   readonly xz: XzEngine;
 
   private constructor(
@@ -147,14 +149,17 @@ export class Repository {
 
   // ---- index ----------------------------------------------------------------
 
+  /** Loads the index segments not loaded yet (all of them the first time). */
   async loadIndex(onDamaged?: (name: string, err: SinkiError) => void): Promise<void> {
     for (const name of await this.backend.list(INDEX_DIR)) {
-      if (!isObjectId(name)) continue;
+      if (!isObjectId(name) || this.segmentPacks.has(name)) continue;
       const what = `index/${name}`;
       try {
         const bytes = await this.backend.read(indexPath(name));
         if (sha256Hex(bytes) !== name) throw new SinkiError('CORRUPT', `${what}: content does not match its name (damaged)`);
-        for (const record of decodeIndexSegment(openFile(this.keys, FileKind.Index, bytes, what), what, this.format2)) this.index.addPack(record);
+        const records = decodeIndexSegment(openFile(this.keys, FileKind.Index, bytes, what), what, this.format2);
+        for (const record of records) this.index.addPack(record);
+        this.segmentPacks.set(name, records.map((r) => r.packId));
       } catch (err) {
         if (onDamaged && isSinkiError(err, 'CORRUPT')) onDamaged(what, err);
         else if (isSinkiError(err, 'CORRUPT')) throw new SinkiError('CORRUPT', `${err.message}; rebuild it from the packs with "sinki repair index"`, { cause: err });
@@ -399,11 +404,19 @@ export class Repository {
     }
   }
 
+  /** Deletes an index segment (its packs must be named by another segment, or be deleted too). */
+  async removeIndexSegment(name: string): Promise<void> {
+    await this.backend.remove(indexPath(name));
+    this.newIndexSegments.delete(name);
+    this.segmentPacks.delete(name);
+  }
+
   async writeIndexSegment(records: readonly PackRecord[]): Promise<string> {
     const file = sealFile(this.keys, FileKind.Index, encodeIndexSegment(records, this.format2));
     const name = sha256Hex(file);
     await this.backend.write(indexPath(name), file);
     this.newIndexSegments.set(name, records);
+    this.segmentPacks.set(name, records.map((r) => r.packId));
     return name;
   }
 
@@ -457,8 +470,17 @@ export class Repository {
     if (!entry) throw new SinkiError('CORRUPT', `blob ${id} is not in the index (missing data)`);
     if (expectedKind !== undefined && entry.kind !== expectedKind) throw new SinkiError('CORRUPT', `blob ${id} has the wrong kind`);
     const what = `blob ${id.slice(0, 16)} in pack ${entry.packId}`;
-    const key = await this.packKey(entry.packId);
-    const sealed = await this.readPackRange(entry.packId, entry.offset, entry.length);
+    let sealed: Buffer;
+    let key: Buffer;
+    try {
+      key = await this.packKey(entry.packId);
+      sealed = await this.readPackRange(entry.packId, entry.offset, entry.length);
+    } catch (err) {
+      // The mount frees space while reads go on: a pack deleted after its blobs moved is read again from where they went.
+      const now = this.index.get(id);
+      if (isSinkiError(err, 'CORRUPT') && now && now.packId !== entry.packId) return this.loadBlob(id, expectedKind);
+      throw err;
+    }
     const payload = openSealed(this.keys.cipher, key, sealed, this.keys.blobAad(entry.kind, id), what);
     const plain = await decodeBlob(payload, entry.plainLength, this.xz, what);
     if (this.blobId(plain) !== id) throw new SinkiError('CORRUPT', `${what}: content does not match its id`);

@@ -1,5 +1,5 @@
 import type { PackRecord } from './blob-index.js';
-import { indexPath, packPath } from './layout.js';
+import { packPath } from './layout.js';
 import type { Repository } from './repository.js';
 
 export interface TidyReport {
@@ -74,8 +74,7 @@ export async function tidySessionOutput(repo: Repository, options: TidyOptions =
   const mergedName = kept.size > 0 ? await repo.writeIndexSegment([...kept.values()]) : null;
   for (const [name] of segments) {
     if (name === mergedName) continue;
-    await repo.backend.remove(indexPath(name));
-    repo.newIndexSegments.delete(name);
+    await repo.removeIndexSegment(name);
   }
   report.segmentsMerged = segments.length;
   for (const packId of stale) {

@@ -1,0 +1,82 @@
+import { collectGarbage, planGarbage } from '../repo/garbage.js';
+import type { Repository } from '../repo/repository.js';
+
+/** A round starts once this much has been written since the last one, and at least ... */
+const MIN_ROUND_BYTES = 16 * 2 ** 20;
+/** ... this share of what the store held then. */
+const ROUND_SHARE = 0.1;
+/**
+ * Packs with more than this share unused are repacked. With every pack at most a third unused the
+ * store holds at most 1.5× what is used.
+ */
+const MAX_UNUSED = 0.3;
+
+export interface RoundReport {
+  bytesFreed: number;
+  packsDeleted: number;
+  bytesMoved: number;
+  /** What the index held before the round. */
+  bytesBefore: number;
+}
+
+/**
+ * The mount's own prune: data that neither the live tree nor any snapshot uses any more (chunks
+ * overwritten, files deleted, uncompressed copies of chunks compressed since) is freed while the
+ * mount runs, a round after enough has been written, and once more at unmount. What snapshots hold
+ * is walked once and cached (their trees never change); the live tree is walked each round, except
+ * for the folders a snapshot already holds as they are.
+ */
+export class SpaceKeeper {
+  private writtenAtLastRound: number;
+  private indexedAtLastRound = 0;
+  private readonly snapshotIds = new Set<string>();
+  private readonly snapshotTrees = new Set<string>();
+  private readonly snapshotBlobs = new Set<string>();
+
+  constructor(private readonly repo: Repository) {
+    this.writtenAtLastRound = repo.stats.packBytesWritten;
+  }
+
+  /** Whether enough has been written since the last round to make another worth it. */
+  get due(): boolean {
+    const written = this.repo.stats.packBytesWritten - this.writtenAtLastRound;
+    return written >= Math.max(MIN_ROUND_BYTES, ROUND_SHARE * this.indexedAtLastRound);
+  }
+
+  /**
+   * One round: call with the mount's writes held off, right after a commit (so `liveTree` is all
+   * there is), and the store held exclusively (no other process reads or writes it).
+   */
+  async round(liveTree: string | null, moveBudget: number): Promise<RoundReport> {
+    await this.repo.loadIndex(); // segments other processes wrote since the mount started
+    await this.learnSnapshots();
+    const live = new Set<string>();
+    if (liveTree) await this.walk(liveTree, live, live, this.snapshotTrees);
+    const isUsed = (id: string): boolean => live.has(id) || this.snapshotBlobs.has(id);
+    const plan = planGarbage(this.repo, isUsed, { maxUnused: MAX_UNUSED, moveBudget });
+    await collectGarbage(this.repo, isUsed, plan);
+    this.writtenAtLastRound = this.repo.stats.packBytesWritten;
+    this.indexedAtLastRound = plan.bytesIndexed - plan.bytesToFree;
+    return { bytesFreed: plan.bytesToFree, packsDeleted: plan.deletePacks.length + plan.repackPacks.length, bytesMoved: plan.bytesToMove, bytesBefore: plan.bytesIndexed };
+  }
+
+  /** Snapshots are only ever added while mounted (forget needs the store alone): walk the new ones. */
+  private async learnSnapshots(): Promise<void> {
+    for (const snap of await this.repo.listSnapshots()) {
+      if (this.snapshotIds.has(snap.id)) continue;
+      await this.walk(snap.tree, this.snapshotTrees, this.snapshotBlobs, null);
+      this.snapshotIds.add(snap.id);
+    }
+  }
+
+  /** Adds every tree and chunk under `treeId` to `blobs`; trees in `known` (and below them) are skipped. */
+  private async walk(treeId: string, trees: Set<string>, blobs: Set<string>, known: Set<string> | null): Promise<void> {
+    if (trees.has(treeId) || known?.has(treeId)) return;
+    trees.add(treeId);
+    blobs.add(treeId);
+    for (const node of (await this.repo.loadTree(treeId)).nodes) {
+      if (node.type === 'dir' && node.subtree) await this.walk(node.subtree, trees, blobs, known);
+      for (const [id] of node.chunks ?? []) blobs.add(id);
+    }
+  }
+}

@@ -1,0 +1,82 @@
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { run, sinkiOk } from '../helpers/cli.js';
+import { sha256, sha256File } from '../helpers/files.js';
+import { cleanup, makeStore, MiB, mount, readLog, umount } from './harness.js';
+
+async function packBytes(store: string): Promise<number> {
+  let total = 0;
+  for (const sub of await fs.readdir(join(store, 'packs')).catch((): string[] => [])) {
+    for (const f of await fs.readdir(join(store, 'packs', sub))) total += (await fs.stat(join(store, 'packs', sub, f))).size;
+  }
+  return total;
+}
+
+/** Writes the whole file and fsyncs it: a commit of the mount. */
+async function writeDurably(path: string, data: Buffer): Promise<void> {
+  const h = await fs.open(path, 'w');
+  await h.writeFile(data);
+  await h.sync();
+  await h.close();
+}
+
+describe('space that frees itself', () => {
+  afterAll(cleanup);
+
+  it('rewriting a file over and over, and deleting another, keeps the store near its live size: while mounted and after unmount', async () => {
+    const store = await makeStore('space', ['--chunk-size', '1M']);
+    const mnt = join(store.work, 'mnt');
+    const m = await mount(store, mnt, ['--commit-delay', '200ms', '--no-snapshot-on-unmount']);
+    const live = 8 * MiB;
+    const big = randomBytes(24 * MiB);
+    await writeDurably(join(mnt, 'scratch.bin'), big);
+    await fs.rm(join(mnt, 'scratch.bin'));
+    let data = Buffer.alloc(0);
+    for (let round = 0; round < 12; round++) {
+      data = randomBytes(live);
+      await writeDurably(join(mnt, 'db.bin'), data);
+    }
+    // 24 MiB deleted and 11 × 8 MiB overwritten: 120 MiB of garbage without freeing.
+    expect(await sha256File(join(mnt, 'db.bin'))).toBe(sha256(data));
+    const log = await readLog(mnt);
+    expect(log).toMatch(/freed [\d.]+ MiB no longer used/);
+    // The round after the last commit may still run: give it the time it takes.
+    let mounted = await packBytes(store.path);
+    for (let i = 0; i < 100 && mounted > 2 * live; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      mounted = await packBytes(store.path);
+    }
+    expect(mounted).toBeLessThanOrEqual(2 * live);
+    await umount(m);
+    expect(await packBytes(store.path)).toBeLessThanOrEqual(1.25 * live);
+    const check = await sinkiOk(['check', '--read-data'], { store: store.path });
+    expect(check.stdout + check.stderr).not.toMatch(/unreferenced|^error:/m);
+    const again = await mount(store, mnt);
+    expect(await sha256File(join(mnt, 'db.bin'))).toBe(sha256(data));
+    await umount(again);
+  });
+
+  it('what a snapshot holds is kept, what only the live tree held is freed once it is gone', async () => {
+    const store = await makeStore('space-snap', ['--chunk-size', '1M']);
+    const mnt = join(store.work, 'mnt');
+    const m = await mount(store, mnt, ['--commit-delay', '200ms', '--no-snapshot-on-unmount']);
+    const kept = randomBytes(6 * MiB);
+    await writeDurably(join(mnt, 'a.bin'), kept);
+    await sinkiOk(['snapshot', '--tag', 'keep'], { store: store.path });
+    for (let round = 0; round < 4; round++) await writeDurably(join(mnt, 'a.bin'), randomBytes(6 * MiB));
+    await umount(m);
+    // The snapshot's 6 MiB and the live 6 MiB stay; the three versions in between are gone.
+    const bytes = await packBytes(store.path);
+    expect(bytes).toBeGreaterThanOrEqual(12 * MiB);
+    expect(bytes).toBeLessThanOrEqual(1.25 * 12 * MiB);
+    const snap = (await sinkiOk(['snapshots', '--json'], { store: store.path })).stdout;
+    const id = (JSON.parse(snap) as Array<{ id: string; tags: string[] }>).find((s) => s.tags.includes('keep'))!.id;
+    const target = join(store.work, 'restored');
+    await sinkiOk(['restore', id, target], { store: store.path });
+    const restored = (await run('find', [target, '-name', 'a.bin'])).stdout.trim();
+    expect(await sha256File(restored)).toBe(sha256(kept));
+    await sinkiOk(['check', '--read-data'], { store: store.path });
+  });
+});
