@@ -16,7 +16,7 @@ import { Mutex } from './mutex.js';
 import { DirNode, nowNs } from './nodes.js';
 import type { CompressionBacklog } from './backlog.js';
 import { Recompressor } from './recompressor.js';
-import { SpaceKeeper, type RoundReport } from './space-keeper.js';
+import { SpaceKeeper, type RoundLimits, type RoundReport } from './space-keeper.js';
 import { SnapshotsDir } from './snapshots-dir.js';
 import { TreeStore } from './tree-store.js';
 
@@ -53,8 +53,9 @@ const MAX_COMMIT_DELAY_MS = 10_000;
  * bytes: unmount stays quick, and what is left is freed by the next tidy or prune.
  */
 const UNMOUNT_MOVE_BUDGET = 64 * 2 ** 20;
-/** Bytes of used blobs one round of freeing space while mounted may copy (writes wait meanwhile). */
-const ROUND_MOVE_BUDGET = 128 * 2 ** 20;
+/** Freeing space while mounted, and once more, more thoroughly, at unmount. */
+const ROUND_LIMITS: RoundLimits = { moveBudget: 128 * 2 ** 20, maxUnused: 0.2 };
+const UNMOUNT_LIMITS: RoundLimits = { moveBudget: UNMOUNT_MOVE_BUDGET, maxUnused: 0.1 };
 const MOUNT_WATCH_MS = 1000;
 /** Deferred compression stores chunks raw for a while: only with this much room to spare. */
 const MIN_FREE_FOR_DEFERRING = 2 * 2 ** 30;
@@ -249,7 +250,7 @@ export class MountSession {
       return;
     }
     try {
-      if (this.keeper) this.logFreed(await this.keeper.round(this.headTree, UNMOUNT_MOVE_BUDGET));
+      if (this.keeper) this.logFreed(await this.keeper.round(this.headTree, UNMOUNT_LIMITS));
       const tidy = await tidySessionOutput(this.repo, { moveBudget: UNMOUNT_MOVE_BUDGET });
       if (tidy.bytesFreed > 0) this.cfg.log(`compressed ${recompressor?.recompressed ?? 0} chunks; freed ${(tidy.bytesFreed / 2 ** 20).toFixed(1)} MiB of uncompressed copies`);
       const merged = [tidy.packsDeleted > 1 ? `${tidy.packsDeleted} packs` : '', tidy.segmentsMerged > 1 ? `${tidy.segmentsMerged} index segments` : ''].filter(Boolean);
@@ -275,7 +276,7 @@ export class MountSession {
   /** Seals dirty data, writes changed trees, flushes packs and index, moves refs/head. Returns the live tree id. */
   async commit(): Promise<string | null> {
     const tree = await this.mutex.run(() => this.commitHeld());
-    if (this.keeper?.due && !this.freeing && !this.stopping) this.freeing = this.freeSpace(ROUND_MOVE_BUDGET).finally(() => (this.freeing = null));
+    if (this.keeper?.due && !this.freeing && !this.stopping) this.freeing = this.freeSpace(ROUND_LIMITS).finally(() => (this.freeing = null));
     return tree;
   }
 
@@ -302,7 +303,7 @@ export class MountSession {
    * Frees what nothing uses any more (SpaceKeeper), when no other process uses the store: with the
    * store held exclusively, writes held off and the live tree just committed.
    */
-  private async freeSpace(moveBudget: number): Promise<void> {
+  private async freeSpace(limits: RoundLimits): Promise<void> {
     const keeper = this.keeper;
     if (!keeper || !this.cfg.lockExclusively) return;
     await new Promise((r) => setImmediate(r)); // after the commit that asked for it has answered
@@ -315,7 +316,7 @@ export class MountSession {
         throw err;
       }
       try {
-        const round = (): Promise<RoundReport> => this.mutex.run(async () => keeper.round(await this.commitHeld(), moveBudget));
+        const round = (): Promise<RoundReport> => this.mutex.run(async () => keeper.round(await this.commitHeld(), limits));
         this.logFreed(this.recompressor ? await this.recompressor.hold(round) : await round());
       } finally {
         await lock.release();
@@ -328,7 +329,7 @@ export class MountSession {
   private logFreed(report: RoundReport): void {
     if (report.bytesFreed === 0) return;
     const mib = (n: number): string => (n / 2 ** 20).toFixed(1);
-    this.cfg.log(`freed ${mib(report.bytesFreed)} MiB no longer used (${report.packsDeleted} packs; ${mib(report.bytesMoved)} MiB moved); the store's data is now ${mib(report.bytesBefore - report.bytesFreed)} MiB`);
+    this.cfg.log(`freed ${mib(report.bytesFreed)} MiB no longer used (${report.packsDeleted} packs; ${mib(report.bytesMoved)} MiB moved, ${report.ms} ms); the store's data is now ${mib(report.bytesBefore - report.bytesFreed)} MiB`);
   }
 
   async snapshot(tags: string[]): Promise<string> {

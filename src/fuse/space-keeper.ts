@@ -2,14 +2,19 @@ import { collectGarbage, planGarbage } from '../repo/garbage.js';
 import type { Repository } from '../repo/repository.js';
 
 /** A round starts once this much has been written since the last one, and at least ... */
-const MIN_ROUND_BYTES = 16 * 2 ** 20;
+const MIN_ROUND_BYTES = 8 * 2 ** 20;
 /** ... this share of what the store held then. */
-const ROUND_SHARE = 0.1;
-/**
- * Packs with more than this share unused are repacked. With every pack at most a third unused the
- * store holds at most 1.5× what is used.
- */
-const MAX_UNUSED = 0.3;
+const ROUND_SHARE = 0.2;
+
+export interface RoundLimits {
+  /** Bytes of used blobs that may be copied out of mostly unused packs (writes wait meanwhile). */
+  moveBudget: number;
+  /**
+   * Packs with more than this share unused are repacked: with every pack at most a fifth unused,
+   * and a round after each fifth of the store written anew, the store stays near 1.5× what is used.
+   */
+  maxUnused: number;
+}
 
 export interface RoundReport {
   bytesFreed: number;
@@ -17,6 +22,7 @@ export interface RoundReport {
   bytesMoved: number;
   /** What the index held before the round. */
   bytesBefore: number;
+  ms: number;
 }
 
 /**
@@ -47,17 +53,18 @@ export class SpaceKeeper {
    * One round: call with the mount's writes held off, right after a commit (so `liveTree` is all
    * there is), and the store held exclusively (no other process reads or writes it).
    */
-  async round(liveTree: string | null, moveBudget: number): Promise<RoundReport> {
+  async round(liveTree: string | null, limits: RoundLimits): Promise<RoundReport> {
+    const started = Date.now();
     await this.repo.loadIndex(); // segments other processes wrote since the mount started
     await this.learnSnapshots();
     const live = new Set<string>();
     if (liveTree) await this.walk(liveTree, live, live, this.snapshotTrees);
     const isUsed = (id: string): boolean => live.has(id) || this.snapshotBlobs.has(id);
-    const plan = planGarbage(this.repo, isUsed, { maxUnused: MAX_UNUSED, moveBudget });
+    const plan = planGarbage(this.repo, isUsed, limits);
     await collectGarbage(this.repo, isUsed, plan);
     this.writtenAtLastRound = this.repo.stats.packBytesWritten;
     this.indexedAtLastRound = plan.bytesIndexed - plan.bytesToFree;
-    return { bytesFreed: plan.bytesToFree, packsDeleted: plan.deletePacks.length + plan.repackPacks.length, bytesMoved: plan.bytesToMove, bytesBefore: plan.bytesIndexed };
+    return { bytesFreed: plan.bytesToFree, packsDeleted: plan.deletePacks.length + plan.repackPacks.length, bytesMoved: plan.bytesToMove, bytesBefore: plan.bytesIndexed, ms: Date.now() - started };
   }
 
   /** Snapshots are only ever added while mounted (forget needs the store alone): walk the new ones. */
