@@ -69,6 +69,8 @@ export async function planPrune(repo: Repository, options: PruneOptions): Promis
   }
   const indexed = new Set(repo.index.packIds());
   plan.unindexedPacks = (await repo.listPacks()).filter((id) => !indexed.has(id));
+  // Packs no index names (left by killed writers) are freed too: count them in the estimate.
+  for (const packId of plan.unindexedPacks) plan.bytesToFree += (await repo.backend.size(packPath(packId))) ?? 0;
   return plan;
 }
 
