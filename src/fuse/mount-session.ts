@@ -7,6 +7,7 @@ import { isSinkiError, SinkiError } from '../errors.js';
 import type { Repository } from '../repo/repository.js';
 import { tidySessionOutput } from '../repo/session-tidy.js';
 import { readHead, snapshotLiveTree, writeHead } from '../repo/refs.js';
+import type { TreeTotals } from '../repo/tree-walk.js';
 import { ChunkCache } from './chunk-cache.js';
 import { mountpointSocketPath, sendControl, serveControl, storeSocketPath, type ControlRequest } from './control.js';
 import { FileIo } from './file-io.js';
@@ -118,6 +119,8 @@ export class MountSession {
   private snapshots: SnapshotsDir | null = null;
   private recompressor: Recompressor | null = null;
   private keeper: SpaceKeeper | null = null;
+  /** Sizes of folder trees summed for earlier snapshots: the next one walks only what changed. */
+  private readonly treeTotals = new Map<string, TreeTotals>();
   private freeing: Promise<void> | null = null;
 
   private constructor(
@@ -337,7 +340,7 @@ export class MountSession {
     this.dirty ||= this.headTree === null;
     const tree = await this.commit();
     if (!tree) throw new SinkiError('FATAL', 'no live tree to snapshot');
-    const id = await snapshotLiveTree(this.repo, tree, tags);
+    const id = await snapshotLiveTree(this.repo, tree, tags, this.treeTotals);
     this.lastSnapshotTree = tree;
     this.snapshots?.invalidate();
     return id;

@@ -1,6 +1,7 @@
 import { hostname, userInfo } from 'node:os';
 import { SinkiError, isSinkiError } from '../errors.js';
 import { HEAD_REF } from './layout.js';
+import { treeTotals, type TreeTotals } from './tree-walk.js';
 import type { Repository } from './repository.js';
 import { FileKind, openFile, sealFile } from './sealed-file.js';
 
@@ -44,8 +45,10 @@ export async function writeHead(repo: Repository, head: HeadRef): Promise<void> 
 export const LIVE_TREE_SOURCE = 'sinki-mount:/';
 
 /** Turns a live tree into a snapshot record (parent: the previous snapshot of the live tree). */
-export async function snapshotLiveTree(repo: Repository, tree: string, tags: string[]): Promise<string> {
+export async function snapshotLiveTree(repo: Repository, tree: string, tags: string[], totalsMemo?: Map<string, TreeTotals>): Promise<string> {
   const previous = (await repo.listSnapshots()).filter((s) => s.paths.length === 1 && s.paths[0] === LIVE_TREE_SOURCE).at(-1);
+  // What the snapshot holds, as `sinki snapshots` shows it; what was new and stored is a backup's to count.
+  const totals = await treeTotals(repo, tree, totalsMemo);
   const id = await repo.saveSnapshot({
     time: new Date().toISOString(),
     host: hostname(),
@@ -54,6 +57,7 @@ export async function snapshotLiveTree(repo: Repository, tree: string, tags: str
     tags,
     tree,
     ...(previous ? { parent: previous.id } : {}),
+    summary: { ...totals, newBytes: 0, storedBytes: 0, packsWritten: 0, durationMs: 0, errors: 0 },
   });
   await repo.writeSums();
   return id;

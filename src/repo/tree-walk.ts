@@ -34,3 +34,35 @@ export async function resolvePath(repo: Repository, rootTree: string, path: stri
   }
   return { path: parts.join('/'), node: node! };
 }
+
+export interface TreeTotals {
+  files: number;
+  dirs: number;
+  bytes: number;
+}
+
+/**
+ * Files, folders and bytes below a tree. `memo` (tree id → totals) lets a caller that sums similar
+ * trees again and again (the mount, at each snapshot) walk only the folders that changed.
+ */
+export async function treeTotals(repo: Repository, treeId: string, memo = new Map<string, TreeTotals>()): Promise<TreeTotals> {
+  const known = memo.get(treeId);
+  if (known) return known;
+  const totals: TreeTotals = { files: 0, dirs: 0, bytes: 0 };
+  for (const node of (await repo.loadTree(treeId)).nodes) {
+    if (node.type === 'dir') {
+      totals.dirs += 1;
+      if (node.subtree) {
+        const below = await treeTotals(repo, node.subtree, memo);
+        totals.files += below.files;
+        totals.dirs += below.dirs;
+        totals.bytes += below.bytes;
+      }
+    } else if (node.type === 'file') {
+      totals.files += 1;
+      totals.bytes += node.size;
+    }
+  }
+  memo.set(treeId, totals);
+  return totals;
+}

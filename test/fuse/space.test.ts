@@ -72,7 +72,10 @@ describe('space that frees itself', () => {
     expect(bytes).toBeGreaterThanOrEqual(12 * MiB);
     expect(bytes).toBeLessThanOrEqual(1.25 * 12 * MiB);
     const snap = (await sinkiOk(['snapshots', '--json'], { store: store.path })).stdout;
-    const id = (JSON.parse(snap) as Array<{ id: string; tags: string[] }>).find((s) => s.tags.includes('keep'))!.id;
+    const taken = (JSON.parse(snap) as Array<{ id: string; tags: string[]; summary: { files: number; dirs: number; bytes: number } | null }>).find((s) => s.tags.includes('keep'))!;
+    // A snapshot the mount took says what it holds (sinki snapshots shows its size).
+    expect(taken.summary).toMatchObject({ files: 1, dirs: 0, bytes: 6 * MiB });
+    const id = taken.id;
     const target = join(store.work, 'restored');
     await sinkiOk(['restore', id, target], { store: store.path });
     const restored = (await run('find', [target, '-name', 'a.bin'])).stdout.trim();
