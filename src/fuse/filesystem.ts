@@ -26,6 +26,8 @@ export interface FilesystemHooks {
   changed(): void;
   /** fsync: make everything durable now. */
   commitNow(): Promise<void>;
+  /** File data dropped (deleted, truncated, renamed over): its space can be freed once committed. */
+  released?(bytes: number): void;
   /** Where statfs reports free space. */
   storePath: string;
   storeIsLocal: boolean;
@@ -73,6 +75,11 @@ export class SinkiFilesystem implements FsOps {
 
   get openHandles(): number {
     return this.handles.size;
+  }
+
+  /** Chunks of files open right now: a file deleted while open is still read through its handle. */
+  *openChunkIds(): Iterable<string> {
+    for (const { node } of this.handles.values()) for (const [id] of node.chunks) if (id) yield id;
   }
 
   private async resolve(path: string): Promise<Resolved> {
@@ -253,6 +260,7 @@ export class SinkiFilesystem implements FsOps {
       const r = this.writable(await this.resolve(path));
       if (r.node.type === 'dir') throw fsError('EISDIR');
       if (r.node.type !== 'file') throw fsError('EINVAL');
+      if (size < r.node.size) this.hooks.released?.(r.node.size - size);
       await this.io.resize(r.node, size);
       r.node.meta.mtimeNs = r.node.meta.ctimeNs = nowNs();
       this.touch(r.ancestors);
@@ -267,6 +275,7 @@ export class SinkiFilesystem implements FsOps {
       if (!node) throw fsError('ENOENT');
       if (node.type === 'dir') throw fsError('EISDIR');
       children.delete(name);
+      if (node.type === 'file') this.hooks.released?.(node.size);
       dir.meta.mtimeNs = dir.meta.ctimeNs = nowNs();
       this.touch(ancestors);
     });
@@ -288,6 +297,7 @@ export class SinkiFilesystem implements FsOps {
           if (node.type !== 'dir') throw fsError('EISDIR');
           if ((await this.trees.children(existing)).size > 0) throw fsError('ENOTEMPTY');
         } else if (node.type === 'dir') throw fsError('ENOTDIR');
+        if (existing.type === 'file') this.hooks.released?.(existing.size);
       }
       fromChildren.delete(from.name);
       toChildren.set(to.name, node);

@@ -184,6 +184,7 @@ export class MountSession {
       storePath: repo.backend.location,
       storeIsLocal: repo.backend.writable,
       changed: () => this.markDirty(),
+      released: (bytes) => this.keeper?.released(bytes),
       commitNow: async () => {
         await this.commit();
       },
@@ -253,7 +254,7 @@ export class MountSession {
       return;
     }
     try {
-      if (this.keeper) this.logFreed(await this.keeper.round(this.headTree, UNMOUNT_LIMITS));
+      if (this.keeper) this.logFreed(await this.keeper.round(this.headTree, UNMOUNT_LIMITS, this.fs.openChunkIds()));
       const tidy = await tidySessionOutput(this.repo, { moveBudget: UNMOUNT_MOVE_BUDGET });
       if (tidy.bytesFreed > 0) this.cfg.log(`compressed ${recompressor?.recompressed ?? 0} chunks; freed ${(tidy.bytesFreed / 2 ** 20).toFixed(1)} MiB of uncompressed copies`);
       const merged = [tidy.packsDeleted > 1 ? `${tidy.packsDeleted} packs` : '', tidy.segmentsMerged > 1 ? `${tidy.segmentsMerged} index segments` : ''].filter(Boolean);
@@ -319,7 +320,7 @@ export class MountSession {
         throw err;
       }
       try {
-        const round = (): Promise<RoundReport> => this.mutex.run(async () => keeper.round(await this.commitHeld(), limits));
+        const round = (): Promise<RoundReport> => this.mutex.run(async () => keeper.round(await this.commitHeld(), limits, this.fs.openChunkIds()));
         this.logFreed(this.recompressor ? await this.recompressor.hold(round) : await round());
       } finally {
         await lock.release();

@@ -34,6 +34,8 @@ export interface RoundReport {
  */
 export class SpaceKeeper {
   private writtenAtLastRound: number;
+  /** File data the mount dropped (deletes, truncates) since the last round. */
+  private releasedSinceRound = 0;
   private indexedAtLastRound = 0;
   private readonly snapshotIds = new Set<string>();
   private readonly snapshotTrees = new Set<string>();
@@ -45,24 +47,32 @@ export class SpaceKeeper {
 
   /** Whether enough has been written since the last round to make another worth it. */
   get due(): boolean {
-    const written = this.repo.stats.packBytesWritten - this.writtenAtLastRound;
+    const written = this.repo.stats.packBytesWritten - this.writtenAtLastRound + this.releasedSinceRound;
     return written >= Math.max(MIN_ROUND_BYTES, ROUND_SHARE * this.indexedAtLastRound);
+  }
+
+  /** Files deleted or truncated count towards the next round as writes do. */
+  released(bytes: number): void {
+    this.releasedSinceRound += bytes;
   }
 
   /**
    * One round: call with the mount's writes held off, right after a commit (so `liveTree` is all
    * there is), and the store held exclusively (no other process reads or writes it).
    */
-  async round(liveTree: string | null, limits: RoundLimits): Promise<RoundReport> {
+  async round(liveTree: string | null, limits: RoundLimits, openChunks: Iterable<string> = []): Promise<RoundReport> {
     const started = Date.now();
     await this.repo.loadIndex(); // segments other processes wrote since the mount started
     await this.learnSnapshots();
     const live = new Set<string>();
     if (liveTree) await this.walk(liveTree, live, live, this.snapshotTrees);
+    // A file deleted while open is read (and may be written back) through its handle.
+    for (const id of openChunks) live.add(id);
     const isUsed = (id: string): boolean => live.has(id) || this.snapshotBlobs.has(id);
     const plan = planGarbage(this.repo, isUsed, limits);
     await collectGarbage(this.repo, isUsed, plan);
     this.writtenAtLastRound = this.repo.stats.packBytesWritten;
+    this.releasedSinceRound = 0;
     this.indexedAtLastRound = plan.bytesIndexed - plan.bytesToFree;
     return { bytesFreed: plan.bytesToFree, packsDeleted: plan.deletePacks.length + plan.repackPacks.length, bytesMoved: plan.bytesToMove, bytesBefore: plan.bytesIndexed, ms: Date.now() - started };
   }

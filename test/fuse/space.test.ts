@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { run, sinkiOk } from '../helpers/cli.js';
+import { initStore, run, sinkiOk } from '../helpers/cli.js';
 import { sha256, sha256File } from '../helpers/files.js';
 import { cleanup, makeStore, MiB, mount, readLog, umount } from './harness.js';
 
@@ -22,8 +22,18 @@ async function writeDurably(path: string, data: Buffer): Promise<void> {
   await h.close();
 }
 
+const tmpfsMounts: string[] = [];
+
+async function freeBytes(dir: string): Promise<number> {
+  const st = await fs.statfs(dir);
+  return st.bavail * st.bsize;
+}
+
 describe('space that frees itself', () => {
-  afterAll(cleanup);
+  afterAll(async () => {
+    await cleanup();
+    for (const dir of tmpfsMounts) if ((await run('umount', [dir])).code !== 0) await run('umount', ['-l', dir]);
+  });
 
   it('rewriting a file over and over, and deleting another, keeps the store near its live size: while mounted and after unmount', async () => {
     const store = await makeStore('space', ['--chunk-size', '1M']);
@@ -81,5 +91,65 @@ describe('space that frees itself', () => {
     const restored = (await run('find', [target, '-name', 'a.bin'])).stdout.trim();
     expect(await sha256File(restored)).toBe(sha256(kept));
     await sinkiOk(['check', '--read-data'], { store: store.path });
+  });
+
+  it('a file deleted while open stays readable through its descriptor while rounds free space around it', async () => {
+    const store = await makeStore('space-open', ['--chunk-size', '1M']);
+    const mnt = join(store.work, 'mnt');
+    const m = await mount(store, mnt, ['--commit-delay', '200ms', '--cache-size', '1M']);
+    const kept = randomBytes(6 * MiB);
+    const h = await fs.open(join(mnt, 'tmpfile'), 'w+');
+    await h.write(kept, 0, kept.length, 0);
+    await h.sync();
+    await fs.rm(join(mnt, 'tmpfile'));
+    for (let round = 0; round < 4; round++) await writeDurably(join(mnt, 'churn.bin'), randomBytes(6 * MiB));
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await readLog(mnt)).toMatch(/freed [\d.]+ MiB no longer used/);
+    // Past the kernel's page cache, so the read reaches the mount and the store.
+    await fs.writeFile('/proc/sys/vm/drop_caches', '3');
+    const back = Buffer.alloc(kept.length);
+    await h.read(back, 0, back.length, 0);
+    expect(sha256(back)).toBe(sha256(kept));
+    await h.close();
+    await umount(m);
+    expect(await packBytes(store.path)).toBeLessThanOrEqual(1.25 * 6 * MiB);
+    await sinkiOk(['check', '--read-data'], { store: store.path });
+  });
+
+  it('on a full disk, files deleted in the mount give their space back without unmounting', async () => {
+    const work = join(await fs.mkdtemp(join('/tmp', 'sinki-space-full-')));
+    const disk = join(work, 'disk');
+    await fs.mkdir(disk);
+    const t = await run('mount', ['-t', 'tmpfs', '-o', 'size=40m,mode=0700', 'tmpfs', disk]);
+    expect(t.code).toBe(0);
+    tmpfsMounts.push(disk);
+    const store = { path: join(disk, 'store'), work };
+    await initStore(store.path, ['--chunk-size', '1M', '--pack-size', '1M']);
+    const mnt = join(work, 'mnt');
+    const m = await mount(store, mnt, ['--commit-delay', '200ms', '--no-snapshot-on-unmount']);
+    for (const name of ['a', 'b', 'c']) await writeDurably(join(mnt, `${name}.bin`), randomBytes(8 * MiB));
+    const filler = join(disk, 'filler');
+    // Nearly full: room for a commit of a few small files, not for another big file.
+    const fill = await run('dd', ['if=/dev/zero', `of=${filler}`, 'bs=64K', `count=${Math.floor(((await freeBytes(disk)) - 512 * 1024) / 65536)}`, 'status=none']);
+    expect(fill.code).toBe(0);
+    expect(await freeBytes(disk)).toBeLessThan(MiB);
+    await fs.rm(join(mnt, 'a.bin'));
+    await fs.rm(join(mnt, 'b.bin'));
+    await writeDurably(join(mnt, 'note.txt'), Buffer.from('deleted two\n')); // the commit after which a round frees them
+    let free = await freeBytes(disk);
+    for (let i = 0; i < 100 && free < 12 * MiB; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      free = await freeBytes(disk);
+    }
+    expect(free).toBeGreaterThanOrEqual(12 * MiB);
+    const fresh = randomBytes(8 * MiB);
+    await writeDurably(join(mnt, 'd.bin'), fresh);
+    await umount(m);
+    await fs.rm(filler);
+    await sinkiOk(['check', '--read-data'], { store: store.path });
+    const again = await mount(store, mnt);
+    expect(await sha256File(join(mnt, 'd.bin'))).toBe(sha256(fresh));
+    expect((await fs.readdir(mnt)).sort()).toEqual(['.snapshots', 'c.bin', 'd.bin', 'note.txt']);
+    await umount(again);
   });
 });
