@@ -4,6 +4,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { EXIT_OK, exitCodeOf, SinkiError } from '../errors.js';
 import { childEnv } from '../sys/child-env.js';
+import { fusermount } from '../sys/fusermount.js';
+import { isMountPoint } from '../sys/mounts.js';
 import { mountpointSocketPath, sendControl, storeSocketPath } from '../fuse/control.js';
 import { isRcloneLocation } from '../backend/rclone.js';
 import { CONFIG_FILE } from '../repo/layout.js';
@@ -168,11 +170,9 @@ export function registerMount(program: Command): void {
         }
         if (reply && !reply.ok) throw new SinkiError('FATAL', `unmount failed: ${reply.error}`);
         const stale = await fs.stat(mountpoint).then(() => false, (err: NodeJS.ErrnoException) => err.code === 'ENOTCONN');
-        const mounts = await fs.readFile('/proc/mounts', 'utf8');
-        if (!stale && !mounts.split('\n').some((l) => l.split(' ')[1] === resolve(mountpoint).replace(/ /g, '\\040'))) {
+        if (!stale && !(await isMountPoint(mountpoint))) {
           throw new SinkiError('NOT_FOUND', `nothing is mounted at ${mountpoint}`);
         }
-        const { fusermount } = await import('../fuse/mount-session.js');
         await fusermount(stale ? ['-uz'] : ['-u'], resolve(mountpoint));
         process.stdout.write(stale ? `cleared the stale mount at ${resolve(mountpoint)} (its process had died; what it had committed is in the store)\n` : `unmounted ${resolve(mountpoint)}\n`);
       }),
