@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { CODE_TABLE, exitCodeList } from '../../src/errors.js';
+import { CODE_TABLE, exitCodeList, type ErrorCode } from '../../src/errors.js';
 import { sinkiOk } from '../helpers/cli.js';
 
 const README = new URL('../../README.md', import.meta.url);
+const DESIGN = new URL('../../docs/DESIGN.md', import.meta.url);
 
 /** The paragraph under "### Exit codes" in the README, on one line. */
 function readmeExitCodes(): string {
@@ -25,6 +26,17 @@ describe('exit codes: one table, listed by the help and the README', () => {
     const listed = /Exit codes: ([\s\S]*?)\.\n/.exec(help)?.[1]?.replace(/\s+/g, ' ');
     expect(listed).toBe(exitCodeList().map((c) => `${c.exit} ${c.meaning}`).join(' · '));
     for (const info of Object.values(CODE_TABLE)) expect(listed).toContain(`${info.exit} ${info.meaning}`);
+  });
+
+  it('the table in docs/DESIGN.md ("Errors and exit codes") has every code with its exit code and errno', () => {
+    const text = readFileSync(DESIGN, 'utf8');
+    const section = text.slice(text.indexOf('## Errors and exit codes'));
+    const rows = [...section.matchAll(/^\| ([A-Z_]+) \| (\d+) \| (E[A-Z]+) \|/gm)].map((m) => ({ code: m[1]!, exit: Number(m[2]), errno: m[3]! }));
+    const errnoName = (n: number): string | undefined => Object.entries(constants.errno).find(([, v]) => v === n)?.[0];
+    const expected = Object.entries(CODE_TABLE).map(([code, info]) => ({ code, exit: info.exit, errno: errnoName(info.errno) }));
+    const byCode = (a: { code: string }, b: { code: string }): number => a.code.localeCompare(b.code);
+    expect(rows.sort(byCode)).toEqual(expected.sort(byCode));
+    expect(Object.keys(CODE_TABLE).sort()).toEqual(rows.map((r) => r.code as ErrorCode).sort());
   });
 
   it('every exit code has one meaning, and every errno is a named one of os.constants.errno', () => {
