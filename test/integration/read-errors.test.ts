@@ -1,12 +1,13 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectOneErrorLine, initStore, lsEntries, sinki, sinkiOk } from '../helpers/cli.js';
+import { expectOneErrorLine, initStore, lsEntries, run, sinki, sinkiOk } from '../helpers/cli.js';
 import { pseudoRandomBytes } from '../helpers/files.js';
 import { removeTempDirs, tempDir } from '../helpers/temp.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
+const isRoot = process.getuid?.() === 0;
 
 /*
  * The rule: an error reading a source is a warning (the entry is left out, the backup goes on and
@@ -16,12 +17,17 @@ const MiB = 1024 * KiB;
  */
 describe('errors during a backup: the source is a warning, the store is fatal', () => {
   let work: string;
+  /** Read-only bind mounts this file made; always unmounted in afterAll. */
+  const binds: string[] = [];
 
   beforeAll(async () => {
     work = await tempDir('read-errors');
   });
 
-  afterAll(removeTempDirs);
+  afterAll(async () => {
+    for (const dir of binds) if ((await run('umount', [dir])).code !== 0) await run('umount', ['-l', dir]);
+    await removeTempDirs();
+  });
 
   it('a source whose read fails (/proc/self/mem: EIO at offset 0) is a warning naming it; the other source is saved; exit 3', async () => {
     const store = join(work, 'store-proc');
@@ -49,20 +55,46 @@ describe('errors during a backup: the source is a warning, the store is fatal', 
     return store;
   }
 
+  /** A store whose packs/ folder is a read-only bind mount (needs root): every pack write fails with EROFS. */
+  async function storeWithReadOnlyPacks(name: string): Promise<string> {
+    const store = join(work, name);
+    await initStore(store, ['--pack-size', '1M']);
+    const packs = join(store, 'packs');
+    await fs.mkdir(packs, { recursive: true });
+    const bind = await run('mount', ['--bind', packs, packs]);
+    if (bind.code !== 0) throw new Error(`mount --bind failed (the test needs root with CAP_SYS_ADMIN): ${bind.stderr}`);
+    binds.push(packs);
+    const ro = await run('mount', ['-o', 'remount,bind,ro', packs]);
+    if (ro.code !== 0) throw new Error(`remount read-only failed: ${ro.stderr}`);
+    return store;
+  }
+
   const cases = [
     // .zip: not compressed, so the 1 MiB packs fill (and are written) while the backup runs
     { what: 'small files (read whole)', files: Array.from({ length: 16 }, (_, i) => ({ name: `small-${i}.zip`, size: 100 * KiB })) },
     { what: 'a large file (read in pieces)', files: [{ name: 'large.zip', size: 4 * MiB }] },
   ];
   for (const { what, files } of cases) {
-    it(`a store that cannot write its packs ends a backup of ${what}: exit 1, one line, no warning, no snapshot`, async () => {
-      const store = await storeThatCannotWritePacks(`store-${files.length}`);
-      const src = join(work, `src-${files.length}`);
-      await fs.mkdir(src);
-      for (const f of files) await fs.writeFile(join(src, f.name), pseudoRandomBytes(f.name, f.size));
+    const src = `src-${files.length}`;
+    const makeSource = async (): Promise<string> => {
+      const dir = join(work, src);
+      await fs.mkdir(dir, { recursive: true });
+      for (const f of files) await fs.writeFile(join(dir, f.name), pseudoRandomBytes(f.name, f.size));
+      return dir;
+    };
 
-      const r = await sinki(['backup', src], { store });
+    it(`a store that cannot write its packs (EEXIST) ends a backup of ${what}: exit 1, one line, no warning, no snapshot`, async () => {
+      const store = await storeThatCannotWritePacks(`store-eexist-${files.length}`);
+      const r = await sinki(['backup', await makeSource()], { store });
       expectOneErrorLine(r, 1, /EEXIST/);
+      expect(r.stdout).toBe('');
+      expect(await fs.readdir(join(store, 'snapshots')).catch(() => [])).toEqual([]);
+    });
+
+    it.skipIf(!isRoot)(`a store whose packs folder is read-only ends a backup of ${what}: exit 1, one line, no warning, no snapshot`, async () => {
+      const store = await storeWithReadOnlyPacks(`store-ro-${files.length}`);
+      const r = await sinki(['backup', await makeSource()], { store });
+      expectOneErrorLine(r, 1, /read-only file system/);
       expect(r.stdout).toBe('');
       expect(await fs.readdir(join(store, 'snapshots')).catch(() => [])).toEqual([]);
     });
