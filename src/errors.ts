@@ -56,12 +56,11 @@ export function exitCodeOf(code: ErrorCode): number {
 
 /** Every exit code once, in order, with its meaning: the list the help and the README show. */
 export function exitCodeList(): Array<{ exit: number; meaning: string }> {
-  const list = [{ exit: EXIT_OK, meaning: 'ok' }, ...Object.values(CODE_TABLE), { exit: EXIT_INTERRUPTED, meaning: 'interrupted' }];
-  const seen = new Set<number>();
-  return list
-    .sort((a, b) => a.exit - b.exit)
-    .filter((c) => !seen.has(c.exit) && seen.add(c.exit))
-    .map(({ exit, meaning }) => ({ exit, meaning }));
+  const meanings = new Map<number, string>();
+  for (const c of [{ exit: EXIT_OK, meaning: 'ok' }, ...Object.values(CODE_TABLE), { exit: EXIT_INTERRUPTED, meaning: 'interrupted' }]) {
+    if (!meanings.has(c.exit)) meanings.set(c.exit, c.meaning); // FATAL and IO share exit 1
+  }
+  return [...meanings].sort(([a], [b]) => a - b).map(([exit, meaning]) => ({ exit, meaning }));
 }
 
 export class SinkiError extends Error {

@@ -58,7 +58,7 @@ export function readSmallFile(path: string, expectedSize: number): Buffer | null
     }
     return got === expectedSize ? buf.subarray(0, got) : null;
   } finally {
-    closeSync(fd);
+    fromSource(() => closeSync(fd));
   }
 }
 
