@@ -15,12 +15,14 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { prng } from './prng.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 /** The CLI under test; SINKI_CLI points elsewhere (e.g. a frozen copy of dist/ while others rebuild it). */
 export const CLI = process.env.SINKI_CLI ? path.resolve(process.env.SINKI_CLI) : path.join(ROOT, 'dist/cli/main.js');
+/** The mount-table parser of that build (dist/sys/mounts.js); null until dist/ is built (crash-suite says so). */
+const mountTable = await import(pathToFileURL(path.join(path.dirname(CLI), '../sys/mounts.js')).href).catch(() => null);
 const GEN = path.join(ROOT, 'scripts/gen-dataset.mjs');
 const PASSWORD = 'crash-suite-password';
 const MOUNT_SOURCE = 'sinki-mount:/';
@@ -138,8 +140,8 @@ async function waitUntil(what, test, timeoutMs = 15_000) {
 }
 
 function isMounted(mnt) {
-  const escaped = path.resolve(mnt).replace(/ /g, '\\040');
-  return fs.readFileSync('/proc/mounts', 'utf8').split('\n').some((l) => l.split(' ')[1] === escaped);
+  if (!mountTable) throw new Error(`no sys/mounts.js beside ${CLI}: build dist/ first`);
+  return mountTable.mountAt(mountTable.readMountTableSync(), mnt) !== undefined;
 }
 
 /**

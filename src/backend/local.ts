@@ -69,7 +69,7 @@ export class LocalBackend implements Backend {
       await syncDir(dir);
     } catch (err) {
       await fs.rm(temp, { force: true }).catch(() => undefined);
-      throw fromSystemError(await explainWriteError(err, this.location), path);
+      throw fromSystemError(await explainWriteError(err, dir, this.location), path);
     }
   }
 
@@ -123,10 +123,15 @@ export class LocalBackend implements Backend {
   }
 }
 
-/** Node's recursive mkdir reports ENOENT on a read-only file system; access(W_OK) on the store tells the real reason (EROFS, EACCES). */
-async function explainWriteError(err: unknown, root: string): Promise<unknown> {
+/**
+ * Node's recursive mkdir reports ENOENT on a read-only file system; access(W_OK) on the deepest folder
+ * of `dir` that exists, up to the store, tells the real reason (EROFS, EACCES).
+ */
+async function explainWriteError(err: unknown, dir: string, root: string): Promise<unknown> {
   if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return err;
-  return fs.access(root, constants.W_OK).then(
+  let existing = dir;
+  while (existing !== root && existing !== dirname(existing) && !(await fs.stat(existing).then(() => true, () => false))) existing = dirname(existing);
+  return fs.access(existing, constants.W_OK).then(
     () => err,
     (why: unknown) => why,
   );

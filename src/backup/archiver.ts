@@ -12,7 +12,7 @@ import type { Snapshot, StoredSnapshot } from '../repo/snapshot.js';
 import { CdcChunker, chunkWhole } from './fastcdc.js';
 import { ExcludeMatcher } from './exclude.js';
 import { scanSources, type ScanTotals } from './scanner.js';
-import { closeFd, lstatBig, openRead, readAt, readDirents, readLink, readSmallFile } from './source-file.js';
+import { closeFd, lstatBig, openRead, readAt, readDirents, readLink, readSmallFile, SourceReadError } from './source-file.js';
 
 export interface BackupProgress {
   filesDone: number;
@@ -145,6 +145,12 @@ class Archiver {
     this.options.onWarning?.(path, message);
   }
 
+  /** The rule for errors: one reading a source is a warning (the entry is left out), any other (the store's) ends the backup. */
+  private warnOrThrow(err: unknown, path: string, what: string): void {
+    if (!(err instanceof SourceReadError)) throw err;
+    this.warn(path, `${what}: ${err.message}`);
+  }
+
   private report(force = false): void {
     const now = Date.now();
     if (!this.options.onProgress || (!force && now - this.lastReport < 250)) return;
@@ -159,7 +165,7 @@ class Archiver {
     try {
       st = lstatBig(abs);
     } catch (err) {
-      this.warn(abs, `cannot stat: ${(err as Error).message}`);
+      this.warnOrThrow(err, abs, 'cannot stat');
       return null;
     }
     const base = {
@@ -180,7 +186,7 @@ class Archiver {
       try {
         return { ...base, type: 'symlink', size: 0, target: readLink(abs) };
       } catch (err) {
-        this.warn(abs, `cannot read link: ${(err as Error).message}`);
+        this.warnOrThrow(err, abs, 'cannot read link');
         return null;
       }
     }
@@ -201,7 +207,7 @@ class Archiver {
         .map((entry) => ({ entry, rel: rel ? `${rel}/${entry.name}` : entry.name, abs: join(abs, entry.name) }))
         .filter((e) => !this.excludes.excludes(e.entry.name, e.rel, e.abs));
     } catch (err) {
-      this.warn(abs, `cannot read directory: ${(err as Error).message}`);
+      this.warnOrThrow(err, abs, 'cannot read directory');
       return null;
     }
     const previous = previousTreeId ? await this.parentTree(previousTreeId) : null;
@@ -286,7 +292,7 @@ class Archiver {
       try {
         whole = readSmallFile(abs, expected);
       } catch (err) {
-        this.warn(abs, `cannot read: ${(err as Error).message}`);
+        this.warnOrThrow(err, abs, 'cannot read');
         return null;
       }
       if (whole) await content.addWhole(whole);
@@ -304,7 +310,7 @@ class Archiver {
     try {
       fd = await openRead(abs);
     } catch (err) {
-      this.warn(abs, `cannot read: ${(err as Error).message}`);
+      this.warnOrThrow(err, abs, 'cannot read');
       return false;
     }
     await this.largeSlots.acquire();
@@ -323,8 +329,7 @@ class Archiver {
       await content.add(last ? [last] : [], 0);
       return true;
     } catch (err) {
-      if (err instanceof SinkiError) throw err;
-      this.warn(abs, `read failed: ${(err as Error).message}`);
+      this.warnOrThrow(err, abs, 'read failed');
       return false;
     } finally {
       this.largeSlots.release();

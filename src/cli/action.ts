@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { fromSystemError } from '../errors.js';
+import { EXIT_OK, fromSystemError } from '../errors.js';
 import { reportError } from './output.js';
 import type { CliContext, GlobalOptions } from './context.js';
 
@@ -52,6 +52,6 @@ export function action<A extends unknown[]>(body: (ctx: CliContext, ...args: A) 
       else throw err;
     }
     if (stdoutError && !isBrokenPipe(stdoutError)) throw fromSystemError(stdoutError, 'standard output');
-    process.exitCode = code ?? 0;
+    process.exitCode = code ?? EXIT_OK;
   };
 }

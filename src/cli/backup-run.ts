@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { SinkiError } from '../errors.js';
+import { EXIT_OK, exitCodeOf, SinkiError } from '../errors.js';
 import { backup, findParent, type BackupProgress } from '../backup/archiver.js';
 import { pull } from '../remote/push.js';
 import type { Repository } from '../repo/repository.js';
@@ -99,5 +99,5 @@ async function backupSources(repo: Repository, sources: string[], flags: BackupF
     );
     if (result.warnings > 0) process.stderr.write(`sinki: ${result.warnings} entries could not be read; the snapshot holds everything else\n`);
   }
-  return result.warnings > 0 ? 3 : 0;
+  return result.warnings > 0 ? exitCodeOf('PARTIAL') : EXIT_OK;
 }

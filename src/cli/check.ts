@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { subsetSelector } from '../repo/check-subset.js';
 import { action } from './action.js';
-import { CODE_TABLE } from '../errors.js';
+import { EXIT_OK, exitCodeOf } from '../errors.js';
 
 export function registerCheck(program: Command): void {
   program
@@ -30,10 +30,10 @@ export function registerCheck(program: Command): void {
           const what = `${report.snapshots} snapshots, ${report.packs} packs${unreferenced}${flags.readData ? `, ${report.blobsChecked} blobs read` : ''}`;
           if (report.problems.length === 0) {
             process.stdout.write(`no errors were found (${what})\n`);
-            return 0;
+            return EXIT_OK;
           }
           process.stdout.write(`${report.problems.length} problem(s) found (${what})\n`);
-          return CODE_TABLE.CORRUPT.exit;
+          return exitCodeOf('CORRUPT');
         }, { quietKeys: true });
       }),
     );

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { SinkiError } from '../errors.js';
+import { EXIT_INTERRUPTED, SinkiError } from '../errors.js';
 import type { Backend } from '../backend/backend.js';
 import { createHash } from 'node:crypto';
 import { homedir } from 'node:os';
@@ -118,7 +118,7 @@ export class CliContext {
     let lock: StoreLock | null = null;
     const interrupted = (): void => {
       process.stderr.write('\nsinki: interrupted; what was committed stays in the store\n');
-      void (lock?.release() ?? Promise.resolve()).finally(() => process.exit(130));
+      void (lock?.release() ?? Promise.resolve()).finally(() => process.exit(EXIT_INTERRUPTED));
     };
     if (!opts.ownSignals) {
       process.once('SIGINT', interrupted);

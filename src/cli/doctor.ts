@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { EXIT_OK, exitCodeOf } from '../errors.js';
 import { action } from './action.js';
 import { printJson } from './output.js';
 
@@ -32,7 +33,7 @@ export function registerDoctor(program: Command): void {
             if (!c.ok && c.fix) process.stdout.write(`      fix: ${c.fix}\n`);
           }
         }
-        return checks.some((c) => c.required && !c.ok) ? 1 : 0;
+        return checks.some((c) => c.required && !c.ok) ? exitCodeOf('FATAL') : EXIT_OK;
       }),
     );
 }

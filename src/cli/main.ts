@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { availableParallelism } from 'node:os';
 import { Command, CommanderError } from 'commander';
-import { CODE_TABLE } from '../errors.js';
+import { EXIT_OK, exitCodeList, exitCodeOf } from '../errors.js';
 import { registerBackup } from './backup.js';
 import { registerBrowse } from './browse.js';
 import { registerCheck } from './check.js';
@@ -17,10 +17,21 @@ import { registerUnlock } from './unlock.js';
 import { reportError } from './output.js';
 import { watchStdoutOutsideCommands } from './action.js';
 
+/** Items joined with " · " into lines of at most `width` characters, broken between items only. */
+function wrapList(items: string[], width: number): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const item of items) {
+    if (line && line.length + 3 + item.length > width) {
+      lines.push(`${line} ·`);
+      line = item;
+    } else line = line ? `${line} · ${item}` : item;
+  }
+  return [...lines, line].join('\n');
+}
+
 const EXIT_CODES_HELP = `
-Exit codes: 0 ok, 1 fatal error, 2 usage, 3 finished but some files could not be read or restored,
-10 no store there, 11 store locked, 12 wrong password, 13 damaged data, 14 not found,
-15 already exists, 16 disk full, 17 FUSE unavailable, 18 rclone missing, 19 rclone failed.
+Exit codes: ${wrapList(exitCodeList().map((c) => `${c.exit} ${c.meaning}`), 88)}.
 
 Password: SINKI_PASSWORD, --password-file or --password-command; otherwise asked on the terminal.
 Store: -s/--store or SINKI_STORE; a remote store (read-only here) is rclone:REMOTE:PATH.`;
@@ -65,7 +76,7 @@ async function main(): Promise<void> {
     await program.parseAsync(process.argv);
   } catch (err) {
     if (err instanceof CommanderError) {
-      process.exitCode = err.exitCode === 0 ? 0 : CODE_TABLE.USAGE.exit;
+      process.exitCode = err.exitCode === 0 ? EXIT_OK : exitCodeOf('USAGE');
       return;
     }
     process.exitCode = reportError(err, process.argv.includes('--verbose') || process.argv.includes('-v'));

@@ -2,8 +2,10 @@ import { fork } from 'node:child_process';
 import { constants as fsConstants, promises as fs } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { SinkiError } from '../errors.js';
+import { EXIT_OK, exitCodeOf, SinkiError } from '../errors.js';
 import { childEnv } from '../sys/child-env.js';
+import { fusermount } from '../sys/fusermount.js';
+import { isMountPoint } from '../sys/mounts.js';
 import { mountpointSocketPath, sendControl, storeSocketPath } from '../fuse/control.js';
 import { isRcloneLocation } from '../backend/rclone.js';
 import { CONFIG_FILE } from '../repo/layout.js';
@@ -43,17 +45,17 @@ async function mountInBackground(password: Buffer, mountpoint: string): Promise<
   child.send({ password: password.toString('utf8') });
   const outcome = await new Promise<{ ok: boolean; error?: string; code?: number }>((res) => {
     child.on('message', (m) => res(m as { ok: boolean; error?: string }));
-    child.on('exit', (code) => res({ ok: false, error: `mount process exited (code ${code}); see ${logFile}`, code: code ?? 1 }));
+    child.on('exit', (code) => res({ ok: false, error: `mount process exited (code ${code}); see ${logFile}`, code: code ?? exitCodeOf('FATAL') }));
   });
   await out.close();
   if (!outcome.ok) {
     process.stderr.write(`sinki: ${outcome.error}\n`);
-    return outcome.code ?? 1;
+    return outcome.code ?? exitCodeOf('FATAL');
   }
   if (child.connected) child.disconnect();
   child.unref();
   process.stdout.write(`mounted at ${resolve(mountpoint)} (pid ${child.pid}, log ${logFile}); unmount with: sinki umount ${mountpoint}\n`);
-  return 0;
+  return EXIT_OK;
 }
 
 /**
@@ -144,7 +146,7 @@ export function registerMount(program: Command): void {
             log(`unmounted ${resolve(mountpoint)}`);
           }, { password, ownSignals: true, repo: { treesOnCallingThread: true }, role: liveWriter ? 'live-writer' : undefined });
         } catch (err) {
-          if (isChild) process.send!({ ok: false, error: (err as Error).message, code: (err as SinkiError).exitCode ?? 1 });
+          if (isChild) process.send!({ ok: false, error: (err as Error).message, code: (err as SinkiError).exitCode ?? exitCodeOf('FATAL') });
           throw err;
         }
       }),
@@ -168,11 +170,9 @@ export function registerMount(program: Command): void {
         }
         if (reply && !reply.ok) throw new SinkiError('FATAL', `unmount failed: ${reply.error}`);
         const stale = await fs.stat(mountpoint).then(() => false, (err: NodeJS.ErrnoException) => err.code === 'ENOTCONN');
-        const mounts = await fs.readFile('/proc/mounts', 'utf8');
-        if (!stale && !mounts.split('\n').some((l) => l.split(' ')[1] === resolve(mountpoint).replace(/ /g, '\\040'))) {
+        if (!stale && !(await isMountPoint(mountpoint))) {
           throw new SinkiError('NOT_FOUND', `nothing is mounted at ${mountpoint}`);
         }
-        const { fusermount } = await import('../fuse/mount-session.js');
         await fusermount(stale ? ['-uz'] : ['-u'], resolve(mountpoint));
         process.stdout.write(stale ? `cleared the stale mount at ${resolve(mountpoint)} (its process had died; what it had committed is in the store)\n` : `unmounted ${resolve(mountpoint)}\n`);
       }),

@@ -1,20 +1,21 @@
-import { CODE_TABLE, SinkiError } from '../errors.js';
+import { exitCodeOf, noSpaceError, SinkiError } from '../errors.js';
 
 /** One line per error on stderr, the stack only with --verbose; returns the exit code. */
 export function reportError(err: unknown, verbose: boolean): number {
+  const noSpace = noSpaceError(err);
+  if (noSpace) {
+    process.stderr.write(`sinki: ${noSpace.message}\n`);
+    return noSpace.exitCode;
+  }
   if (err instanceof SinkiError) {
     process.stderr.write(`sinki: ${err.message}\n`);
     if (verbose && err.stack) process.stderr.write(`${err.stack}\n`);
-    return CODE_TABLE[err.code].exit;
+    return err.exitCode;
   }
-  const e = err as NodeJS.ErrnoException;
-  if (e?.code === 'ENOSPC' || e?.code === 'EDQUOT') {
-    process.stderr.write(`sinki: no space left on device (${e.message})\n`);
-    return CODE_TABLE.NO_SPACE.exit;
-  }
+  const e = err as Error | undefined;
   process.stderr.write(`sinki: unexpected error: ${e?.message ?? String(err)}\n`);
   if (verbose && e?.stack) process.stderr.write(`${e.stack}\n`);
-  return CODE_TABLE.FATAL.exit;
+  return exitCodeOf('FATAL');
 }
 
 export function printJson(value: unknown): void {

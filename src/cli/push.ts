@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { SinkiError } from '../errors.js';
+import { EXIT_OK, exitCodeOf, SinkiError } from '../errors.js';
 import { isRcloneLocation } from '../backend/rclone.js';
 import { formatBytes, formatDuration, parsePositiveInt } from '../units.js';
 import { action } from './action.js';
@@ -56,9 +56,9 @@ export function registerPush(program: Command): void {
             }
             if (report.verified?.bad.length) {
               for (const b of report.verified.bad) process.stderr.write(`sinki: remote ${b} does not match its name (damaged in transit or on the remote)\n`);
-              return 13;
+              return exitCodeOf('CORRUPT');
             }
-            return 0;
+            return EXIT_OK;
           }, { repo: { skipIndex: true } });
         } finally {
           (await daemon.catch(() => null))?.close();

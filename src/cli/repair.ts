@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { EXIT_OK, exitCodeOf } from '../errors.js';
 import { action } from './action.js';
 
 export function registerRepair(program: Command): void {
@@ -23,7 +24,7 @@ export function registerRepair(program: Command): void {
               process.stderr.write(`sinki: pack ${d.packId} ${fate}: ${d.reason.replace(`pack ${d.packId}: `, '')}\n`);
             }
             process.stdout.write(`index rebuilt: ${report.packs} packs, ${report.blobs} blobs${report.damaged.length ? `; ${report.damaged.length} damaged packs (run "sinki check --read-data" to see what they affect)` : ''}\n`);
-            return report.damaged.length ? 13 : 0;
+            return report.damaged.length ? exitCodeOf('CORRUPT') : EXIT_OK;
           },
           { repo: { tolerateDamagedIndex: true } },
         );

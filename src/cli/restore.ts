@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { EXIT_OK, exitCodeOf } from '../errors.js';
 import { formatBytes } from '../units.js';
 import { action } from './action.js';
 import { collect } from './options.js';
@@ -37,9 +38,9 @@ export function registerRestore(program: Command): void {
           else process.stdout.write(`restored ${result.files} files, ${formatBytes(result.bytes)} from snapshot ${snap.id.slice(0, 12)} to ${resolve(target)}\n`);
           if (result.failed > 0) {
             process.stderr.write(`sinki: ${result.failed} entries could not be restored${result.corrupt ? ` (${result.corrupt} damaged in the store; run "sinki check --read-data")` : ''}\n`);
-            return result.corrupt > 0 ? 13 : 3;
+            return exitCodeOf(result.corrupt > 0 ? 'CORRUPT' : 'PARTIAL');
           }
-          return 0;
+          return EXIT_OK;
         });
       }),
     );

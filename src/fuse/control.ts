@@ -4,7 +4,7 @@ import { createConnection, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { SinkiError } from '../errors.js';
-import { processAlive } from '../repo/lock.js';
+import { processAlive } from '../sys/process.js';
 
 /**
  * A running mount answers `sinki snapshot` and `sinki umount` over a unix socket in a private folder:

@@ -1,10 +1,12 @@
 /* The one typed wrapper around fuse-native: promise-returning ops in, callbacks and errnos out. */
-import { existsSync, promises as fs } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { constants } from 'node:os';
 import { CODE_TABLE, SinkiError } from '../errors.js';
+import { fusermount } from '../sys/fusermount.js';
+import { fuseMountedAt } from '../sys/mounts.js';
 
 const require = createRequire(import.meta.url);
 
@@ -273,27 +275,15 @@ export async function mountFuse(mountpoint: string, ops: FsOps, options: MountOp
   );
   return {
     fuseNative: native.build,
-    unmount: () =>
-      new Promise<void>((resolve, reject) =>
-        fuse.unmount((err) => {
-          if (!err) return resolve();
-          // Unmounted from outside (fusermount -u): fuse-native's unmount fails on the missing mount
-          // before it lets go of its event-loop handle, which would keep this process alive for good.
-          void fuseMountedAt(mountpoint).then((mounted) => {
-            if (mounted) return reject(err);
-            fuseBinding(native).fuse_native_unmount(mountpoint, (fuse as unknown as { _thread: Buffer })._thread);
-            resolve();
-          }, reject);
-        }),
-      ),
+    // Not fuse.unmount(): it runs `fusermount -uz` through a shell with the path quoted for JSON,
+    // not for the shell, so a tab, a backslash or a `$` in the mountpoint's name breaks it (or runs
+    // it). Ours runs without a shell, and is skipped when the mount went from outside (fusermount -u);
+    // then the FUSE thread is let go of, or its event-loop handle would keep this process alive.
+    unmount: async () => {
+      if (await fuseMountedAt(mountpoint)) await fusermount(['-uz'], mountpoint);
+      fuseBinding(native).fuse_native_unmount(mountpoint, (fuse as unknown as { _thread: Buffer })._thread);
+    },
   };
-}
-
-/** True while a FUSE file system is mounted at the path (per /proc/mounts). */
-export async function fuseMountedAt(mountpoint: string): Promise<boolean> {
-  const mounts = await fs.readFile('/proc/mounts', 'utf8').catch(() => '');
-  const escaped = mountpoint.replace(/ /g, '\\040');
-  return mounts.split('\n').some((l) => l.split(' ')[1] === escaped && /fuse/.test(l.split(' ')[2] ?? ''));
 }
 
 /** The native binding of the fuse-native in use (node caches it: the same instance the class uses). */

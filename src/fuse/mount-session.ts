@@ -1,7 +1,5 @@
-import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { resolve } from 'node:path';
-import { promisify } from 'node:util';
 import type { Server } from 'node:net';
 import { isSinkiError, SinkiError } from '../errors.js';
 import type { Repository } from '../repo/repository.js';
@@ -12,7 +10,7 @@ import { ChunkCache } from './chunk-cache.js';
 import { mountpointSocketPath, sendControl, serveControl, storeSocketPath, type ControlRequest } from './control.js';
 import { FileIo } from './file-io.js';
 import { SinkiFilesystem } from './filesystem.js';
-import { fuseMountedAt, mountFuse, type MountedFs } from './fuse-adapter.js';
+import { mountFuse, type MountedFs } from './fuse-adapter.js';
 import { Mutex } from './mutex.js';
 import { DirNode, nowNs } from './nodes.js';
 import type { CompressionBacklog } from './backlog.js';
@@ -20,8 +18,8 @@ import { Recompressor } from './recompressor.js';
 import { SpaceKeeper, type RoundLimits, type RoundReport } from './space-keeper.js';
 import { SnapshotsDir } from './snapshots-dir.js';
 import { TreeStore } from './tree-store.js';
-
-const run = promisify(execFile);
+import { fusermount } from '../sys/fusermount.js';
+import { fuseMountedAt } from '../sys/mounts.js';
 
 export interface MountConfig {
   mountpoint: string;
@@ -60,19 +58,6 @@ const UNMOUNT_LIMITS: RoundLimits = { moveBudget: UNMOUNT_MOVE_BUDGET, maxUnused
 const MOUNT_WATCH_MS = 1000;
 /** Deferred compression stores chunks raw for a while: only with this much room to spare. */
 const MIN_FREE_FOR_DEFERRING = 2 * 2 ** 30;
-
-export async function fusermount(args: string[], mountpoint: string): Promise<void> {
-  for (const bin of ['fusermount', 'fusermount3']) {
-    try {
-      await run(bin, [...args, mountpoint]);
-      return;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
-      throw new SinkiError('FATAL', `${bin} ${args.join(' ')} ${mountpoint} failed: ${((err as { stderr?: string }).stderr ?? (err as Error).message).trim()}`);
-    }
-  }
-  throw new SinkiError('NO_FUSE', 'fusermount not found; install fuse3 (apt-get install fuse3)');
-}
 
 /** A dead mount ("Transport endpoint is not connected") is cleared; a live one is an error. */
 export async function prepareMountpoint(mountpoint: string, log: (l: string) => void): Promise<void> {

@@ -2,7 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { isStale, LOCK_STALE_MS, procStat } from '../repo/lock.js';
+import { isStale, LOCK_STALE_MS } from '../repo/lock.js';
+import { procStat } from '../sys/process.js';
 
 /**
  * Names of a push's temp folders: its frozen metadata inside the store and its staging folder on the

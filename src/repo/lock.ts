@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import { isSinkiError, SinkiError } from '../errors.js';
 import type { Backend } from '../backend/backend.js';
+import { procStat, processAlive } from '../sys/process.js';
 import { lockPath, LOCKS_DIR } from './layout.js';
 
 export interface LockRecord {
@@ -43,29 +43,6 @@ export async function isStale(lock: LockRecord, now = Date.now(), host = hostnam
   const proc = await procStat(lock.pid);
   if (!proc) return false;
   return proc.state === 'Z' || (lock.started !== undefined && proc.started !== lock.started);
-}
-
-/** Whether a process with this pid runs on this host (a zombie counts; see isStale for pid reuse). */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** State and start time (clock ticks after boot) of a process from /proc (null where there is no /proc). */
-export async function procStat(pid: number): Promise<{ state: string; started: string } | null> {
-  let text: string;
-  try {
-    text = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return null;
-  }
-  // The command name in parentheses may hold spaces: fields are counted from after its closing one (field 3, state).
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return fields[19] ? { state: fields[0]!, started: fields[19] } : null;
 }
 
 /** EROFS, raw or as the cause of the backend's SinkiError. */

@@ -5,6 +5,7 @@
 import { promises as fs, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { expect } from 'vitest';
+import { isMountPoint } from '../../src/sys/mounts.js';
 import { CLI, initStore, run, sinki, sinkiOk, type RunResult } from '../helpers/cli.js';
 import { removeTempDirs, tempDir } from '../helpers/temp.js';
 
@@ -28,10 +29,8 @@ export async function makeStore(label: string, initArgs: readonly string[] = [])
   return { path, work };
 }
 
-export async function isMounted(mnt: string): Promise<boolean> {
-  const escaped = resolve(mnt).replace(/ /g, '\\040');
-  const mounts = await fs.readFile('/proc/mounts', 'utf8');
-  return mounts.split('\n').some((l) => l.split(' ')[1] === escaped);
+export function isMounted(mnt: string): Promise<boolean> {
+  return isMountPoint(mnt);
 }
 
 /** Where `sinki mount --background` writes the mount process's log. */

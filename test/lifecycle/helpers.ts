@@ -2,8 +2,9 @@
  * Shared by the lifecycle tests: stores with known contents, manifests to compare restores with,
  * byte-level damage, and mounts that are always unmounted (and their processes gone) afterwards.
  */
-import { promises as fs, existsSync, readFileSync } from 'node:fs';
+import { promises as fs, existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { mountAt, readMountTableSync } from '../../src/sys/mounts.js';
 import { run, sinki, type RunResult } from '../helpers/cli.js';
 import { diffManifests, isAlive, manifestOf } from '../../scripts/lib/crash-rounds.mjs';
 
@@ -16,10 +17,7 @@ export const isRoot = process.getuid?.() === 0;
 export const hasFuse = isRoot && existsSync('/dev/fuse');
 
 export function isMounted(mnt: string): boolean {
-  const escaped = resolve(mnt).replace(/ /g, '\\040');
-  return readFileSync('/proc/mounts', 'utf8')
-    .split('\n')
-    .some((l) => l.split(' ')[1] === escaped);
+  return mountAt(readMountTableSync(), mnt) !== undefined;
 }
 
 export async function waitFor(what: string, test: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {

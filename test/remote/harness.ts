@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { expect } from 'vitest';
 
+import { isMountPoint } from '../../src/sys/mounts.js';
 import { CLI, FAST_KDF, run, type RunOptions, type RunResult } from '../helpers/cli.js';
 import { sha256 } from '../helpers/files.js';
 
@@ -264,8 +265,7 @@ export class RemoteLab {
   /** afterAll: unmount what is left, stop mount processes and servers (by pid), remove the lab. */
   async close(): Promise<void> {
     for (const [mnt, pid] of this.mounts) {
-      const mounts = await fs.readFile('/proc/mounts', 'utf8');
-      if (mounts.includes(` ${mnt} `)) {
+      if (await isMountPoint(mnt)) {
         await Promise.race([this.sinki(['umount', mnt]), new Promise((r) => setTimeout(r, 15_000))]);
         await run('fusermount', ['-uz', mnt]);
       }
