@@ -305,6 +305,7 @@ export class MountSession {
         throw err;
       }
       try {
+        await keeper.learnSnapshots();
         const round = (): Promise<RoundReport> => this.mutex.run(async () => keeper.round(await this.commitHeld(), limits, this.fs.openChunkIds()));
         this.logFreed(this.recompressor ? await this.recompressor.hold(round) : await round());
       } finally {

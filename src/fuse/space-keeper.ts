@@ -77,8 +77,12 @@ export class SpaceKeeper {
     return { bytesFreed: plan.bytesToFree, packsDeleted: plan.deletePacks.length + plan.repackPacks.length, bytesMoved: plan.bytesToMove, bytesBefore: plan.bytesIndexed, ms: Date.now() - started };
   }
 
-  /** Snapshots are only ever added while mounted (forget needs the store alone): walk the new ones. */
-  private async learnSnapshots(): Promise<void> {
+  /**
+   * Snapshots are only ever added while mounted (forget needs the store alone): walks the new ones.
+   * Their trees never change, so this may run before the mount's writes are held off (a first round
+   * on a store of many large backups walks them all); round() then walks only what came meanwhile.
+   */
+  async learnSnapshots(): Promise<void> {
     for (const snap of await this.repo.listSnapshots()) {
       if (this.snapshotIds.has(snap.id)) continue;
       await this.walk(snap.tree, this.snapshotTrees, this.snapshotBlobs, null);
