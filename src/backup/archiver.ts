@@ -70,6 +70,9 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
 
 class Archiver {
   private readonly excludes: ExcludeMatcher;
+  private filesNew = 0;
+  private filesChanged = 0;
+  private filesUnchanged = 0;
   private readonly progress: BackupProgress = { filesDone: 0, bytesDone: 0, newBytes: 0, storedBytes: 0, totals: null, currentPath: '' };
   private warnings = 0;
   private dirs = 0;
@@ -125,6 +128,9 @@ class Archiver {
       ...(this.options.parent ? { parent: this.options.parent.id } : {}),
       summary: {
         files: this.progress.filesDone,
+        filesNew: this.filesNew,
+        filesChanged: this.filesChanged,
+        filesUnchanged: this.filesUnchanged,
         dirs: this.dirs,
         bytes: this.progress.bytesDone,
         newBytes: before.plainBytesWritten,
@@ -280,6 +286,7 @@ class Archiver {
   private async saveFile(abs: string, name: string, st: BigIntStats, base: Omit<TreeNode, 'type' | 'size'>, previous: TreeNode | undefined): Promise<TreeNode | null> {
     this.progress.currentPath = abs;
     if (this.unchanged(st, previous)) {
+      this.filesUnchanged += 1;
       this.progress.filesDone += 1;
       this.progress.bytesDone += previous.size;
       this.report();
@@ -299,6 +306,8 @@ class Archiver {
       else if (!(await this.readInPieces(abs, content))) return null;
     } else if (!(await this.readInPieces(abs, content))) return null;
     if (content.wholeFile) this.progress.bytesDone += content.size;
+    if (previous?.type === 'file') this.filesChanged += 1;
+    else this.filesNew += 1;
     this.progress.filesDone += 1;
     this.report();
     return { ...base, type: 'file', size: content.size, inode: Number(st.ino), chunks: content.chunks, sha256: content.sha256() };

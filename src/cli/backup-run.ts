@@ -90,11 +90,12 @@ async function backupSources(repo: Repository, sources: string[], flags: BackupF
   progress.done();
   const s = result.snapshot.summary!;
   if (flags.json) {
-    printJson({ type: 'summary', snapshot_id: result.id, parent: parent?.id ?? null, files: s.files, dirs: s.dirs, bytes: s.bytes, new_bytes: s.newBytes, stored_bytes: s.storedBytes, packs_written: s.packsWritten, duration_ms: s.durationMs, warnings: result.warnings });
+    printJson({ type: 'summary', snapshot_id: result.id, parent: parent?.id ?? null, files: s.files, files_new: s.filesNew ?? 0, files_changed: s.filesChanged ?? 0, files_unchanged: s.filesUnchanged ?? 0, dirs: s.dirs, bytes: s.bytes, new_bytes: s.newBytes, stored_bytes: s.storedBytes, packs_written: s.packsWritten, duration_ms: s.durationMs, warnings: result.warnings });
   } else {
     process.stdout.write(
       `snapshot ${result.id.slice(0, 12)} saved${parent ? ` (parent ${parent.id.slice(0, 12)})` : ''}\n` +
         `  ${s.files} files, ${s.dirs} dirs, ${formatBytes(s.bytes)} in ${formatDuration(s.durationMs / 1000)}\n` +
+        `  files: ${s.filesNew ?? 0} new, ${s.filesChanged ?? 0} changed, ${s.filesUnchanged ?? 0} unchanged\n` +
         `  new data ${formatBytes(s.newBytes)}, stored ${formatBytes(s.storedBytes)} in ${s.packsWritten} packs\n`,
     );
     if (result.warnings > 0) process.stderr.write(`sinki: ${result.warnings} entries could not be read; the snapshot holds everything else\n`);

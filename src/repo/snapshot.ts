@@ -2,6 +2,10 @@ import { SinkiError } from '../errors.js';
 
 export interface SnapshotSummary {
   files: number;
+  /** Files a backup found with no parent entry, with one it had to read again, and kept as they were (absent in older snapshots). */
+  filesNew?: number;
+  filesChanged?: number;
+  filesUnchanged?: number;
   dirs: number;
   bytes: number;
   newBytes: number;

@@ -11,6 +11,9 @@ interface Summary {
   snapshot_id: string;
   parent: string | null;
   files: number;
+  files_new: number;
+  files_changed: number;
+  files_unchanged: number;
   new_bytes: number;
   packs_written: number;
   warnings: number;
@@ -43,21 +46,23 @@ describe('incremental backups', () => {
 
   it('writes no pack for an unchanged tree, only the changed data after an edit, and records the parent', async () => {
     const first = await backup();
-    expect(first).toMatchObject({ parent: null, files: 3, warnings: 0 });
+    expect(first).toMatchObject({ parent: null, files: 3, files_new: 3, files_changed: 0, files_unchanged: 0, warnings: 0 });
     expect(first.packs_written).toBeGreaterThan(0);
     expect(first.new_bytes).toBeGreaterThanOrEqual(3 * MiB);
     const packsAfterFirst = await listPacks(store);
     expect(packsAfterFirst).toHaveLength(first.packs_written);
 
     const second = await backup();
-    expect(second).toMatchObject({ parent: first.snapshot_id, packs_written: 0, new_bytes: 0, files: 3 });
+    expect(second).toMatchObject({ parent: first.snapshot_id, packs_written: 0, new_bytes: 0, files: 3, files_new: 0, files_changed: 0, files_unchanged: 3 });
     expect(await listPacks(store)).toEqual(packsAfterFirst);
 
     // Change one small file: its new bytes (and the trees above it) are written, not random.bin again.
     const edited = 'version 2\n'.repeat(100);
     await fs.writeFile(join(src, 'docs', 'small.txt'), edited);
+    await fs.writeFile(join(src, 'docs', 'added.txt'), 'new\n');
     const third = await backup();
     expect(third.parent).toBe(second.snapshot_id);
+    expect(third).toMatchObject({ files: 4, files_new: 1, files_changed: 1, files_unchanged: 2 });
     expect(third.packs_written).toBe(1);
     expect(third.new_bytes).toBeGreaterThanOrEqual(edited.length);
     expect(third.new_bytes).toBeLessThan(edited.length + 16 * 1024); // the file plus three small trees
@@ -81,6 +86,9 @@ describe('incremental backups', () => {
       [third.snapshot_id, second.snapshot_id],
       [fourth.snapshot_id, third.snapshot_id],
     ]);
+    // The summary in words, as a person reads it.
+    const text = await sinkiOk(['backup', src], { store });
+    expect(text.stdout).toMatch(/^ {2}files: 0 new, 0 changed, 4 unchanged$/m);
 
     // Every snapshot still restores to what was backed up then.
     const target = join(work, 'restore-second');
