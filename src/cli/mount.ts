@@ -159,10 +159,10 @@ export function registerMount(program: Command): void {
     .argument('<mountpoint>')
     .action(
       action(async (ctx, mountpoint: string) => {
-        // The mount commits, then compresses what writes left uncompressed: that takes as long as it
-        // takes (minutes after a copy of many GiB), so no time limit: the answer comes, or the
-        // connection closes with the mount process.
-        const waiting = setTimeout(() => process.stderr.write(`sinki: waiting for the mount at ${resolve(mountpoint)} to commit and finish compressing (its log says how far it is)\n`), 3000);
+        // The mount seals what is dirty and commits (it does not wait for the compressor): seconds,
+        // longer only for a large write buffer on a slow disk. No time limit: the answer comes, or
+        // the connection closes with the mount process.
+        const waiting = setTimeout(() => process.stderr.write(`sinki: waiting for the mount at ${resolve(mountpoint)} to seal and commit what is still in its write buffer (its log says what it does)\n`), 3000);
         const reply = await sendControl(mountpointSocketPath(ctx.controlDir(), mountpoint), { op: 'unmount' }, null).finally(() => clearTimeout(waiting));
         if (reply?.ok) {
           process.stdout.write(`unmounted ${resolve(mountpoint)}\n`);
