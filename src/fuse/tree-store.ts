@@ -14,7 +14,7 @@ export class TreeStore {
     if (dir.children) return dir.children;
     const map = new Map<string, FsNode>();
     if (dir.subtree) {
-      for (const n of (await this.repo.loadTree(dir.subtree)).nodes) map.set(n.name, nodeFromTree(n, dir.readOnly));
+      for (const n of (await this.repo.loadTree(dir.subtree)).nodes) map.set(n.name, nodeFromTree(n, dir.readOnly, dir.ino));
     }
     dir.children ??= map;
     return dir.children;
