@@ -103,10 +103,13 @@ describe('git in the mount', () => {
     const outside = join(store.work, 'outside');
     await fs.mkdir(outside);
     await git(outside, 'init', '-q', '-b', 'main');
-    for (let i = 0; i < 20; i++) await fs.writeFile(join(outside, `f${i}.txt`), `file ${i}\n`.repeat(i * 50));
+    for (let d = 0; d < 20; d++) {
+      await fs.mkdir(join(outside, `d${d}`));
+      for (let i = 0; i < 50; i++) await fs.writeFile(join(outside, `d${d}`, `f${i}.txt`), `file ${d} ${i}\n`.repeat(i * 5));
+    }
     await git(outside, 'add', '-A');
     await git(outside, 'commit', '-q', '-m', 'outside');
-    await timed('git clone of a 20-file repository from outside into the mount', () => git(m.mnt, 'clone', '-q', outside, 'from-outside'));
+    await timed('git clone of a 1000-file repository from outside into the mount', () => git(m.mnt, 'clone', '-q', outside, 'from-outside'));
 
     // More history: changes, a rename, a delete, a binary file; then gc packs and prunes loose objects.
     for (let i = 0; i < 3; i++) {
