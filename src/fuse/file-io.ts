@@ -20,6 +20,7 @@ export class FileIo {
   private readonly dirtyOrder = new Map<string, { file: FileNode; index: number }>();
   private readonly fileIds = new WeakMap<FileNode, number>();
   private nextFileId = 1;
+  /** Id of the blob of `len` zeros, by length (computed; stored only once a commit needs it). */
   private readonly zeroIds = new Map<number, string>();
 
   constructor(
@@ -199,14 +200,36 @@ export class FileIo {
     return out;
   }
 
-  private async zeroBlob(len: number): Promise<string> {
+  private zeroId(len: number): string {
     let id = this.zeroIds.get(len);
     if (!id) {
-      const zeros = Buffer.alloc(len);
-      id = this.repo.blobId(zeros);
-      await this.repo.queueBlob(BlobKind.Data, id, zeros, true);
+      id = this.repo.blobId(Buffer.alloc(len));
       this.zeroIds.set(len, id);
     }
     return id;
+  }
+
+  private async zeroBlob(len: number): Promise<string> {
+    const id = this.zeroId(len);
+    if (!this.repo.hasBlob(id)) await this.repo.queueBlob(BlobKind.Data, id, Buffer.alloc(len), true);
+    return id;
+  }
+
+  /**
+   * A file loaded from a tree gets its holes back: commits store a hole as a blob of zeros, and
+   * st_blocks (du, cp, tar --sparse) should count it as nothing after a remount too; reads of it then
+   * cost no fetch. Only a blob stored in next to nothing can be zeros, so the id of zeros of a
+   * length is computed for the split size and for such blobs alone.
+   */
+  restoreHoles(file: FileNode): void {
+    for (const [i, [id, len]] of file.chunks.entries()) if (id !== null && this.isZeroBlob(id, len)) file.chunks[i] = [null, len];
+  }
+
+  private isZeroBlob(id: string, len: number): boolean {
+    if (len !== this.chunkSize && !this.zeroIds.has(len)) {
+      const stored = this.repo.index.get(id);
+      if (!stored || stored.length > len / 16 + 1024) return false;
+    }
+    return this.zeroId(len) === id;
   }
 }

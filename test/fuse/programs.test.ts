@@ -300,6 +300,11 @@ describe('cp -a into the mount and back out', () => {
     await ok('cp', ['-a', copy, back]);
     expect(await listing(back, { mtimes: true })).toEqual(await listing(src, { mtimes: true }));
     await expectSameTree(src, back);
+    // Holes stay holes after the remount (commits store them as zero blobs): du counts nothing for
+    // them, and cp, seeing st_blocks below the size, writes holes out of the mount too.
+    expect((await fs.stat(join(copy, 'all-hole'))).blocks).toBe(0);
+    expect((await fs.stat(join(back, 'all-hole'))).blocks).toBe(0);
+    expect((await fs.stat(join(copy, 'holes'))).blocks).toBe((4 * MiB) / 512); // the one chunk written
     await umount(m);
   });
 });
