@@ -72,6 +72,22 @@ describe('rsync into the mount', () => {
   });
 });
 
+describe('rsync of what a tree cannot hold', () => {
+  it('a FIFO: rsync -a exits 23 naming it (mknod gives ENOSYS) and copies the rest', async () => {
+    const store = await makeStore('rsync-fifo');
+    const src = join(store.work, 'src');
+    await fs.mkdir(src);
+    await fs.writeFile(join(src, 'file'), 'data\n');
+    await ok('mkfifo', [join(src, 'pipe')]);
+    const m = await mount(store, join(store.work, 'mnt'));
+    const r = await run('rsync', ['-a', `${src}/`, `${m.mnt}/dst/`]);
+    expect(r.code).toBe(23);
+    expect(r.stderr).toMatch(/mknod ".*\/dst\/pipe" failed: Function not implemented/);
+    expect(await fs.readFile(join(m.mnt, 'dst/file'), 'utf8')).toBe('data\n');
+    await umount(m);
+  });
+});
+
 describe('git in the mount', () => {
   const gitEnv = (home: string): Record<string, string> => ({
     HOME: home,
