@@ -9,8 +9,11 @@ command -v fusermount >/dev/null 2>&1 || command -v fusermount3 >/dev/null 2>&1 
 ldconfig -p 2>/dev/null | grep -q 'libfuse\.so\.2' || missing+=(libfuse2)
 command -v rclone >/dev/null 2>&1 || missing+=(rclone)
 command -v xz >/dev/null 2>&1 || missing+=(xz-utils)
-# for the test suite: rsync (mount tests)
+# for the test suite: the programs the mount tests run on a mount (test/fuse/programs.test.ts)
 command -v rsync >/dev/null 2>&1 || missing+=(rsync)
+command -v git >/dev/null 2>&1 || missing+=(git)
+command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
+command -v vim >/dev/null 2>&1 || missing+=(vim)
 dpkg -s liblzma-dev >/dev/null 2>&1 || missing+=(liblzma-dev)
 
 if ((${#missing[@]})); then

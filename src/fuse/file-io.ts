@@ -5,12 +5,14 @@ import { BlobKind } from '../repo/pack-format.js';
 import type { ChunkCache } from './chunk-cache.js';
 import type { FileNode } from './nodes.js';
 import type { Recompressor } from './recompressor.js';
-import { chunkCount, chunkIndexForOffset, chunkLength, fixedSpans } from './offsets.js';
+import { chunkCount, chunkIndexForOffset, chunkLength, dirtyCapacity, fixedSpans } from './offsets.js';
 
 /**
  * File contents in the mount. Live files are split at fixed `chunkSize` boundaries; writes land in
  * dirty chunk buffers (bounded by `writeBuffer` bytes in total) and a chunk is sealed and queued for
  * packing as soon as it is complete. Reads see dirty data first, then the verified chunk cache.
+ * A dirty buffer grows as far as the chunk has been written (bytes of the chunk past its end are
+ * zeros): many small files cost their size, not a split size each.
  */
 export class FileIo {
   private dirtyBytes = 0;
@@ -18,6 +20,7 @@ export class FileIo {
   private readonly dirtyOrder = new Map<string, { file: FileNode; index: number }>();
   private readonly fileIds = new WeakMap<FileNode, number>();
   private nextFileId = 1;
+  /** Id of the blob of `len` zeros, by length (computed; stored only once a commit needs it). */
   private readonly zeroIds = new Map<number, string>();
 
   constructor(
@@ -54,8 +57,10 @@ export class FileIo {
       const n = Math.min(clen - within, want - done);
       if (n <= 0) break;
       const dirty = file.dirty.get(i);
-      if (dirty) dirty.copy(out, done, within, within + n);
-      else if (id === null) out.fill(0, done, done + n);
+      if (dirty) {
+        const copied = within < dirty.length ? dirty.copy(out, done, within, Math.min(within + n, dirty.length)) : 0;
+        if (copied < n) out.fill(0, done + copied, done + n);
+      } else if (id === null) out.fill(0, done, done + n);
       else {
         const data = await this.cache.get(id);
         if (data.length < within + n) throw new SinkiError('CORRUPT', `chunk ${id} of ${file.name} is shorter than recorded`);
@@ -76,24 +81,32 @@ export class FileIo {
     if (!file.fixedLayout) throw new SinkiError('IO', `${file.name}: chunk layout does not match the split size; copy the file to rewrite it`);
   }
 
-  private async dirtyChunk(file: FileNode, index: number): Promise<Buffer> {
+  /** The dirty buffer of a chunk, at least `need` bytes long (the stored chunk loaded into it first). */
+  private async dirtyChunk(file: FileNode, index: number, need = 0): Promise<Buffer> {
     const existing = file.dirty.get(index);
-    if (existing) return existing;
-    const buf = Buffer.alloc(this.chunkSize);
-    const id = file.chunks[index]?.[0];
-    if (id) {
-      const data = await this.cache.get(id);
-      data.copy(buf, 0, 0, Math.min(data.length, this.chunkSize));
+    if (existing) {
+      if (need <= existing.length) return existing;
+      const grown = Buffer.alloc(dirtyCapacity(need, existing.length, this.chunkSize));
+      existing.copy(grown);
+      file.dirty.set(index, grown);
+      this.dirtyBytes += grown.length - existing.length;
+      return grown;
     }
+    const id = file.chunks[index]?.[0];
+    const data = id ? await this.cache.get(id) : null;
+    const buf = Buffer.alloc(dirtyCapacity(Math.max(need, Math.min(data?.length ?? 0, this.chunkSize)), 0, this.chunkSize));
+    data?.copy(buf, 0, 0, buf.length);
     file.dirty.set(index, buf);
-    this.dirtyBytes += this.chunkSize;
+    this.dirtyBytes += buf.length;
     this.dirtyOrder.set(this.key(file, index), { file, index });
     return buf;
   }
 
   private dropDirty(file: FileNode, index: number): void {
-    if (file.dirty.delete(index)) {
-      this.dirtyBytes -= this.chunkSize;
+    const buf = file.dirty.get(index);
+    if (buf) {
+      file.dirty.delete(index);
+      this.dirtyBytes -= buf.length;
       this.dirtyOrder.delete(this.key(file, index));
     }
   }
@@ -105,7 +118,7 @@ export class FileIo {
     const end = pos + data.length;
     if (end > file.size) await this.resize(file, end);
     for (const span of fixedSpans(pos, data.length, this.chunkSize)) {
-      const buf = await this.dirtyChunk(file, span.index);
+      const buf = await this.dirtyChunk(file, span.index, span.within + span.length);
       data.copy(buf, span.within, span.at, span.at + span.length);
       if (span.within + span.length === this.chunkSize) await this.sealChunk(file, span.index);
     }
@@ -126,7 +139,10 @@ export class FileIo {
     if (size < oldSize) {
       for (const index of [...file.dirty.keys()]) if (index >= newCount) this.dropDirty(file, index);
       const tail = size % cs;
-      if (tail !== 0) (await this.dirtyChunk(file, newCount - 1)).fill(0, tail);
+      if (tail !== 0) {
+        const buf = await this.dirtyChunk(file, newCount - 1);
+        if (tail < buf.length) buf.fill(0, tail);
+      }
     } else if (oldSize % cs !== 0 && file.chunks[chunkCount(oldSize, cs) - 1]?.[0]) {
       await this.dirtyChunk(file, chunkCount(oldSize, cs) - 1);
     }
@@ -147,9 +163,13 @@ export class FileIo {
       this.dropDirty(file, index);
       return;
     }
-    // A short chunk gets its own buffer: a view would keep the whole chunkSize buffer alive in the
-    // cache and the packer's pending map, while they count only `len` bytes.
-    const plain = len === buf.length ? buf : Buffer.from(buf.subarray(0, len));
+    // A chunk shorter than its buffer gets its own buffer: a view would keep the whole buffer alive in
+    // the cache and the packer's pending map, while they count only `len` bytes.
+    let plain = buf;
+    if (len !== buf.length) {
+      plain = Buffer.alloc(len);
+      buf.copy(plain, 0, 0, Math.min(len, buf.length));
+    }
     const policy = this.repo.config.compression;
     const { id, sha256 } = this.repo.keys.blobIdAndSha256(plain);
     // If the store refuses it (disk full), the chunk stays dirty: nothing is lost, the writer gets ENOSPC.
@@ -180,14 +200,36 @@ export class FileIo {
     return out;
   }
 
-  private async zeroBlob(len: number): Promise<string> {
+  private zeroId(len: number): string {
     let id = this.zeroIds.get(len);
     if (!id) {
-      const zeros = Buffer.alloc(len);
-      id = this.repo.blobId(zeros);
-      await this.repo.queueBlob(BlobKind.Data, id, zeros, true);
+      id = this.repo.blobId(Buffer.alloc(len));
       this.zeroIds.set(len, id);
     }
     return id;
+  }
+
+  private async zeroBlob(len: number): Promise<string> {
+    const id = this.zeroId(len);
+    if (!this.repo.hasBlob(id)) await this.repo.queueBlob(BlobKind.Data, id, Buffer.alloc(len), true);
+    return id;
+  }
+
+  /**
+   * A file loaded from a tree gets its holes back: commits store a hole as a blob of zeros, and
+   * st_blocks (du, cp, tar --sparse) should count it as nothing after a remount too; reads of it then
+   * cost no fetch. Only a blob stored in next to nothing can be zeros, so the id of zeros of a
+   * length is computed for the split size and for such blobs alone.
+   */
+  restoreHoles(file: FileNode): void {
+    for (const [i, [id, len]] of file.chunks.entries()) if (id !== null && this.isZeroBlob(id, len)) file.chunks[i] = [null, len];
+  }
+
+  private isZeroBlob(id: string, len: number): boolean {
+    if (len !== this.chunkSize && !this.zeroIds.has(len)) {
+      const stored = this.repo.index.get(id);
+      if (!stored || stored.length > len / 16 + 1024) return false;
+    }
+    return this.zeroId(len) === id;
   }
 }

@@ -2,6 +2,7 @@ import { promises as fs, constants as fsConstants } from 'node:fs';
 import { isSafeName } from '../repo/tree.js';
 import { fsError, type Attr, type DirEntry, type FsOps, type StatFs } from './fuse-adapter.js';
 import type { FileIo } from './file-io.js';
+import { claimInode, releaseInode } from './inodes.js';
 import type { Mutex } from './mutex.js';
 import { DirNode, FileNode, LinkNode, nowNs, type FsNode, type Meta } from './nodes.js';
 import { blocksFor } from './offsets.js';
@@ -70,7 +71,7 @@ export class SinkiFilesystem implements FsOps {
     private readonly hooks: FilesystemHooks,
   ) {
     const now = nowNs();
-    this.snapshotsNode = new DirNode({ mode: 0o555, uid: 0, gid: 0, mtimeNs: now, ctimeNs: now }, null, true);
+    this.snapshotsNode = new DirNode({ mode: 0o555, uid: 0, gid: 0, mtimeNs: now, ctimeNs: now }, null, true, claimInode(root.ino, SNAPSHOTS_NAME));
   }
 
   get openHandles(): number {
@@ -208,7 +209,7 @@ export class SinkiFilesystem implements FsOps {
       const { dir, name, ancestors } = await this.resolveNew(path);
       const children = await this.trees.children(dir);
       if (children.has(name)) throw fsError('EEXIST');
-      const file = new FileNode(this.newMeta(mode), 0, [], name, false);
+      const file = new FileNode(claimInode(dir.ino, name), this.newMeta(mode), 0, [], name, false);
       children.set(name, file);
       dir.meta.mtimeNs = dir.meta.ctimeNs = nowNs();
       this.touch(ancestors);
@@ -276,6 +277,7 @@ export class SinkiFilesystem implements FsOps {
       if (node.type === 'dir') throw fsError('EISDIR');
       children.delete(name);
       if (node.type === 'file') this.hooks.released?.(node.size);
+      releaseInode(node.ino);
       dir.meta.mtimeNs = dir.meta.ctimeNs = nowNs();
       this.touch(ancestors);
     });
@@ -301,6 +303,7 @@ export class SinkiFilesystem implements FsOps {
       }
       fromChildren.delete(from.name);
       toChildren.set(to.name, node);
+      if (existing) releaseInode(existing.ino);
       if (node.type === 'file') node.name = to.name;
       const now = nowNs();
       from.dir.meta.mtimeNs = from.dir.meta.ctimeNs = now;
@@ -315,7 +318,7 @@ export class SinkiFilesystem implements FsOps {
       const { dir, name, ancestors } = await this.resolveNew(path);
       const children = await this.trees.children(dir);
       if (children.has(name)) throw fsError('EEXIST');
-      const created = new DirNode(this.newMeta(mode), null, false);
+      const created = new DirNode(this.newMeta(mode), null, false, claimInode(dir.ino, name));
       created.children = new Map();
       children.set(name, created);
       dir.meta.mtimeNs = dir.meta.ctimeNs = nowNs();
@@ -332,6 +335,7 @@ export class SinkiFilesystem implements FsOps {
       if (node.type !== 'dir') throw fsError('ENOTDIR');
       if ((await this.trees.children(node)).size > 0) throw fsError('ENOTEMPTY');
       children.delete(name);
+      releaseInode(node.ino);
       this.changed.delete(node);
       dir.meta.mtimeNs = dir.meta.ctimeNs = nowNs();
       this.touch(ancestors);
@@ -344,7 +348,7 @@ export class SinkiFilesystem implements FsOps {
       if (target.includes('\uFFFD')) throw fsError('EILSEQ');
       const children = await this.trees.children(dir);
       if (children.has(name)) throw fsError('EEXIST');
-      children.set(name, new LinkNode(this.newMeta(0o777), target));
+      children.set(name, new LinkNode(claimInode(dir.ino, name), this.newMeta(0o777), target));
       dir.meta.mtimeNs = dir.meta.ctimeNs = nowNs();
       this.touch(ancestors);
     });

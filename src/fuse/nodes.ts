@@ -1,4 +1,5 @@
 import type { TreeNode } from '../repo/tree.js';
+import { claimInode } from './inodes.js';
 import { chunkStarts } from './offsets.js';
 
 export interface Meta {
@@ -12,32 +13,21 @@ export interface Meta {
 
 export const nowNs = (): bigint => BigInt(Date.now()) * 1_000_000n;
 
-/**
- * Inode numbers: one per node object, handed out in order, so a name keeps its number for the
- * life of the mount (renames move the object) and no two nodes share one. 32 bits, as fuse-native
- * passes them; 0 and libfuse's FUSE_UNKNOWN_INO (2^32-1) are never used.
- */
-let lastIno = 0;
-function nextIno(): number {
-  lastIno = lastIno >= 0xfffffffe ? 1 : lastIno + 1;
-  return lastIno;
-}
-
 export class DirNode {
   readonly type = 'dir';
-  readonly ino = nextIno();
   /** null until first listed; then the authority (subtree is stale once children change). */
   children: Map<string, FsNode> | null = null;
   constructor(
     public meta: Meta,
     public subtree: string | null,
     readonly readOnly: boolean,
+    /** From claimInode(parent, name); the default is the root's. */
+    readonly ino = claimInode(0, ''),
   ) {}
 }
 
 export class FileNode {
   readonly type = 'file';
-  readonly ino = nextIno();
   /** (blob id or null for a hole of zeros, plaintext length) per chunk. */
   chunks: Array<[string | null, number]>;
   /** Dirty fixed-size chunks by index; full chunkSize buffers, zero beyond the file's end. */
@@ -47,6 +37,7 @@ export class FileNode {
   /** Set once the chunk list is known to follow the fixed split size (the writable layout). */
   fixedLayout = false;
   constructor(
+    readonly ino: number,
     public meta: Meta,
     public size: number,
     chunks: Array<[string | null, number]>,
@@ -78,8 +69,8 @@ export class FileNode {
 
 export class LinkNode {
   readonly type = 'symlink';
-  readonly ino = nextIno();
   constructor(
+    readonly ino: number,
     public meta: Meta,
     public target: string,
   ) {}
@@ -89,9 +80,11 @@ export type FsNode = DirNode | FileNode | LinkNode;
 
 const storedNs = (ns: string | undefined): bigint => (ns ? BigInt(ns) : nowNs());
 
-export function nodeFromTree(n: TreeNode, readOnly: boolean): FsNode {
+/** A node loaded from an entry of the tree of the folder numbered `parentIno`. */
+export function nodeFromTree(n: TreeNode, readOnly: boolean, parentIno: number): FsNode {
+  const ino = claimInode(parentIno, n.name);
   const meta: Meta = { mode: n.mode, uid: n.uid, gid: n.gid, mtimeNs: storedNs(n.mtimeNs), ctimeNs: storedNs(n.ctimeNs ?? n.mtimeNs) };
-  if (n.type === 'dir') return new DirNode(meta, n.subtree ?? null, readOnly);
-  if (n.type === 'symlink') return new LinkNode(meta, n.target ?? '');
-  return new FileNode(meta, n.size, (n.chunks ?? []).map(([id, len]) => [id, len]), n.name, readOnly, n.sha256);
+  if (n.type === 'dir') return new DirNode(meta, n.subtree ?? null, readOnly, ino);
+  if (n.type === 'symlink') return new LinkNode(ino, meta, n.target ?? '');
+  return new FileNode(ino, meta, n.size, (n.chunks ?? []).map(([id, len]) => [id, len]), n.name, readOnly, n.sha256);
 }

@@ -57,3 +57,15 @@ export function chunkIndexForOffset(starts: readonly number[], pos: number): num
 export function blocksFor(bytes: number): number {
   return Math.ceil(bytes / 512);
 }
+
+/** Smallest dirty chunk buffer: a 300-byte file should not cost a zeroed buffer of the split size. */
+export const MIN_DIRTY_CAPACITY = 4096;
+
+/**
+ * Length for a dirty chunk buffer that holds `current` bytes and must hold `need`: at least double,
+ * so a chunk written bit by bit is copied O(log) times, never beyond the split size.
+ */
+export function dirtyCapacity(need: number, current: number, chunkSize: number): number {
+  if (need <= current) return current;
+  return Math.min(chunkSize, Math.max(need, 2 * current, MIN_DIRTY_CAPACITY));
+}

@@ -1,5 +1,6 @@
 import type { Repository } from '../repo/repository.js';
 import type { StoredSnapshot } from '../repo/snapshot.js';
+import { claimInode } from './inodes.js';
 import { DirNode } from './nodes.js';
 
 const REFRESH_MS = 2000;
@@ -40,7 +41,7 @@ export class SnapshotsDir {
     for (const [name, snap] of snapshotNames(await this.repo.listSnapshots())) {
       const existing = this.byName.get(name);
       const ns = BigInt(Date.parse(snap.time)) * 1_000_000n;
-      next.set(name, existing && existing.subtree === snap.tree ? existing : new DirNode({ mode: 0o555, uid: 0, gid: 0, mtimeNs: ns, ctimeNs: ns }, snap.tree, true));
+      next.set(name, existing && existing.subtree === snap.tree ? existing : new DirNode({ mode: 0o555, uid: 0, gid: 0, mtimeNs: ns, ctimeNs: ns }, snap.tree, true, claimInode(0, `.snapshots/${name}`)));
     }
     this.byName = next;
     this.loadedAt = Date.now();

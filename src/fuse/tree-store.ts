@@ -14,7 +14,11 @@ export class TreeStore {
     if (dir.children) return dir.children;
     const map = new Map<string, FsNode>();
     if (dir.subtree) {
-      for (const n of (await this.repo.loadTree(dir.subtree)).nodes) map.set(n.name, nodeFromTree(n, dir.readOnly));
+      for (const n of (await this.repo.loadTree(dir.subtree)).nodes) {
+        const node = nodeFromTree(n, dir.readOnly, dir.ino);
+        if (node.type === 'file') this.io.restoreHoles(node);
+        map.set(n.name, node);
+      }
     }
     dir.children ??= map;
     return dir.children;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { blocksFor, chunkCount, chunkIndex, chunkIndexForOffset, chunkLength, chunkStarts, fixedSpans } from '../../../src/fuse/offsets.js';
+import { blocksFor, chunkCount, chunkIndex, chunkIndexForOffset, chunkLength, chunkStarts, dirtyCapacity, fixedSpans, MIN_DIRTY_CAPACITY } from '../../../src/fuse/offsets.js';
 
 describe('fixed-size chunk arithmetic', () => {
   it('spans cover the request exactly, in order, each inside one chunk', () => {
@@ -36,6 +36,35 @@ describe('fixed-size chunk arithmetic', () => {
         if (size > 0) expect(chunkIndex(size - 1, cs)).toBe(n - 1);
       }),
     );
+  });
+});
+
+describe('dirty chunk buffer capacity', () => {
+  it('holds what is needed, never more than the split size, at least doubles when it grows', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1 << 12, max: 1 << 23 }), fc.nat(), fc.nat(), (cs, a, b) => {
+        const current = a % (cs + 1);
+        const need = b % (cs + 1);
+        const cap = dirtyCapacity(need, current, cs);
+        expect(cap).toBeGreaterThanOrEqual(need);
+        expect(cap).toBeLessThanOrEqual(cs);
+        if (need <= current) expect(cap).toBe(current);
+        else expect(cap).toBe(Math.min(cs, Math.max(need, 2 * current, MIN_DIRTY_CAPACITY)));
+      }),
+    );
+  });
+
+  it('a chunk written 512 bytes at a time is reallocated a handful of times, not once per write', () => {
+    const cs = 4 << 20;
+    let cap = 0;
+    let grown = 0;
+    for (let end = 512; end <= cs; end += 512) {
+      const next = dirtyCapacity(end, cap, cs);
+      if (next !== cap) grown++;
+      cap = next;
+    }
+    expect(cap).toBe(cs);
+    expect(grown).toBe(11); // 4 KiB, 8 KiB, ..., 4 MiB
   });
 });
 
