@@ -54,8 +54,11 @@ export class FileIo {
       const n = Math.min(clen - within, want - done);
       if (n <= 0) break;
       const dirty = file.dirty.get(i);
-      if (dirty) dirty.copy(out, done, within, within + n);
-      else if (id === null) out.fill(0, done, done + n);
+      if (dirty) {
+        // A dirty buffer holds the chunk up to its length; the rest is zeros.
+        const copied = within < dirty.length ? dirty.copy(out, done, within, Math.min(within + n, dirty.length)) : 0;
+        if (copied < n) out.fill(0, done + copied, done + n);
+      } else if (id === null) out.fill(0, done, done + n);
       else {
         const data = await this.cache.get(id);
         if (data.length < within + n) throw new SinkiError('CORRUPT', `chunk ${id} of ${file.name} is shorter than recorded`);
@@ -76,24 +79,39 @@ export class FileIo {
     if (!file.fixedLayout) throw new SinkiError('IO', `${file.name}: chunk layout does not match the split size; copy the file to rewrite it`);
   }
 
-  private async dirtyChunk(file: FileNode, index: number): Promise<Buffer> {
+  /**
+   * The dirty buffer of a chunk, at least `need` bytes long. Buffers start at the size written and
+   * double as writes extend them (up to chunkSize): a 1 KiB file must not cost a zeroed 4 MiB buffer,
+   * nor a 4 MiB share of the write buffer. Bytes past a buffer's end are zeros.
+   */
+  private async dirtyChunk(file: FileNode, index: number, need: number): Promise<Buffer> {
     const existing = file.dirty.get(index);
-    if (existing) return existing;
-    const buf = Buffer.alloc(this.chunkSize);
+    if (existing && existing.length >= need) return existing;
+    if (existing) return this.growDirty(file, index, existing, need);
     const id = file.chunks[index]?.[0];
-    if (id) {
-      const data = await this.cache.get(id);
-      data.copy(buf, 0, 0, Math.min(data.length, this.chunkSize));
-    }
+    const data = id ? await this.cache.get(id) : null;
+    const stored = data ? Math.min(data.length, this.chunkSize) : 0;
+    const buf = Buffer.alloc(dirtyCapacity(Math.max(need, stored), this.chunkSize));
+    if (data) data.copy(buf, 0, 0, stored);
     file.dirty.set(index, buf);
-    this.dirtyBytes += this.chunkSize;
+    this.dirtyBytes += buf.length;
     this.dirtyOrder.set(this.key(file, index), { file, index });
     return buf;
   }
 
+  private growDirty(file: FileNode, index: number, old: Buffer, need: number): Buffer {
+    const buf = Buffer.alloc(dirtyCapacity(Math.max(need, 2 * old.length), this.chunkSize));
+    old.copy(buf);
+    file.dirty.set(index, buf);
+    this.dirtyBytes += buf.length - old.length;
+    return buf;
+  }
+
   private dropDirty(file: FileNode, index: number): void {
-    if (file.dirty.delete(index)) {
-      this.dirtyBytes -= this.chunkSize;
+    const buf = file.dirty.get(index);
+    if (buf) {
+      file.dirty.delete(index);
+      this.dirtyBytes -= buf.length;
       this.dirtyOrder.delete(this.key(file, index));
     }
   }
@@ -105,7 +123,7 @@ export class FileIo {
     const end = pos + data.length;
     if (end > file.size) await this.resize(file, end);
     for (const span of fixedSpans(pos, data.length, this.chunkSize)) {
-      const buf = await this.dirtyChunk(file, span.index);
+      const buf = await this.dirtyChunk(file, span.index, span.within + span.length);
       data.copy(buf, span.within, span.at, span.at + span.length);
       if (span.within + span.length === this.chunkSize) await this.sealChunk(file, span.index);
     }
@@ -126,9 +144,12 @@ export class FileIo {
     if (size < oldSize) {
       for (const index of [...file.dirty.keys()]) if (index >= newCount) this.dropDirty(file, index);
       const tail = size % cs;
-      if (tail !== 0) (await this.dirtyChunk(file, newCount - 1)).fill(0, tail);
+      if (tail !== 0) {
+        const buf = await this.dirtyChunk(file, newCount - 1, 0);
+        if (tail < buf.length) buf.fill(0, tail);
+      }
     } else if (oldSize % cs !== 0 && file.chunks[chunkCount(oldSize, cs) - 1]?.[0]) {
-      await this.dirtyChunk(file, chunkCount(oldSize, cs) - 1);
+      await this.dirtyChunk(file, chunkCount(oldSize, cs) - 1, 0);
     }
     const oldCount = file.chunks.length;
     if (newCount < oldCount) file.chunks.length = newCount;
@@ -147,9 +168,10 @@ export class FileIo {
       this.dropDirty(file, index);
       return;
     }
-    // A short chunk gets its own buffer: a view would keep the whole chunkSize buffer alive in the
-    // cache and the packer's pending map, while they count only `len` bytes.
-    const plain = len === buf.length ? buf : Buffer.from(buf.subarray(0, len));
+    // A short chunk gets its own buffer: a view would keep the whole buffer alive in the cache and
+    // the packer's pending map, while they count only `len` bytes.
+    const plain = len === buf.length ? buf : Buffer.alloc(len);
+    if (plain !== buf) buf.copy(plain, 0, 0, Math.min(len, buf.length));
     const policy = this.repo.config.compression;
     const { id, sha256 } = this.repo.keys.blobIdAndSha256(plain);
     // If the store refuses it (disk full), the chunk stays dirty: nothing is lost, the writer gets ENOSPC.
@@ -190,4 +212,13 @@ export class FileIo {
     }
     return id;
   }
+}
+
+/** Dirty buffer sizes: powers of two from 4 KiB, so a file written in pieces grows it a few times only. */
+const MIN_DIRTY_CAPACITY = 4096;
+
+function dirtyCapacity(need: number, chunkSize: number): number {
+  let cap = MIN_DIRTY_CAPACITY;
+  while (cap < need) cap *= 2;
+  return Math.min(cap, chunkSize);
 }

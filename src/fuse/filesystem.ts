@@ -3,7 +3,7 @@ import { isSafeName } from '../repo/tree.js';
 import { fsError, type Attr, type DirEntry, type FsOps, type StatFs } from './fuse-adapter.js';
 import type { FileIo } from './file-io.js';
 import type { Mutex } from './mutex.js';
-import { DirNode, FileNode, LinkNode, nowNs, type FsNode, type Meta } from './nodes.js';
+import { DirEntries, DirNode, FileNode, LinkNode, nowNs, type FsNode, type Meta } from './nodes.js';
 import { blocksFor } from './offsets.js';
 import { fitStatfs } from './statfs-fit.js';
 import type { SnapshotsDir } from './snapshots-dir.js';
@@ -154,9 +154,9 @@ export class SinkiFilesystem implements FsOps {
 
   /** Each subfolder's ".." links to its parent: find and others rely on st_nlink = 2 + subfolders. */
   private async subdirCount(dir: DirNode): Promise<number> {
-    let n = 0;
-    for (const child of (await this.listing(dir)).values()) if (child.type === 'dir') n++;
-    return n;
+    if (dir === this.snapshotsNode) return (await this.snapshots!.entries()).size;
+    const own = (await this.trees.children(dir)).subdirs;
+    return dir === this.root && this.snapshots ? own + 1 : own;
   }
 
   /** A folder's entries as readdir shows them (the root gains .snapshots). */
@@ -306,7 +306,7 @@ export class SinkiFilesystem implements FsOps {
       const children = await this.trees.children(dir);
       if (children.has(name)) throw fsError('EEXIST');
       const created = new DirNode(this.newMeta(mode), null, false);
-      created.children = new Map();
+      created.children = new DirEntries();
       children.set(name, created);
       dir.meta.mtimeNs = dir.meta.ctimeNs = nowNs();
       this.touch([...ancestors, created]);

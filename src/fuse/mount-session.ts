@@ -13,7 +13,7 @@ import { FileIo } from './file-io.js';
 import { SinkiFilesystem } from './filesystem.js';
 import { fuseMountedAt, mountFuse, type MountedFs } from './fuse-adapter.js';
 import { Mutex } from './mutex.js';
-import { DirNode, nowNs } from './nodes.js';
+import { DirEntries, DirNode, nowNs } from './nodes.js';
 import type { CompressionBacklog } from './backlog.js';
 import { Recompressor } from './recompressor.js';
 import { SnapshotsDir } from './snapshots-dir.js';
@@ -165,7 +165,7 @@ export class MountSession {
       const head = await readHead(repo);
       this.headTree = head?.tree ?? null;
       root = new DirNode(rootMeta, this.headTree, this.readOnly);
-      if (!head) root.children = new Map();
+      if (!head) root.children = new DirEntries();
       this.snapshots = new SnapshotsDir(repo);
       const latest = (await repo.listSnapshots()).at(-1);
       this.lastSnapshotTree = latest?.tree ?? null;

@@ -1,7 +1,7 @@
 import type { Repository } from '../repo/repository.js';
 import type { TreeNode } from '../repo/tree.js';
 import type { FileIo } from './file-io.js';
-import { DirNode, FileNode, nodeFromTree, type FsNode } from './nodes.js';
+import { DirEntries, DirNode, FileNode, nodeFromTree } from './nodes.js';
 
 /** Loads directory children from stored trees on first use, and writes changed directories back. */
 export class TreeStore {
@@ -10,9 +10,9 @@ export class TreeStore {
     private readonly io: FileIo,
   ) {}
 
-  async children(dir: DirNode): Promise<Map<string, FsNode>> {
+  async children(dir: DirNode): Promise<DirEntries> {
     if (dir.children) return dir.children;
-    const map = new Map<string, FsNode>();
+    const map = new DirEntries();
     if (dir.subtree) {
       for (const n of (await this.repo.loadTree(dir.subtree)).nodes) map.set(n.name, nodeFromTree(n, dir.readOnly));
     }
