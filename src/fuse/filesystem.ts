@@ -96,7 +96,9 @@ export class SinkiFilesystem implements FsOps {
     }
     for (; i < parts.length; i++) {
       if (node.type !== 'dir') throw fsError('ENOTDIR');
-      const child: FsNode | undefined = (await this.trees.children(node)).get(parts[i]!);
+      // A loaded folder without an await: every operation resolves its path, through every level.
+      const children: DirEntries = node.children ?? (await this.trees.children(node));
+      const child: FsNode | undefined = children.get(parts[i]!);
       if (!child) throw fsError('ENOENT');
       ancestors.push(node);
       node = child;
@@ -148,15 +150,21 @@ export class SinkiFilesystem implements FsOps {
     const m = node.meta;
     const size = node.type === 'file' ? node.size : node.type === 'symlink' ? Buffer.byteLength(node.target) : DIR_SIZE;
     const blocks = node.type === 'file' ? blocksFor(node.dataBytes()) : node.type === 'dir' ? blocksFor(DIR_SIZE) : 0;
-    const nlink = node.type === 'dir' ? 2 + (await this.subdirCount(node)) : 1;
+    const nlink = node.type === 'dir' ? 2 + (this.loadedSubdirCount(node) ?? (await this.subdirCount(node))) : 1;
     return { ino: node.ino, mode: typeBits(node) | m.mode, uid: m.uid, gid: m.gid, size, blocks, nlink, atimeNs: m.mtimeNs, mtimeNs: m.mtimeNs, ctimeNs: m.ctimeNs };
   }
 
   /** Each subfolder's ".." links to its parent: find and others rely on st_nlink = 2 + subfolders. */
   private async subdirCount(dir: DirNode): Promise<number> {
     if (dir === this.snapshotsNode) return (await this.snapshots!.entries()).size;
-    const own = (await this.trees.children(dir)).subdirs;
-    return dir === this.root && this.snapshots ? own + 1 : own;
+    await this.trees.children(dir);
+    return this.loadedSubdirCount(dir)!;
+  }
+
+  /** subdirCount of a folder whose entries are loaded (null otherwise), without an await. */
+  private loadedSubdirCount(dir: DirNode): number | null {
+    if (!dir.children || dir === this.snapshotsNode) return null;
+    return dir === this.root && this.snapshots ? dir.children.subdirs + 1 : dir.children.subdirs;
   }
 
   /** A folder's entries as readdir shows them (the root gains .snapshots). */

@@ -20,7 +20,18 @@ export class FsError extends Error {
   }
 }
 
-export const fsError = (name: keyof typeof constants.errno): FsError => new FsError(constants.errno[name], name);
+const fsErrors = new Map<string, FsError>();
+
+/**
+ * The error for an errno, one shared instance per name: it carries nothing but the number, and the
+ * kernel asks for names that do not exist (ENOENT) before every create, where a stack trace a
+ * time would cost more than the lookup.
+ */
+export function fsError(name: keyof typeof constants.errno): FsError {
+  let err = fsErrors.get(name);
+  if (!err) fsErrors.set(name, (err = new FsError(constants.errno[name], name)));
+  return err;
+}
 
 export interface Attr {
   /** Stable for the life of the mount; readdir reports the same number. */
