@@ -2,6 +2,7 @@ import { SinkiError } from '../errors.js';
 import { compressBlob, compressFile } from '../codec/policy.js';
 import type { Repository } from '../repo/repository.js';
 import { BlobKind } from '../repo/pack-format.js';
+import { noteDerivedChunk } from '../repo/tree-binary.js';
 import type { ChunkCache } from './chunk-cache.js';
 import type { FileNode } from './nodes.js';
 import type { Recompressor } from './recompressor.js';
@@ -19,6 +20,8 @@ export class FileIo {
   private readonly fileIds = new WeakMap<FileNode, number>();
   private nextFileId = 1;
   private readonly zeroIds = new Map<number, string>();
+  /** One-chunk files whose chunk id this instance made from their SHA-256 when sealing them. */
+  private readonly derivedIds = new WeakMap<FileNode, { sha256: string; id: string }>();
 
   constructor(
     private readonly repo: Repository,
@@ -80,9 +83,9 @@ export class FileIo {
   }
 
   /**
-   * The dirty buffer of a chunk, at least `need` bytes long. Buffers start at the size written and
-   * double as writes extend them (up to chunkSize): a 1 KiB file must not cost a zeroed 4 MiB buffer,
-   * nor a 4 MiB share of the write buffer. Bytes past a buffer's end are zeros.
+   * The dirty buffer of a chunk, at least `need` bytes long. A buffer starts at the size first
+   * written (or stored) and doubles as writes extend it, up to chunkSize: a 1 KiB file must not cost
+   * a zeroed 4 MiB buffer, nor a 4 MiB share of the write buffer. Bytes past a buffer's end are zeros.
    */
   private async dirtyChunk(file: FileNode, index: number, need: number): Promise<Buffer> {
     const existing = file.dirty.get(index);
@@ -91,7 +94,7 @@ export class FileIo {
     const id = file.chunks[index]?.[0];
     const data = id ? await this.cache.get(id) : null;
     const stored = data ? Math.min(data.length, this.chunkSize) : 0;
-    const buf = Buffer.alloc(dirtyCapacity(Math.max(need, stored), this.chunkSize));
+    const buf = Buffer.alloc(Math.min(Math.max(need, stored), this.chunkSize));
     if (data) data.copy(buf, 0, 0, stored);
     file.dirty.set(index, buf);
     this.dirtyBytes += buf.length;
@@ -100,7 +103,7 @@ export class FileIo {
   }
 
   private growDirty(file: FileNode, index: number, old: Buffer, need: number): Buffer {
-    const buf = Buffer.alloc(dirtyCapacity(Math.max(need, 2 * old.length), this.chunkSize));
+    const buf = Buffer.alloc(Math.min(Math.max(need, 2 * old.length, MIN_GROWN_CAPACITY), this.chunkSize));
     old.copy(buf);
     file.dirty.set(index, buf);
     this.dirtyBytes += buf.length - old.length;
@@ -183,7 +186,10 @@ export class FileIo {
     file.changed();
     // A file of one chunk: the chunk's SHA-256 is the file's, for `sinki manifest` and restore's check
     // (and a binary tree then stores the hash alone; the id follows from it).
-    if (sha256 && index === 0 && file.size === len) file.sha256 = sha256.toString('hex');
+    if (sha256 && index === 0 && file.size === len) {
+      file.sha256 = sha256.toString('hex');
+      this.derivedIds.set(file, { sha256: file.sha256, id });
+    }
     // Not put in the read cache: copying a large file in would fill it (256 MiB by default) with
     // data nobody is reading. Until its pack is written the store serves it from memory anyway.
   }
@@ -199,6 +205,9 @@ export class FileIo {
       if (file.dirty.has(i)) throw new SinkiError('FATAL', 'internal: file has unsealed chunks at commit');
       out.push([id ?? (await this.zeroBlob(len)), len]);
     }
+    // Saves an HMAC per file at every commit of its folder (the tree then stores the hash alone).
+    const derived = this.derivedIds.get(file);
+    if (derived && out.length === 1 && out[0]![0] === derived.id && file.sha256 === derived.sha256) noteDerivedChunk(out, derived.sha256, derived.id);
     return out;
   }
 
@@ -214,11 +223,5 @@ export class FileIo {
   }
 }
 
-/** Dirty buffer sizes: powers of two from 4 KiB, so a file written in pieces grows it a few times only. */
-const MIN_DIRTY_CAPACITY = 4096;
-
-function dirtyCapacity(need: number, chunkSize: number): number {
-  let cap = MIN_DIRTY_CAPACITY;
-  while (cap < need) cap *= 2;
-  return Math.min(cap, chunkSize);
-}
+/** A buffer that grows gets at least this much room, so writes of a few bytes each do not copy it every time. */
+const MIN_GROWN_CAPACITY = 4096;

@@ -4,6 +4,7 @@ import { ChunkCache } from '../../../src/fuse/chunk-cache.js';
 import { FileIo } from '../../../src/fuse/file-io.js';
 import { DirEntries, DirNode, FileNode, LinkNode, nowNs, type Meta } from '../../../src/fuse/nodes.js';
 import type { Repository } from '../../../src/repo/repository.js';
+import { encodeTree, type TreeNode } from '../../../src/repo/tree.js';
 import { initRepo } from '../../helpers/store.js';
 import { removeTempDirs, tempDir } from '../../helpers/temp.js';
 
@@ -38,6 +39,26 @@ describe('FileIo dirty chunks', () => {
     expect(Math.max(...files.map((f) => f.dirty.get(0)!.length))).toBeLessThanOrEqual(4 * KiB);
     await io.sealAll();
     for (const f of files) expect((await readAll(io, f)).equals(Buffer.alloc(KiB, 7))).toBe(true);
+  });
+
+  it('a sealed one-chunk file goes into its tree as its hash alone, with no HMAC at each commit', async () => {
+    const io = new FileIo(repo, new ChunkCache(repo, 1 << 20), 4 << 20, 1 << 20);
+    const file = newFile();
+    await io.write(file, Buffer.from('one small file'), 0);
+    await io.sealAll();
+    const node = (chunks: Array<[string, number]>): TreeNode => ({ name: 'f', type: 'file', mode: 0o644, uid: 0, gid: 0, mtimeNs: '1', size: file.size, sha256: file.sha256!, chunks });
+    let hmacs = 0;
+    const idOfSha256 = (sha: Buffer): string => {
+      hmacs++;
+      return repo.keys.blobIdOfSha256(sha);
+    };
+    const chunks = await io.storedChunks(file);
+    const encoded = encodeTree({ nodes: [node(chunks)] }, idOfSha256);
+    expect(hmacs).toBe(0);
+    // The same bytes as for a list nobody vouched for, which costs the HMAC.
+    expect(encoded.equals(encodeTree({ nodes: [node(chunks.map(([id, len]) => [id, len]))] }, idOfSha256))).toBe(true);
+    expect(hmacs).toBe(1);
+    expect(encoded.length).toBeLessThan(encodeTree({ nodes: [{ ...node(chunks), sha256: undefined }] }, idOfSha256).length);
   });
 
   it('a buffer grows as writes extend the chunk, and bytes never written read as zeros, dirty or sealed', async () => {
