@@ -4,6 +4,7 @@ import type { Repository } from '../repo/repository.js';
 import { BlobKind } from '../repo/pack-format.js';
 import { noteDerivedChunk } from '../repo/tree-binary.js';
 import type { ChunkCache } from './chunk-cache.js';
+import { ReaderTurns } from './reader-turns.js';
 import type { FileNode } from './nodes.js';
 import type { Recompressor } from './recompressor.js';
 import { chunkCount, chunkIndexForOffset, chunkLength, fixedSpans } from './offsets.js';
@@ -195,7 +196,11 @@ export class FileIo {
   }
 
   async sealAll(): Promise<void> {
-    for (const { file, index } of [...this.dirtyOrder.values()]) await this.sealChunk(file, index);
+    const turns = new ReaderTurns(READER_TURN_CHUNKS);
+    for (const { file, index } of [...this.dirtyOrder.values()]) {
+      await this.sealChunk(file, index);
+      await turns.step();
+    }
   }
 
   /** A file's chunk list for its tree entry: holes become (deduplicated) zero blobs. Call after sealing. */
@@ -225,3 +230,5 @@ export class FileIo {
 
 /** A buffer that grows gets at least this much room, so writes of a few bytes each do not copy it every time. */
 const MIN_GROWN_CAPACITY = 4096;
+/** sealAll lets readers in after this many chunks (a few ms of hashing and sealing small ones). */
+const READER_TURN_CHUNKS = 256;
