@@ -243,8 +243,6 @@ export class SinkiFilesystem implements FsOps {
     });
   }
 
-  async flush(): Promise<void> {}
-
   async fsync(): Promise<void> {
     await this.hooks.commitNow();
   }
