@@ -2,7 +2,9 @@ import { SinkiError } from '../errors.js';
 import { compressBlob, compressFile } from '../codec/policy.js';
 import type { Repository } from '../repo/repository.js';
 import { BlobKind } from '../repo/pack-format.js';
+import { noteDerivedChunk } from '../repo/tree-binary.js';
 import type { ChunkCache } from './chunk-cache.js';
+import { ReaderTurns } from './reader-turns.js';
 import type { FileNode } from './nodes.js';
 import type { Recompressor } from './recompressor.js';
 import { chunkCount, chunkIndexForOffset, chunkLength, dirtyCapacity, fixedSpans } from './offsets.js';
@@ -22,6 +24,8 @@ export class FileIo {
   private nextFileId = 1;
   /** Id of the blob of `len` zeros, by length (computed; stored only once a commit needs it). */
   private readonly zeroIds = new Map<number, string>();
+  /** One-chunk files whose chunk id this instance made from their SHA-256 when sealing them. */
+  private readonly derivedIds = new WeakMap<FileNode, { sha256: string; id: string }>();
 
   constructor(
     private readonly repo: Repository,
@@ -58,6 +62,7 @@ export class FileIo {
       if (n <= 0) break;
       const dirty = file.dirty.get(i);
       if (dirty) {
+        // A dirty buffer holds the chunk up to its length; the rest is zeros.
         const copied = within < dirty.length ? dirty.copy(out, done, within, Math.min(within + n, dirty.length)) : 0;
         if (copied < n) out.fill(0, done + copied, done + n);
       } else if (id === null) out.fill(0, done, done + n);
@@ -81,24 +86,31 @@ export class FileIo {
     if (!file.fixedLayout) throw new SinkiError('IO', `${file.name}: chunk layout does not match the split size; copy the file to rewrite it`);
   }
 
-  /** The dirty buffer of a chunk, at least `need` bytes long (the stored chunk loaded into it first). */
-  private async dirtyChunk(file: FileNode, index: number, need = 0): Promise<Buffer> {
+  /**
+   * The dirty buffer of a chunk, at least `need` bytes long. A buffer starts at the size first
+   * written (or stored) and doubles as writes extend it, up to chunkSize: a 1 KiB file must not cost
+   * a zeroed 4 MiB buffer, nor a 4 MiB share of the write buffer. Bytes past a buffer's end are zeros.
+   */
+  private async dirtyChunk(file: FileNode, index: number, need: number): Promise<Buffer> {
     const existing = file.dirty.get(index);
-    if (existing) {
-      if (need <= existing.length) return existing;
-      const grown = Buffer.alloc(dirtyCapacity(need, existing.length, this.chunkSize));
-      existing.copy(grown);
-      file.dirty.set(index, grown);
-      this.dirtyBytes += grown.length - existing.length;
-      return grown;
-    }
+    if (existing && existing.length >= need) return existing;
+    if (existing) return this.growDirty(file, index, existing, need);
     const id = file.chunks[index]?.[0];
     const data = id ? await this.cache.get(id) : null;
-    const buf = Buffer.alloc(dirtyCapacity(Math.max(need, Math.min(data?.length ?? 0, this.chunkSize)), 0, this.chunkSize));
-    data?.copy(buf, 0, 0, buf.length);
+    const stored = data ? Math.min(data.length, this.chunkSize) : 0;
+    const buf = Buffer.alloc(Math.min(Math.max(need, stored), this.chunkSize));
+    if (data) data.copy(buf, 0, 0, stored);
     file.dirty.set(index, buf);
     this.dirtyBytes += buf.length;
     this.dirtyOrder.set(this.key(file, index), { file, index });
+    return buf;
+  }
+
+  private growDirty(file: FileNode, index: number, old: Buffer, need: number): Buffer {
+    const buf = Buffer.alloc(dirtyCapacity(need, old.length, this.chunkSize));
+    old.copy(buf);
+    file.dirty.set(index, buf);
+    this.dirtyBytes += buf.length - old.length;
     return buf;
   }
 
@@ -140,11 +152,11 @@ export class FileIo {
       for (const index of [...file.dirty.keys()]) if (index >= newCount) this.dropDirty(file, index);
       const tail = size % cs;
       if (tail !== 0) {
-        const buf = await this.dirtyChunk(file, newCount - 1);
+        const buf = await this.dirtyChunk(file, newCount - 1, 0);
         if (tail < buf.length) buf.fill(0, tail);
       }
     } else if (oldSize % cs !== 0 && file.chunks[chunkCount(oldSize, cs) - 1]?.[0]) {
-      await this.dirtyChunk(file, chunkCount(oldSize, cs) - 1);
+      await this.dirtyChunk(file, chunkCount(oldSize, cs) - 1, 0);
     }
     const oldCount = file.chunks.length;
     if (newCount < oldCount) file.chunks.length = newCount;
@@ -163,13 +175,10 @@ export class FileIo {
       this.dropDirty(file, index);
       return;
     }
-    // A chunk shorter than its buffer gets its own buffer: a view would keep the whole buffer alive in
-    // the cache and the packer's pending map, while they count only `len` bytes.
-    let plain = buf;
-    if (len !== buf.length) {
-      plain = Buffer.alloc(len);
-      buf.copy(plain, 0, 0, Math.min(len, buf.length));
-    }
+    // A short chunk gets its own buffer: a view would keep the whole buffer alive in the cache and
+    // the packer's pending map, while they count only `len` bytes.
+    const plain = len === buf.length ? buf : Buffer.alloc(len);
+    if (plain !== buf) buf.copy(plain, 0, 0, Math.min(len, buf.length));
     const policy = this.repo.config.compression;
     const { id, sha256 } = this.repo.keys.blobIdAndSha256(plain);
     // If the store refuses it (disk full), the chunk stays dirty: nothing is lost, the writer gets ENOSPC.
@@ -181,13 +190,20 @@ export class FileIo {
     file.changed();
     // A file of one chunk: the chunk's SHA-256 is the file's, for `sinki manifest` and restore's check
     // (and a binary tree then stores the hash alone; the id follows from it).
-    if (sha256 && index === 0 && file.size === len) file.sha256 = sha256.toString('hex');
+    if (sha256 && index === 0 && file.size === len) {
+      file.sha256 = sha256.toString('hex');
+      this.derivedIds.set(file, { sha256: file.sha256, id });
+    }
     // Not put in the read cache: copying a large file in would fill it (256 MiB by default) with
     // data nobody is reading. Until its pack is written the store serves it from memory anyway.
   }
 
   async sealAll(): Promise<void> {
-    for (const { file, index } of [...this.dirtyOrder.values()]) await this.sealChunk(file, index);
+    const turns = new ReaderTurns(READER_TURN_CHUNKS);
+    for (const { file, index } of [...this.dirtyOrder.values()]) {
+      await this.sealChunk(file, index);
+      await turns.step();
+    }
   }
 
   /** A file's chunk list for its tree entry: holes become (deduplicated) zero blobs. Call after sealing. */
@@ -197,6 +213,9 @@ export class FileIo {
       if (file.dirty.has(i)) throw new SinkiError('FATAL', 'internal: file has unsealed chunks at commit');
       out.push([id ?? (await this.zeroBlob(len)), len]);
     }
+    // Saves an HMAC per file at every commit of its folder (the tree then stores the hash alone).
+    const derived = this.derivedIds.get(file);
+    if (derived && out.length === 1 && out[0]![0] === derived.id && file.sha256 === derived.sha256) noteDerivedChunk(out, derived.sha256, derived.id);
     return out;
   }
 
@@ -233,3 +252,6 @@ export class FileIo {
     return this.zeroId(len) === id;
   }
 }
+
+/** sealAll lets readers in after this many chunks (a few ms of hashing and sealing small ones). */
+const READER_TURN_CHUNKS = 256;

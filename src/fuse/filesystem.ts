@@ -4,7 +4,7 @@ import { fsError, type Attr, type DirEntry, type FsOps, type StatFs } from './fu
 import type { FileIo } from './file-io.js';
 import { claimInode, releaseInode } from './inodes.js';
 import type { Mutex } from './mutex.js';
-import { DirNode, FileNode, LinkNode, nowNs, type FsNode, type Meta } from './nodes.js';
+import { DirEntries, DirNode, FileNode, LinkNode, nowNs, type FsNode, type Meta } from './nodes.js';
 import { blocksFor } from './offsets.js';
 import { fitStatfs } from './statfs-fit.js';
 import type { SnapshotsDir } from './snapshots-dir.js';
@@ -104,7 +104,9 @@ export class SinkiFilesystem implements FsOps {
     }
     for (; i < parts.length; i++) {
       if (node.type !== 'dir') throw fsError('ENOTDIR');
-      const child: FsNode | undefined = (await this.trees.children(node)).get(parts[i]!);
+      // A loaded folder without an await: every operation resolves its path, through every level.
+      const children: DirEntries = node.children ?? (await this.trees.children(node));
+      const child: FsNode | undefined = children.get(parts[i]!);
       if (!child) throw fsError('ENOENT');
       ancestors.push(node);
       node = child;
@@ -156,15 +158,21 @@ export class SinkiFilesystem implements FsOps {
     const m = node.meta;
     const size = node.type === 'file' ? node.size : node.type === 'symlink' ? Buffer.byteLength(node.target) : DIR_SIZE;
     const blocks = node.type === 'file' ? blocksFor(node.dataBytes()) : node.type === 'dir' ? blocksFor(DIR_SIZE) : 0;
-    const nlink = node.type === 'dir' ? 2 + (await this.subdirCount(node)) : 1;
+    const nlink = node.type === 'dir' ? 2 + (this.loadedSubdirCount(node) ?? (await this.subdirCount(node))) : 1;
     return { ino: node.ino, mode: typeBits(node) | m.mode, uid: m.uid, gid: m.gid, size, blocks, nlink, atimeNs: m.mtimeNs, mtimeNs: m.mtimeNs, ctimeNs: m.ctimeNs };
   }
 
   /** Each subfolder's ".." links to its parent: find and others rely on st_nlink = 2 + subfolders. */
   private async subdirCount(dir: DirNode): Promise<number> {
-    let n = 0;
-    for (const child of (await this.listing(dir)).values()) if (child.type === 'dir') n++;
-    return n;
+    if (dir === this.snapshotsNode) return (await this.snapshots!.entries()).size;
+    await this.trees.children(dir);
+    return this.loadedSubdirCount(dir)!;
+  }
+
+  /** subdirCount of a folder whose entries are loaded (null otherwise), without an await. */
+  private loadedSubdirCount(dir: DirNode): number | null {
+    if (!dir.children || dir === this.snapshotsNode) return null;
+    return dir === this.root && this.snapshots ? dir.children.subdirs + 1 : dir.children.subdirs;
   }
 
   /** A folder's entries as readdir shows them (the root gains .snapshots). */
@@ -243,8 +251,6 @@ export class SinkiFilesystem implements FsOps {
     });
   }
 
-  async flush(): Promise<void> {}
-
   async fsync(): Promise<void> {
     await this.hooks.commitNow();
   }
@@ -319,7 +325,7 @@ export class SinkiFilesystem implements FsOps {
       const children = await this.trees.children(dir);
       if (children.has(name)) throw fsError('EEXIST');
       const created = new DirNode(this.newMeta(mode), null, false, claimInode(dir.ino, name));
-      created.children = new Map();
+      created.children = new DirEntries();
       children.set(name, created);
       dir.meta.mtimeNs = dir.meta.ctimeNs = nowNs();
       this.touch([...ancestors, created]);

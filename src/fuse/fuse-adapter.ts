@@ -22,7 +22,18 @@ export class FsError extends Error {
   }
 }
 
-export const fsError = (name: keyof typeof constants.errno): FsError => new FsError(constants.errno[name], name);
+const fsErrors = new Map<string, FsError>();
+
+/**
+ * The error for an errno, one shared instance per name: it carries nothing but the number, and the
+ * kernel asks for names that do not exist (ENOENT) before every create, where a stack trace a
+ * time would cost more than the lookup.
+ */
+export function fsError(name: keyof typeof constants.errno): FsError {
+  let err = fsErrors.get(name);
+  if (!err) fsErrors.set(name, (err = new FsError(constants.errno[name], name)));
+  return err;
+}
 
 export interface Attr {
   /** Stable for the life of the mount; readdir reports the same number. */
@@ -66,7 +77,6 @@ export interface FsOps {
   create(path: string, mode: number): Promise<number>;
   read(path: string, fd: number, buf: Buffer, len: number, pos: number): Promise<number>;
   write(path: string, fd: number, buf: Buffer, len: number, pos: number): Promise<number>;
-  flush(path: string, fd: number): Promise<void>;
   fsync(path: string): Promise<void>;
   release(path: string, fd: number): Promise<void>;
   truncate(path: string, size: number): Promise<void>;
@@ -241,7 +251,8 @@ export async function mountFuse(mountpoint: string, ops: FsOps, options: MountOp
     readlink: plain('readlink', (p: string) => ops.readlink(p)),
     statfs: plain('statfs', (p: string) => ops.statfs(p)),
     access: plain('access', (p: string, mode: number) => ops.access(p, mode)),
-    flush: plain('flush', (p: string, fd: number) => ops.flush(p, fd)),
+    // No flush: there is nothing to do at close (fsync and commits make data durable), and once
+    // libfuse answers ENOSYS for it the kernel stops sending FLUSH, a round trip less per close.
     fsync: plain('fsync', (p: string) => ops.fsync(p)),
     // Without it the kernel answers fsync of a directory itself, and a rename followed by fsync of
     // its directory (the usual atomic save) would not be durable.

@@ -12,7 +12,7 @@ import { FileIo } from './file-io.js';
 import { SinkiFilesystem } from './filesystem.js';
 import { mountFuse, type MountedFs } from './fuse-adapter.js';
 import { Mutex } from './mutex.js';
-import { DirNode, nowNs } from './nodes.js';
+import { DirEntries, DirNode, nowNs } from './nodes.js';
 import type { CompressionBacklog } from './backlog.js';
 import { Recompressor } from './recompressor.js';
 import { SpaceKeeper, type RoundLimits, type RoundReport } from './space-keeper.js';
@@ -160,7 +160,7 @@ export class MountSession {
       const head = await readHead(repo);
       this.headTree = head?.tree ?? null;
       root = new DirNode(rootMeta, this.headTree, this.readOnly);
-      if (!head) root.children = new Map();
+      if (!head) root.children = new DirEntries();
       this.snapshots = new SnapshotsDir(repo);
       const latest = (await repo.listSnapshots()).at(-1);
       this.lastSnapshotTree = latest?.tree ?? null;

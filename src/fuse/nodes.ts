@@ -13,10 +13,38 @@ export interface Meta {
 
 export const nowNs = (): bigint => BigInt(Date.now()) * 1_000_000n;
 
+/**
+ * A folder's entries by name, counting its subfolders as they come and go: getattr reports
+ * st_nlink = 2 + subfolders after every create in the folder, which must not cost a pass over it.
+ */
+export class DirEntries extends Map<string, FsNode> {
+  private dirs = 0;
+
+  get subdirs(): number {
+    return this.dirs;
+  }
+
+  override set(name: string, node: FsNode): this {
+    if (this.get(name)?.type === 'dir') this.dirs--;
+    if (node.type === 'dir') this.dirs++;
+    return super.set(name, node);
+  }
+
+  override delete(name: string): boolean {
+    if (this.get(name)?.type === 'dir') this.dirs--;
+    return super.delete(name);
+  }
+
+  override clear(): void {
+    this.dirs = 0;
+    super.clear();
+  }
+}
+
 export class DirNode {
   readonly type = 'dir';
   /** null until first listed; then the authority (subtree is stale once children change). */
-  children: Map<string, FsNode> | null = null;
+  children: DirEntries | null = null;
   constructor(
     public meta: Meta,
     public subtree: string | null,
@@ -30,7 +58,7 @@ export class FileNode {
   readonly type = 'file';
   /** (blob id or null for a hole of zeros, plaintext length) per chunk. */
   chunks: Array<[string | null, number]>;
-  /** Dirty fixed-size chunks by index; full chunkSize buffers, zero beyond the file's end. */
+  /** Dirty fixed-size chunks by index: buffers up to chunkSize long, the chunk's bytes past a buffer's end are zeros. */
   readonly dirty = new Map<number, Buffer>();
   /** Offsets of variable-size chunks (files made by `sinki backup`), for reads. */
   private starts: number[] | null = null;

@@ -1,7 +1,11 @@
 import type { Repository } from '../repo/repository.js';
 import type { TreeNode } from '../repo/tree.js';
 import type { FileIo } from './file-io.js';
-import { DirNode, FileNode, nodeFromTree, type FsNode } from './nodes.js';
+import { ReaderTurns } from './reader-turns.js';
+import { DirEntries, DirNode, FileNode, nodeFromTree } from './nodes.js';
+
+/** save lets readers in after this many entries of a folder (a few ms). */
+const READER_TURN_ENTRIES = 1024;
 
 /** Loads directory children from stored trees on first use, and writes changed directories back. */
 export class TreeStore {
@@ -10,9 +14,9 @@ export class TreeStore {
     private readonly io: FileIo,
   ) {}
 
-  async children(dir: DirNode): Promise<Map<string, FsNode>> {
+  async children(dir: DirNode): Promise<DirEntries> {
     if (dir.children) return dir.children;
-    const map = new Map<string, FsNode>();
+    const map = new DirEntries();
     if (dir.subtree) {
       for (const n of (await this.repo.loadTree(dir.subtree)).nodes) {
         const node = nodeFromTree(n, dir.readOnly, dir.ino);
@@ -28,7 +32,9 @@ export class TreeStore {
   async save(dir: DirNode, changed: Set<DirNode>): Promise<string> {
     if (dir.subtree && !changed.has(dir)) return dir.subtree;
     const nodes: TreeNode[] = [];
+    const turns = new ReaderTurns(READER_TURN_ENTRIES);
     for (const [name, node] of await this.children(dir)) {
+      await turns.step();
       if (isUnlinkedOpenFile(name)) continue;
       const base = { name, mode: node.meta.mode, uid: node.meta.uid, gid: node.meta.gid, mtimeNs: node.meta.mtimeNs.toString(), ctimeNs: node.meta.ctimeNs.toString() };
       if (node.type === 'dir') nodes.push({ ...base, type: 'dir', size: 0, subtree: await this.save(node, changed) });

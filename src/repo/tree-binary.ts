@@ -30,6 +30,14 @@ export type IdOfSha256 = (sha256: Buffer) => string;
 /** Chunk lists decodeBinaryTree derived from a hash, with that hash: encoding them again needs no HMAC. */
 const derivedLists = new WeakMap<object, { sha256: string; id: string }>();
 
+/**
+ * For a writer that made a one-chunk file's id from its SHA-256 itself (the mount, sealing it): the
+ * list encodes without an HMAC. isDerivedChunk still checks that the node carries this hash and id.
+ */
+export function noteDerivedChunk(chunks: Array<[string, number]>, sha256: string, id: string): void {
+  derivedLists.set(chunks, { sha256, id });
+}
+
 /** One chunk, the whole file, named by the file's SHA-256 (checked, not assumed). */
 function isDerivedChunk(n: TreeNode, sha: Buffer, idOfSha256: IdOfSha256): boolean {
   const chunks = n.chunks;

@@ -123,6 +123,12 @@ describe('stat and readdir facts of the mount', () => {
     expect((await ok('find', [at('nl'), '-type', 'd'])).stdout.split('\n').filter(Boolean).sort()).toEqual(
       ['', '/a', '/a/deeper', '/b', '/c'].map((s) => at('nl') + s),
     );
+    // Subfolders moved out, and in over an empty one (the count follows each folder's entries).
+    await fs.mkdir(at('nl2'));
+    await fs.rename(at('nl/b'), at('nl2/b'));
+    expect([await statField('%h', at('nl')), await statField('%h', at('nl2'))]).toEqual(['4', '3']);
+    await fs.rename(at('nl2/b'), at('nl/c'));
+    expect([await statField('%h', at('nl')), await statField('%h', at('nl2'))]).toEqual(['4', '2']);
   });
 
   it('readdir gives each entry its type: Python scandir asks for no stat of any entry (strace)', async () => {
