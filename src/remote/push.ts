@@ -36,14 +36,17 @@ export interface PushPhase {
 
 /**
  * Upload order keeps the remote a consistent store at every moment: nothing is uploaded before
- * what it refers to (packs → index → snapshots → refs and SHA256SUMS). The config files go with
- * the packs: until an index arrives, the remote is an empty store. Locks and temp files stay home.
+ * what it refers to (packs → index → snapshots → refs and SHA256SUMS → generations). The config
+ * files go with the packs: until an index arrives, the remote is an empty store. A generation names
+ * the index, snapshots and refs it sealed, so it goes last: a remote reader never finds a newest
+ * generation naming what has not arrived. Locks and temp files stay home.
  */
 export const PUSH_PHASES: readonly PushPhase[] = [
   { name: 'packs', include: ['/sinki.json', '/keys/**', '/packs/**'], staged: false },
   { name: 'index', include: ['/index/**'], staged: true },
   { name: 'snapshots', include: ['/snapshots/**'], staged: true },
   { name: 'refs', include: ['/refs/**', '/SHA256SUMS'], staged: true, mutable: true },
+  { name: 'gen', include: ['/gen/**'], staged: true },
 ];
 
 /** The part of the store every push mirrors exactly, deletions included. */

@@ -39,7 +39,9 @@ export async function repairIndex(repo: Repository, onProgress?: (done: number, 
   }
   const old = (await repo.backend.list(INDEX_DIR)).filter(isObjectId);
   const fresh = await repo.writeIndexSegment(records);
-  for (const name of old) if (name !== fresh) await repo.backend.remove(indexPath(name));
-  await repo.writeSums();
+  const stale = old.filter((name) => name !== fresh);
+  await repo.commitGeneration({ exclusive: true, removing: stale.map((name) => indexPath(name)) });
+  for (const name of stale) await repo.backend.remove(indexPath(name));
+  await repo.commitState({ exclusive: true });
   return { packs: records.length, blobs: records.reduce((a, r) => a + r.entries.length, 0), damaged };
 }

@@ -72,6 +72,7 @@ export async function tidySessionOutput(repo: Repository, options: TidyOptions =
   const kept = new Map<string, PackRecord>();
   for (const [, segment] of segments) for (const record of segment) if (!stale.has(record.packId)) kept.set(record.packId, record);
   const mergedName = kept.size > 0 ? await repo.writeIndexSegment([...kept.values()]) : null;
+  await repo.commitGeneration({ exclusive: true, removing: segments.filter(([name]) => name !== mergedName).map(([name]) => indexPath(name)) });
   for (const [name] of segments) {
     if (name === mergedName) continue;
     await repo.backend.remove(indexPath(name));
@@ -83,6 +84,6 @@ export async function tidySessionOutput(repo: Repository, options: TidyOptions =
     repo.index.dropPack(packId);
     report.packsDeleted += 1;
   }
-  await repo.writeSums();
+  await repo.commitState({ exclusive: true });
   return report;
 }
