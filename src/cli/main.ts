@@ -19,7 +19,7 @@ import { watchStdoutOutsideCommands } from './action.js';
 
 const EXIT_CODES_HELP = `
 Exit codes: 0 ok, 1 fatal error, 2 usage, 3 finished but some files could not be read or restored,
-10 no store there, 11 store locked, 12 wrong password, 13 damaged data, 14 not found,
+10 no store there, 11 store locked, 12 wrong password, 13 damaged data or a store rolled back, 14 not found,
 15 already exists, 16 disk full, 17 FUSE unavailable, 18 rclone missing, 19 rclone failed.
 
 Password: SINKI_PASSWORD, --password-file or --password-command; otherwise asked on the terminal.
