@@ -143,12 +143,12 @@ async function readOptional(backend: Backend, path: string): Promise<Buffer | nu
   }
 }
 
-/** refs/head's sequence number, 0 when it has none or cannot be opened (check reports damage). */
-function headSeqOf(keys: Subkeys, bytes: Buffer): number {
+/** refs/head's sequence number (0 before sequences), or null when it cannot be opened (damage, which check reports). */
+function headSeqOf(keys: Subkeys, bytes: Buffer): number | null {
   try {
     return decodeHead(openFile(keys, FileKind.Ref, bytes, HEAD_REF, 'head')).seq ?? 0;
   } catch (err) {
-    if (isSinkiError(err, 'CORRUPT')) return 0;
+    if (isSinkiError(err, 'CORRUPT')) return null;
     throw err;
   }
 }
@@ -179,7 +179,7 @@ export async function commitGeneration(store: GenerationStore, o: CommitOptions 
     index,
     snapshots,
     head: headBytes ? sha256Hex(headBytes) : null,
-    headSeq: headBytes ? headSeqOf(store.keys, headBytes) : 0,
+    headSeq: headBytes ? (headSeqOf(store.keys, headBytes) ?? 0) : 0,
     removing: o.removing ?? [],
   };
   const name = generationName(counter);
@@ -193,7 +193,7 @@ export async function commitGeneration(store: GenerationStore, o: CommitOptions 
 }
 
 /**
- * What only a rollback (or deletion) explains, compared with the newest generation and with
+ * What only a rollback (or a deleted snapshot or refs/head) explains, compared with the newest generation and with
  * `remembered`, the newest counter this machine saw here. Objects written by a writer still at work
  * are not in any generation yet; they are told apart by what they carry:
  * - a snapshot carries the epoch it was written in: one from before the newest removal that the
@@ -216,7 +216,9 @@ export async function findRollback(store: GenerationStore, remembered: number | 
 
   const index = new Set((await backend.list(INDEX_DIR)).filter(isObjectId));
   const snapshots = new Set((await backend.list(SNAPSHOTS_DIR)).filter(isObjectId));
-  for (const name of newest.index) if (!index.has(name) && !newest.removing.has(`index/${name}`)) problems.push(`index segment ${short(name)} of generation ${newest.counter} is gone`);
+  // A missing index segment is left to the reads and to check, which name the blobs it took along,
+  // and to "sinki repair index", which rebuilds it from the packs: a rollback of index/ alone only
+  // loses blobs, and one that brings back pruned segments is caught below.
   for (const id of newest.snapshots) if (!snapshots.has(id) && !newest.removing.has(`snapshots/${id}`)) problems.push(`snapshot ${short(id)} of generation ${newest.counter} is gone`);
 
   for (const id of snapshots) {
@@ -255,7 +257,7 @@ export async function findRollback(store: GenerationStore, remembered: number | 
     if (newest.heads.size > 0) problems.push(`refs/head of generation ${newest.counter} is gone`);
   } else if (!newest.heads.has(sha256Hex(head))) {
     const seq = headSeqOf(keys, head);
-    if (seq < newest.headSeq) problems.push(`refs/head is older (sequence ${seq}) than generation ${newest.counter} says (${newest.headSeq})`);
+    if (seq !== null && seq < newest.headSeq) problems.push(`refs/head is older (sequence ${seq}) than generation ${newest.counter} says (${newest.headSeq})`);
   }
   return { problems, newest };
 }
