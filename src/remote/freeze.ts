@@ -3,7 +3,7 @@ import { join } from 'node:path';
 
 /**
  * Everything of a store but its packs (and locks): small files that refer to packs, or to each other.
- * Generations first: each names objects written before it, so all of those are frozen after it.
+ * Generations first (the push reads the store's epoch from them; the remote gets one of its own).
  */
 export const METADATA_ENTRIES: readonly string[] = ['gen', 'sinki.json', 'keys', 'index', 'snapshots', 'refs', 'SHA256SUMS'];
 

@@ -91,24 +91,37 @@ export async function listGenerations(backend: Backend): Promise<Array<{ name: s
   return out.sort((a, b) => a.counter - b.counter);
 }
 
+/** Where generation files are read from: a store's gen/ folder, or a frozen copy of it (push). */
+export interface GenerationSource {
+  /** File names in gen/. */
+  list(): Promise<string[]>;
+  /** A generation's bytes; NOT_FOUND (SinkiError) or ENOENT when it went meanwhile. */
+  read(name: string): Promise<Buffer>;
+}
+
 /**
  * The newest state: the generations with the highest counter, joined (writers that committed at
  * once may share a counter). A damaged one is passed to `onDamaged` and left out; null when none.
  */
 export async function readNewest(store: GenerationStore, onDamaged: (name: string, err: SinkiError) => void = () => undefined): Promise<NewestState | null> {
+  const source = { list: () => store.backend.list(GENERATIONS_DIR), read: (name: string) => store.backend.read(generationPath(name)) };
+  return newestIn(store.keys, source, onDamaged);
+}
+
+export async function newestIn(keys: Subkeys, source: GenerationSource, onDamaged: (name: string, err: SinkiError) => void = () => undefined): Promise<NewestState | null> {
   // A writer removes its own older generation after writing a newer one: a file listed a moment
   // ago may be gone. Listing again then finds the newer one.
   for (let attempt = 0; ; attempt++) {
-    const all = await listGenerations(store.backend);
+    const all = (await source.list()).map((name) => ({ name, counter: counterOfName(name) })).filter((x): x is { name: string; counter: number } => x.counter !== null).sort((a, b) => a.counter - b.counter);
     const readable: Array<{ name: string; g: Generation }> = [];
     let vanished = false;
     for (let i = all.length - 1; i >= 0; i--) {
       const { name, counter } = all[i]!;
       if (readable.length > 0 && counter < readable[0]!.g.counter) break;
       try {
-        readable.push({ name, g: openGeneration(store.keys, name, await store.backend.read(generationPath(name))) });
+        readable.push({ name, g: openGeneration(keys, name, await source.read(name)) });
       } catch (err) {
-        if (isSinkiError(err, 'NOT_FOUND')) vanished = true;
+        if (isSinkiError(err, 'NOT_FOUND') || (err as NodeJS.ErrnoException).code === 'ENOENT') vanished = true;
         else if (isSinkiError(err, 'CORRUPT')) onDamaged(name, err);
         else throw err;
       }
@@ -151,6 +164,24 @@ function headSeqOf(keys: Subkeys, bytes: Buffer): number | null {
     if (isSinkiError(err, 'CORRUPT')) return null;
     throw err;
   }
+}
+
+/**
+ * A generation sealed for a copy of the store (a push's remote), from what that copy will hold:
+ * `counter` above every generation there and here, this store's epoch, and its refs/head file.
+ */
+export function generationFor(keys: Subkeys, fields: { counter: number; epoch: number; index: Iterable<string>; snapshots: Iterable<string>; head: Buffer | null; removing?: string[] }): { name: string; file: Buffer } {
+  const g: Generation = {
+    counter: fields.counter,
+    epoch: fields.epoch,
+    index: [...new Set(fields.index)].filter(isObjectId).sort(),
+    snapshots: [...new Set(fields.snapshots)].filter(isObjectId).sort(),
+    head: fields.head ? sha256Hex(fields.head) : null,
+    headSeq: fields.head ? (headSeqOf(keys, fields.head) ?? 0) : 0,
+    removing: fields.removing ?? [],
+  };
+  const name = generationName(g.counter);
+  return { name, file: sealGeneration(keys, name, g) };
 }
 
 export interface CommitOptions {

@@ -229,7 +229,6 @@ describe('forget --keep-last 1 --prune, then push --delete to an rclone remote',
     for (const p of local.keys()) localSize.set(p, (await fs.stat(join(store, p))).size);
     const gone = (state: Map<string, number>, paths: string[]): number => paths.filter((p) => !state.has(p)).length;
     expect(before.get('SHA256SUMS')).not.toBe(local.get('SHA256SUMS'));
-    const remote = join(lab.root, 'remote-killed');
     const moments: Array<[string, (state: Map<string, number>) => boolean]> = [
       ['a new pack starts to arrive', (st) => [...st.keys()].some((p) => p.startsWith('packs/') && !before.has(p))],
       ['every new pack is up', (st) => newPacks.every((p) => st.get(p) === localSize.get(p))],
@@ -243,7 +242,11 @@ describe('forget --keep-last 1 --prune, then push --delete to an rclone remote',
     ];
     const problems: string[] = [];
     const outcomes: string[] = [];
-    for (const [label, moment] of moments) {
+    let remote = '';
+    for (const [i, [label, moment]] of moments.entries()) {
+      // A folder of its own per moment: putting the old remote back where a re-run pushed the new
+      // state would be a rollback, which this machine remembers (docs/STORE-FORMAT.md, "Generations").
+      remote = join(lab.root, `remote-killed-${i}`);
       await copyTree(remoteBefore, remote);
       const { killed, result } = await pushKilledWhen(remote, moment);
       if (!killed && result.code !== 0) problems.push(`${label}: the push failed on its own (exit ${result.code}): ${result.stderr.trim()}`);
