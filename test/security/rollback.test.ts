@@ -156,6 +156,30 @@ describe('rollback of a store that others can write', () => {
     expectWarnedAndWent(await sinki(['--allow-rollback', 'snapshots'], { store }), /generation files are gone/);
   });
 
+  it('a pushed remote has generations of its own: what a push without --delete leaves is no alarm; a snapshot put back after push --delete is', async () => {
+    const { store, src } = await storeWithSource('remote');
+    const remoteDir = join(work, 'remote-copy');
+    const remote = `rclone:${remoteDir}`;
+    const cache = ['--cache-dir', join(work, 'remote-cache')];
+    for (const text of ['one\n', 'two\n']) {
+      await fs.writeFile(join(src, 'a.txt'), text);
+      await sinkiOk(['backup', src], { store });
+    }
+    await sinkiOk(['push', remoteDir], { store });
+    const kept = join(work, 'remote-kept');
+    await copyDir(join(remoteDir, 'snapshots'), kept);
+    await sinkiOk(['forget', '--keep-last', '1', '--prune'], { store });
+    await sinkiOk(['push', remoteDir], { store });
+    const lenient = await sinkiOk([...cache, 'snapshots', '--json'], { store: remote });
+    expect({ snapshots: JSON.parse(lenient.stdout).length, stderr: lenient.stderr }).toEqual({ snapshots: 2, stderr: '' });
+    await sinkiOk(['push', remoteDir, '--delete'], { store });
+    expect(JSON.parse((await sinkiOk([...cache, 'snapshots', '--json'], { store: remote })).stdout)).toHaveLength(1);
+    expect(await listDir(join(remoteDir, 'gen'))).toHaveLength(1);
+
+    for (const id of await listDir(kept)) await fs.copyFile(join(kept, id), join(remoteDir, 'snapshots', id)).catch(() => undefined);
+    expectOneErrorLine(await sinki([...cache, 'snapshots'], { store: remote }), 13, /snapshot [0-9a-f]{12} was removed .* and is back/);
+  });
+
   it('4 backups at once into one store, twice over, then commands: no false alarm, every snapshot there', async () => {
     const { store } = await storeWithSource('concurrent');
     const sources: string[] = [];
