@@ -35,7 +35,7 @@ export const CODE_TABLE: Readonly<Record<ErrorCode, Readonly<CodeInfo>>> = {
   NOT_A_STORE: { exit: 10, errno: errno.EIO, meaning: 'no store there' },
   LOCKED: { exit: 11, errno: errno.EBUSY, meaning: 'store locked' },
   WRONG_PASSWORD: { exit: 12, errno: errno.EACCES, meaning: 'wrong password' },
-  CORRUPT: { exit: 13, errno: errno.EIO, meaning: 'damaged data' },
+  CORRUPT: { exit: 13, errno: errno.EIO, meaning: 'damaged data or a store rolled back' },
   NOT_FOUND: { exit: 14, errno: errno.ENOENT, meaning: 'not found' },
   EXISTS: { exit: 15, errno: errno.EEXIST, meaning: 'already exists' },
   NO_SPACE: { exit: 16, errno: errno.ENOSPC, meaning: 'disk full' },

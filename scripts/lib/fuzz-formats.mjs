@@ -205,7 +205,7 @@ export async function buildCorpus(workdir) {
     const bytes = read(`packs/${treePack.slice(0, 2)}/${treePack}`);
     const where = d.packFormat.parsePackFooter(bytes.subarray(bytes.length - 8), bytes.length, treePack);
     const key = keys.packKey(d.packFormat.parsePackPrefix(bytes, treePack).salt);
-    return d.aead.open(keys.cipher, key, bytes.subarray(where.offset, where.offset + where.length), keys.packHeaderAad(), 'header');
+    return d.aead.open(keys.cipher, key, bytes.subarray(where.offset, where.offset + where.length), keys.packHeaderAad(bytes.subarray(0, d.packFormat.PACK_PREFIX_LENGTH)), 'header');
   })();
 
   /** @type {Array<{ name: string, contract: 'sealed'|'inner', bytes: Buffer, decode: (b: Buffer) => unknown, json?: boolean }>} */

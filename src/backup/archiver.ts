@@ -9,7 +9,7 @@ import { BlobKind } from '../repo/pack-format.js';
 import { compareNames, findNode, isSafeName, sameNodes, type Tree, type TreeNode } from '../repo/tree.js';
 import { Slots } from '../codec/slots.js';
 import type { Snapshot, StoredSnapshot } from '../repo/snapshot.js';
-import { CdcChunker, chunkWhole } from './fastcdc.js';
+import { CdcChunker, chunkWhole, gearFromBytes, PUBLIC_GEAR } from './fastcdc.js';
 import { ExcludeMatcher } from './exclude.js';
 import { scanSources, type ScanTotals } from './scanner.js';
 import { closeFd, lstatBig, openRead, readAt, readDirents, readLink, readSmallFile, SourceReadError } from './source-file.js';
@@ -66,6 +66,19 @@ export function findParent(snapshots: readonly StoredSnapshot[], host: string, p
 
 export async function backup(repo: Repository, options: BackupOptions): Promise<BackupResult> {
   return new Archiver(repo, options).run();
+}
+
+const gears = new WeakMap<Repository, Int32Array>();
+
+/** The store's gear table: keyed in format 3 stores, the public one before (fastcdc.ts). */
+function gearOf(repo: Repository): Int32Array {
+  let gear = gears.get(repo);
+  if (!gear) {
+    const bytes = repo.keys.gearBytes();
+    gear = bytes ? gearFromBytes(bytes) : PUBLIC_GEAR;
+    gears.set(repo, gear);
+  }
+  return gear;
 }
 
 class Archiver {
@@ -140,8 +153,9 @@ class Archiver {
         errors: this.warnings,
       },
     };
+    await this.repo.confirmReusedPacks();
     const id = await this.repo.saveSnapshot(snapshot);
-    await this.repo.writeSums();
+    await this.repo.commitState();
     this.report(true);
     return { id, snapshot, warnings: this.warnings };
   }
@@ -324,7 +338,7 @@ class Archiver {
     }
     await this.largeSlots.acquire();
     try {
-      const chunker = new CdcChunker(this.repo.config.cdc);
+      const chunker = new CdcChunker(this.repo.config.cdc, gearOf(this.repo));
       for (let position = 0; ; ) {
         const buf = Buffer.allocUnsafe(READ_SIZE);
         const n = await readAt(fd, buf, position);
@@ -363,7 +377,7 @@ class FileContent {
     this.wholeFile = true;
     this.hash.update(data);
     this.size = data.length;
-    for (const chunk of chunkWhole(data, this.repo.config.cdc)) await this.store(chunk);
+    for (const chunk of chunkWhole(data, this.repo.config.cdc, gearOf(this.repo))) await this.store(chunk);
   }
 
   /** `read` bytes were read from the file; `chunks` are those the chunker completed with them. */

@@ -6,6 +6,10 @@
 // chunks start, so they decide which blobs a store holds. Changing any of them makes every
 // new backup re-chunk differently and stop deduplicating against existing ones. Never change
 // them; test/unit/backup/fastcdc.test.ts pins the boundaries of known inputs.
+//
+// The table from the public seed serves stores of formats 1 and 2. Anyone can compute its cut
+// points, so chunk lengths would tell which known files a store holds: format 3 stores pass a
+// table derived from their keys instead (Subkeys.gearTable, gearFromBytes).
 
 export interface CdcParams {
   minSize: number;
@@ -41,12 +45,26 @@ function mulberry32(seed: number): () => number {
 }
 
 // Int32 rather than Uint32 so every value the hot loop touches stays a small integer in V8.
-const GEAR: Int32Array = (() => {
+export const PUBLIC_GEAR: Int32Array = (() => {
   const next = mulberry32(GEAR_SEED);
   const table = new Int32Array(256);
   for (let i = 0; i < 256; i++) table[i] = next();
   return table;
 })();
+
+/** A gear table from 1024 secret bytes (256 little-endian 32-bit words). */
+export function gearFromBytes(bytes: Uint8Array): Int32Array {
+  if (bytes.length !== 1024) throw new RangeError(`a gear table needs 1024 bytes, got ${bytes.length}`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const table = new Int32Array(256);
+  for (let i = 0; i < 256; i++) table[i] = view.getInt32(i * 4, true);
+  return table;
+}
+
+function checkGear(gear: Int32Array): Int32Array {
+  if (gear.length !== 256) throw new RangeError(`a gear table has 256 entries, got ${gear.length}`);
+  return gear;
+}
 
 /** The hash is 32 bits and shifts left, so the top bits depend on the most input bytes. */
 function topBitsMask(bits: number): number {
@@ -111,8 +129,8 @@ function scanChunk(
   available: number,
   p: ResolvedParams,
   state: ScanState,
+  gear: Int32Array,
 ): number {
-  const gear = GEAR;
   let fp = state.fp;
   let k = state.offset < p.minSize ? p.minSize : state.offset;
 
@@ -152,14 +170,14 @@ function scanChunk(
  * Length of the first chunk of `buf[start..end)`, treating `end` as the end of the data
  * (so a short tail without a cut point is returned whole).
  */
-export function cdcCut(buf: Uint8Array, start: number, end: number, params: CdcParams): number {
+export function cdcCut(buf: Uint8Array, start: number, end: number, params: CdcParams, gear: Int32Array = PUBLIC_GEAR): number {
   if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || start > end || end > buf.length) {
     throw new RangeError(`cdcCut range [${start}, ${end}) is not within a buffer of ${buf.length} bytes`);
   }
   const p = resolveParams(params);
   const n = end - start;
   if (n <= p.minSize) return n;
-  const cut = scanChunk(buf, start, n, p, { offset: 0, fp: 0 });
+  const cut = scanChunk(buf, start, n, p, { offset: 0, fp: 0 }, checkGear(gear));
   return cut < 0 ? n : cut;
 }
 
@@ -174,9 +192,12 @@ export class CdcChunker {
   #carry: Buffer = Buffer.alloc(0);
   #carryLen = 0;
   readonly #state: ScanState = { offset: 0, fp: 0 };
+  readonly #gear: Int32Array;
 
-  constructor(params: CdcParams = DEFAULT_CDC) {
+  /** `gear`: the store's table (format 3), else the public one. */
+  constructor(params: CdcParams = DEFAULT_CDC, gear: Int32Array = PUBLIC_GEAR) {
     this.#p = resolveParams(params);
+    this.#gear = checkGear(gear);
   }
 
   /** Returns the chunks completed by `data`, in order (possibly none). */
@@ -186,7 +207,7 @@ export class CdcChunker {
 
     if (this.#carryLen > 0) {
       const held = this.#carryLen;
-      const cut = scanChunk(data, -held, held + data.length, this.#p, this.#state);
+      const cut = scanChunk(data, -held, held + data.length, this.#p, this.#state, this.#gear);
       // scanChunk only reads offsets >= its saved offset >= held, so base -held never indexes below 0.
       if (cut < 0) {
         this.#hold(data, 0);
@@ -201,7 +222,7 @@ export class CdcChunker {
     }
 
     while (pos < data.length) {
-      const cut = scanChunk(data, pos, data.length - pos, this.#p, this.#state);
+      const cut = scanChunk(data, pos, data.length - pos, this.#p, this.#state, this.#gear);
       if (cut < 0) {
         this.#hold(data, pos);
         break;
@@ -244,10 +265,10 @@ export class CdcChunker {
 }
 
 /** The chunks of a buffer that holds a whole file, as subarrays: the same cuts as CdcChunker over the same bytes. */
-export function chunkWhole(buf: Buffer, params: CdcParams = DEFAULT_CDC): Buffer[] {
+export function chunkWhole(buf: Buffer, params: CdcParams = DEFAULT_CDC, gear: Int32Array = PUBLIC_GEAR): Buffer[] {
   const chunks: Buffer[] = [];
   for (let pos = 0; pos < buf.length; ) {
-    const len = cdcCut(buf, pos, buf.length, params);
+    const len = cdcCut(buf, pos, buf.length, params, gear);
     chunks.push(buf.subarray(pos, pos + len));
     pos += len;
   }

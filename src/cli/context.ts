@@ -14,6 +14,8 @@ import { GuardedBackend } from '../repo/guarded-backend.js';
 import { StoreLock, type LockRecord } from '../repo/lock.js';
 import { controlDir } from '../fuse/control.js';
 import { FileKeyMemory, type KeyMemory } from '../repo/key-memory.js';
+import { FileGenerationMemory, type GenerationMemory } from '../repo/generation-memory.js';
+import { findRollback } from '../repo/generation.js';
 import { describeKdf } from '../crypto/kdf.js';
 import { readPassword, type PasswordSources } from './password.js';
 import { warnLine } from './output.js';
@@ -29,6 +31,8 @@ export interface GlobalOptions {
   cacheMaxSize?: string;
   /** --key ID: open with this key file only. */
   key?: string;
+  /** --allow-rollback: a store older than this machine has seen is a warning, not an error. */
+  allowRollback?: boolean;
 }
 
 export interface Environment {
@@ -82,6 +86,29 @@ export class CliContext {
     return new FileKeyMemory(join(this.cacheHome(), 'keys-used'));
   }
 
+  /** The newest generation of each store seen on this machine (docs/STORE-FORMAT.md, "Generations"). */
+  generationMemory(): GenerationMemory {
+    return new FileGenerationMemory(join(this.cacheHome(), 'generations'));
+  }
+
+  /**
+   * Refuses (exit 13) a store that was rolled back: older than its newest generation says, or older
+   * than this machine has seen it. With --allow-rollback, one warning, and its state is taken as it is.
+   */
+  private async checkRollback(repo: Repository, memory: GenerationMemory): Promise<void> {
+    const remembered = await memory.recall(repo.config.id, repo.backend.location);
+    const { problems, newest } = await findRollback(repo, remembered);
+    if (problems.length > 0) {
+      const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
+      const what = `the store was rolled back or tampered with: ${problems[0]}${more}`;
+      if (!this.globals.allowRollback) throw new SinkiError('CORRUPT', `${what}; give --allow-rollback to use it as it is`);
+      warnLine(`${what}; going on (--allow-rollback)`);
+      await memory.remember(repo.config.id, repo.backend.location, newest?.counter ?? 0, true);
+      return;
+    }
+    if (newest) await memory.remember(repo.config.id, repo.backend.location, newest.counter);
+  }
+
   /** Where running mounts listen for `sinki umount` and `sinki snapshot`. */
   controlDir(): string {
     return controlDir(this.env.XDG_RUNTIME_DIR);
@@ -114,7 +141,8 @@ export class CliContext {
     // The key opens before the lock is written (a wrong password or a folder that is no store leaves
     // nothing behind); the index loads only under the lock, so it cannot name packs that a prune
     // holding the store deletes meanwhile.
-    const repoOptions = opts.repo ?? {};
+    const generations = this.generationMemory();
+    const repoOptions = { ...opts.repo, generations };
     let lock: StoreLock | null = null;
     const interrupted = (): void => {
       process.stderr.write('\nsinki: interrupted; what was committed stays in the store\n');
@@ -137,6 +165,8 @@ export class CliContext {
       });
       lock = await StoreLock.acquire(raw, exclusive, purpose, { role: opts.role });
       backend.attach(lock);
+      // Under the lock: no remover is at work, and writers sharing the store are told apart (generation.ts).
+      await this.checkRollback(repo, generations);
       if (!repoOptions.skipIndex) await repo.loadIndex(repoOptions.tolerateDamagedIndex ? () => undefined : undefined);
       return await fn(repo, lock);
     } finally {

@@ -80,10 +80,13 @@ export async function runForget(ctx: CliContext, f: ForgetFlags): Promise<void> 
     }
     const remove = out.filter((d) => !d.keep);
     if (f.json) printJson({ type: 'forget', dry_run: Boolean(f.dryRun), snapshots: out });
-    if (!f.dryRun) for (const d of remove) await repo.backend.remove(snapshotPath(d.id));
+    if (!f.dryRun && remove.length > 0) {
+      await repo.commitGeneration({ exclusive: true, removing: remove.map((d) => snapshotPath(d.id)) });
+      for (const d of remove) await repo.backend.remove(snapshotPath(d.id));
+    }
     if (!f.json) process.stdout.write(`${f.dryRun ? 'would remove' : 'removed'} ${remove.length} of ${out.length} snapshots\n`);
     if (f.prune) await pruneStore(repo, maxUnused, Boolean(f.dryRun), Boolean(f.json));
-    else if (!f.dryRun) await repo.writeSums();
+    else if (!f.dryRun) await repo.commitState({ exclusive: true });
   });
 }
 

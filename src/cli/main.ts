@@ -48,6 +48,7 @@ function buildProgram(): Command {
     .option('--cache-dir <dir>', 'local cache: ciphertext ranges of remote stores, and chunks mounts left to compress (default ~/.cache/sinki)')
     .option('--cache-max-size <size>', 'cap of that cache (default 1G; 0 disables it)')
     .option('--key <id>', 'open the store with this key file only (its name in keys/, as "sinki key list" shows); else the key used last here is tried first, then at most 20')
+    .option('--allow-rollback', 'use a store that is older than its generations say or than this machine has seen it (put back from an old copy): warn and go on')
     .addHelpText('after', EXIT_CODES_HELP)
     .exitOverride()
     .configureOutput({ outputError: (str, write) => write(`sinki: ${str.replace(/^error: /, '').trimEnd()} (see --help)\n`) });

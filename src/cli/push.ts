@@ -41,6 +41,7 @@ export function registerPush(program: Command): void {
             const tty = process.stderr.isTTY && !flags.json;
             const report = await push(await daemon, repo.backend.location, remote, {
               ...options,
+              keys: repo.keys,
               onStats: (phase, s) => {
                 if (flags.json) printJson({ type: 'progress', phase, bytes: s.bytes, total_bytes: s.totalBytes, bytes_per_second: Math.round(s.speed), eta_seconds: s.eta, transfers: s.transfers, total_transfers: s.totalTransfers });
                 else if (tty) process.stderr.write(`\r\x1b[Kpush ${phase}: ${formatBytes(s.bytes)} / ${formatBytes(s.totalBytes)}  ${formatBytes(s.speed)}/s  ETA ${formatDuration(s.eta ?? Number.NaN)}`);

@@ -280,6 +280,7 @@ export class MountSession {
       if (tree !== this.headTree) {
         await writeHead(this.repo, { tree, time: new Date().toISOString() });
         this.headTree = tree;
+        await this.repo.commitGeneration();
       }
       return tree;
     } catch (err) {

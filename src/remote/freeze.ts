@@ -1,8 +1,11 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 
-/** Everything of a store but its packs (and locks): small files that refer to packs, or to each other. */
-export const METADATA_ENTRIES: readonly string[] = ['sinki.json', 'keys', 'index', 'snapshots', 'refs', 'SHA256SUMS'];
+/**
+ * Everything of a store but its packs (and locks): small files that refer to packs, or to each other.
+ * Generations first (the push reads the store's epoch from them; the remote gets one of its own).
+ */
+export const METADATA_ENTRIES: readonly string[] = ['gen', 'sinki.json', 'keys', 'index', 'snapshots', 'refs', 'SHA256SUMS'];
 
 /**
  * Hard links (copies where links are refused) of a store's metadata, taken before a push uploads

@@ -1,6 +1,10 @@
 import { promises as fs, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { isSinkiError, SinkiError } from '../errors.js';
-import { isObjectId } from '../repo/layout.js';
+import { GENERATIONS_DIR, HEAD_REF, INDEX_DIR, isObjectId, SNAPSHOTS_DIR } from '../repo/layout.js';
+import { counterOfName, generationFor, newestIn } from '../repo/generation.js';
+import type { Subkeys } from '../repo/subkeys.js';
 import { parseStatsLine, remoteJoin, type Rclone, type TransferStats } from '../rclone/rclone.js';
 import type { RcloneDaemon } from '../rclone/rcd.js';
 import { freezeMetadata } from './freeze.js';
@@ -18,6 +22,8 @@ export interface PushOptions extends TransferOptions {
   /** Delete remote files the local store no longer has, after the new state is up (key files go on every push). */
   delete?: boolean;
   verify?: boolean;
+  /** The store's keys: the push seals the remote's generations with them (see sealRemoteGeneration). */
+  keys?: Subkeys;
 }
 
 export interface PushPhase {
@@ -32,18 +38,23 @@ export interface PushPhase {
   staged: boolean;
   /** Re-sent on every push: files rewritten in place can keep their size, which is all remotes without modtimes compare. */
   mutable?: boolean;
+  /** Sealed by the push for the remote (its generations), not copied from the store. */
+  sealedForRemote?: boolean;
 }
 
 /**
  * Upload order keeps the remote a consistent store at every moment: nothing is uploaded before
- * what it refers to (packs → index → snapshots → refs and SHA256SUMS). The config files go with
- * the packs: until an index arrives, the remote is an empty store. Locks and temp files stay home.
+ * what it refers to (packs → index → snapshots → refs and SHA256SUMS → generation). The config
+ * files go with the packs: until an index arrives, the remote is an empty store. The remote's
+ * generation names what the remote holds once the rest is up, so it goes last. Locks and temp
+ * files stay home.
  */
 export const PUSH_PHASES: readonly PushPhase[] = [
   { name: 'packs', include: ['/sinki.json', '/keys/**', '/packs/**'], staged: false },
   { name: 'index', include: ['/index/**'], staged: true },
   { name: 'snapshots', include: ['/snapshots/**'], staged: true },
   { name: 'refs', include: ['/refs/**', '/SHA256SUMS'], staged: true, mutable: true },
+  { name: 'gen', include: ['/gen/**'], staged: true, sealedForRemote: true },
 ];
 
 /** The part of the store every push mirrors exactly, deletions included. */
@@ -99,10 +110,21 @@ export async function push(daemon: RcloneDaemon, storePath: string, remote: stri
 }
 
 async function pushFrom(daemon: RcloneDaemon, storePath: string, metadataPath: string, remote: string, name: string, o: PushOptions): Promise<PushReport> {
+  const genDir = await fs.mkdtemp(join(tmpdir(), 'sinki-push-gen-'));
+  try {
+    return await pushWithGenerations(daemon, storePath, metadataPath, remote, name, genDir, o);
+  } finally {
+    await fs.rm(genDir, { recursive: true, force: true });
+  }
+}
+
+async function pushWithGenerations(daemon: RcloneDaemon, storePath: string, metadataPath: string, remote: string, name: string, genDir: string, o: PushOptions): Promise<PushReport> {
   const staging = remoteJoin(remote, name);
+  const genPhase = PUSH_PHASES.find((p) => p.sealedForRemote)!;
+  const remoteGens = o.keys ? await sealRemoteGeneration(daemon, metadataPath, remote, genDir, o.keys, Boolean(o.delete)) : null;
   const copy = async (phase: PushPhase): Promise<PushReport['phases'][number]> => {
     const params = phase.staged
-      ? { srcFs: metadataPath, dstFs: staging, ...(phase.mutable ? {} : { _config: { CompareDest: [remote] } }) }
+      ? { srcFs: phase.sealedForRemote ? genDir : metadataPath, dstFs: staging, ...(phase.mutable ? {} : { _config: { CompareDest: [remote] } }) }
       : { srcFs: storePath, dstFs: remote };
     const done = await daemon.transfer('sync/copy', { ...params, _filter: { FilterRule: phaseRules(phase) } }, `copy to ${remote}`, (s) => o.onStats?.(phase.name, s));
     return { name: phase.name, bytes: done.bytes, transfers: done.transfers };
@@ -123,6 +145,8 @@ async function pushFrom(daemon: RcloneDaemon, storePath: string, metadataPath: s
     await renameIntoPlace(daemon, staging, remote, sent);
     await daemon.call('operations/purge', { fs: remote, remote: name }, `purge in ${remote}`);
   }
+  // Readers compare with the newest generation only: the remote's older ones can go.
+  if (remoteGens && !o.dryRun) await removeRemoteGenerationsBelow(daemon, remote, counterOfName(remoteGens.first)!);
   // keys/ is mirrored exactly on every push, --delete or not: a removed password (key remove,
   // key passwd) must stop opening the remote copy too, and a key file planted there goes. Only
   // after the new state is up, so the remote always holds a key that opens it.
@@ -130,13 +154,83 @@ async function pushFrom(daemon: RcloneDaemon, storePath: string, metadataPath: s
   if (o.delete) {
     // Deletions last, newest state first, so a remote never refers to something already gone.
     for (const phase of [...PUSH_PHASES].reverse()) {
-      await daemon.transfer('sync/sync', { srcFs: phase.staged ? metadataPath : storePath, dstFs: remote, _filter: { FilterRule: phaseRules(phase) } }, `sync to ${remote}`);
+      const srcFs = phase.sealedForRemote ? genDir : phase.staged ? metadataPath : storePath;
+      await daemon.transfer('sync/sync', { srcFs, dstFs: remote, _filter: { FilterRule: phaseRules(phase) } }, `sync to ${remote}`);
+    }
+    // The generation placed before the deletions allowed for them ("removing"); once they are
+    // done, one without: objects deleted here and put back later are then a rollback.
+    if (remoteGens && !o.dryRun) {
+      await fs.rm(join(genDir, GENERATIONS_DIR, remoteGens.first), { force: true });
+      await writeGeneration(genDir, remoteGens.after());
+      await copy(genPhase);
+      await renameIntoPlace(daemon, staging, remote, [genPhase]);
+      await daemon.call('operations/purge', { fs: remote, remote: name }, `purge in ${remote}`);
+      await removeRemoteGenerationsBelow(daemon, remote, counterOfName(remoteGens.first)! + 1);
     }
     // Staging folders of interrupted pushes, and of pushes of unknown origin (other hosts, older sinki).
     await removeStaleRemoteStaging(daemon, remote, true);
   }
   if (o.verify && !o.dryRun) report.verified = await verifyRemote(daemon.rclone, remote);
   return report;
+}
+
+/** File names in a folder of the remote (none when it does not exist). */
+async function remoteNames(daemon: RcloneDaemon, remote: string, dir: string): Promise<string[]> {
+  try {
+    const listed = await daemon.call('operations/list', { fs: remote, remote: dir, opt: { filesOnly: true } }, `lsf ${remote}`);
+    return ((listed.list ?? []) as Array<{ Name?: string }>).map((e) => e.Name ?? '').filter(Boolean);
+  } catch (err) {
+    if (isSinkiError(err, 'RCLONE') && /not found/i.test(err.message)) return [];
+    throw err;
+  }
+}
+
+async function removeRemoteGenerationsBelow(daemon: RcloneDaemon, remote: string, counter: number): Promise<void> {
+  for (const name of await remoteNames(daemon, remote, GENERATIONS_DIR)) {
+    const c = counterOfName(name);
+    if (c !== null && c < counter) await daemon.call('operations/deletefile', { fs: remote, remote: `${GENERATIONS_DIR}/${name}` }, `delete in ${remote}`);
+  }
+}
+
+async function localNames(dir: string): Promise<string[]> {
+  return fs.readdir(dir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return [];
+    throw err;
+  });
+}
+
+async function writeGeneration(genDir: string, g: { name: string; file: Buffer }): Promise<void> {
+  await fs.mkdir(join(genDir, GENERATIONS_DIR), { recursive: true, mode: 0o700 });
+  await fs.writeFile(join(genDir, GENERATIONS_DIR, g.name), g.file, { mode: 0o600 });
+}
+
+/**
+ * The remote's own generation (docs/STORE-FORMAT.md, "Generations"), written into `genDir/gen/`
+ * for the last phase: it names what the remote holds once this push is up (the frozen index,
+ * snapshots and refs/head, and whatever the remote keeps that the store no longer has), with a
+ * counter above every generation there and here, and the store's epoch. The store's own generation
+ * files are not copied: they name what the store holds, which a push without --delete does not make
+ * the remote equal. With `deleting` (push --delete), the first one marks what the deletions will
+ * remove, and `after()` gives the one to place when they are done.
+ */
+async function sealRemoteGeneration(daemon: RcloneDaemon, metadataPath: string, remote: string, genDir: string, keys: Subkeys, deleting: boolean): Promise<{ first: string; after: () => { name: string; file: Buffer } }> {
+  const localGen = join(metadataPath, GENERATIONS_DIR);
+  const local = await newestIn(keys, { list: () => localNames(localGen), read: (n) => fs.readFile(join(localGen, n)) });
+  const [remoteGens = [], remoteIndex = [], remoteSnapshots = []] = await Promise.all([GENERATIONS_DIR, INDEX_DIR, SNAPSHOTS_DIR].map((dir) => remoteNames(daemon, remote, dir)));
+  const index = (await localNames(join(metadataPath, INDEX_DIR))).filter(isObjectId);
+  const snapshots = (await localNames(join(metadataPath, SNAPSHOTS_DIR))).filter(isObjectId);
+  const head = await fs.readFile(join(metadataPath, HEAD_REF)).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return null;
+    throw err;
+  });
+  const counter = Math.max(local?.counter ?? 0, ...remoteGens.map((n) => counterOfName(n) ?? 0)) + 1;
+  const epoch = local?.epoch ?? 0;
+  const goneIndex = remoteIndex.filter((n) => isObjectId(n) && !index.includes(n));
+  const goneSnapshots = remoteSnapshots.filter((n) => isObjectId(n) && !snapshots.includes(n));
+  const removing = deleting ? [...goneIndex.map((n) => `${INDEX_DIR}/${n}`), ...goneSnapshots.map((n) => `${SNAPSHOTS_DIR}/${n}`)] : [];
+  const first = generationFor(keys, { counter, epoch, index: [...index, ...goneIndex], snapshots: [...snapshots, ...goneSnapshots], head, removing });
+  await writeGeneration(genDir, first);
+  return { first: first.name, after: () => generationFor(keys, { counter: counter + 1, epoch, index, snapshots, head }) };
 }
 
 /** A promise's value or error, once it has settled (so that no job is left running behind a failure). */

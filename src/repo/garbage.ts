@@ -1,5 +1,5 @@
 import type { PackRecord } from './blob-index.js';
-import { packPath } from './layout.js';
+import { indexPath, packPath } from './layout.js';
 import type { Repository } from './repository.js';
 
 export interface GarbagePlan {
@@ -95,11 +95,14 @@ export async function collectGarbage(repo: Repository, isUsed: (id: string) => b
       const name = await repo.writeIndexSegment([...kept.values()]);
       if (!isOwn) repo.newIndexSegments.delete(name);
     }
-    for (const name of group) await repo.removeIndexSegment(name);
   }
+  // The generation says what is about to go (so a reader does not take the gap for a rollback).
+  const segments = [...own, ...others];
+  await repo.commitGeneration({ exclusive: true, removing: segments.map((name) => indexPath(name)) });
+  for (const name of segments) await repo.removeIndexSegment(name);
   for (const packId of dropped) {
     await repo.backend.remove(packPath(packId));
     repo.index.dropPack(packId);
   }
-  await repo.writeSums();
+  await repo.commitState({ exclusive: true });
 }

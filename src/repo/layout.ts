@@ -7,12 +7,14 @@ export const SNAPSHOTS_DIR = 'snapshots';
 export const LOCKS_DIR = 'locks';
 export const HEAD_REF = 'refs/head';
 export const SUMS_FILE = 'SHA256SUMS';
+export const GENERATIONS_DIR = 'gen';
 
 export const packPath = (id: string): string => `${PACKS_DIR}/${id.slice(0, 2)}/${id}`;
 export const indexPath = (id: string): string => `${INDEX_DIR}/${id}`;
 export const snapshotPath = (id: string): string => `${SNAPSHOTS_DIR}/${id}`;
 export const keyPath = (id: string): string => `${KEYS_DIR}/${id}.json`;
 export const lockPath = (id: string): string => `${LOCKS_DIR}/${id}`;
+export const generationPath = (name: string): string => `${GENERATIONS_DIR}/${name}`;
 
 const HEX64 = /^[0-9a-f]{64}$/;
 export const isObjectId = (name: string): boolean => HEX64.test(name);
@@ -34,7 +36,7 @@ const MIB = 1024 * KIB;
 export function maxObjectBytes(path: string): number {
   const top = path.split('/')[0];
   if (path === CONFIG_FILE || top === KEYS_DIR || top === LOCKS_DIR || top === 'refs') return 256 * KIB;
-  if (top === SNAPSHOTS_DIR) return 64 * MIB;
+  if (top === SNAPSHOTS_DIR || top === GENERATIONS_DIR) return 64 * MIB;
   if (top === INDEX_DIR) return 512 * MIB;
   if (top === PACKS_DIR) return 1024 * MIB + 128 * MIB;
   return 1024 * MIB;

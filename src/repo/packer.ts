@@ -24,6 +24,7 @@ export class PackBuilder {
   private readonly hash = createHash('sha256');
   private readonly entries: PackEntry[] = [];
   private offset = PACK_PREFIX_LENGTH;
+  private readonly prefix: Buffer;
 
   /** `version`: PACK_VERSION, or 1 in stores of format 1. */
   constructor(
@@ -31,7 +32,8 @@ export class PackBuilder {
     private readonly version = PACK_VERSION,
   ) {
     this.key = keys.packKey(this.salt);
-    this.append(packPrefix(this.salt, version));
+    this.prefix = packPrefix(this.salt, version);
+    this.append(this.prefix);
   }
 
   private append(piece: Buffer): void {
@@ -59,7 +61,7 @@ export class PackBuilder {
   }
 
   finish(): FinishedPack {
-    const header = seal(this.keys.cipher, this.key, encodeEntries(this.entries, this.version >= 2), this.keys.packHeaderAad());
+    const header = seal(this.keys.cipher, this.key, encodeEntries(this.entries, this.version >= 2), this.keys.packHeaderAad(this.prefix));
     this.append(header);
     this.append(packFooter(header.length));
     return { id: this.hash.digest('hex'), pieces: this.pieces, size: this.offset + header.length + PACK_FOOTER_LENGTH, entries: this.entries };

@@ -1,5 +1,5 @@
 import { SinkiError } from '../errors.js';
-import { INDEX_DIR, isObjectId, packPath } from './layout.js';
+import { INDEX_DIR, indexPath, isObjectId, packPath } from './layout.js';
 import { readHead } from './refs.js';
 import type { Repository } from './repository.js';
 import type { PackRecord } from './blob-index.js';
@@ -101,8 +101,10 @@ export async function executePrune(repo: Repository, plan: PrunePlan, options: P
     .map((packId) => ({ packId, entries: repo.index.packEntries(packId)! }));
   const keptSegment = kept.length > 0 ? await repo.writeIndexSegment(kept) : null;
   options.onProgress?.('deleting old index segments and packs');
-  for (const name of oldSegments) if (name !== newSegment && name !== keptSegment) await repo.removeIndexSegment(name);
+  const oldOnes = oldSegments.filter((name) => name !== newSegment && name !== keptSegment);
+  await repo.commitGeneration({ exclusive: true, removing: oldOnes.map((name) => indexPath(name)) });
+  for (const name of oldOnes) await repo.removeIndexSegment(name);
   for (const packId of [...dropped, ...plan.unindexedPacks]) await repo.backend.remove(packPath(packId));
-  await repo.writeSums();
+  await repo.commitState({ exclusive: true });
 }
 

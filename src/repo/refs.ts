@@ -9,6 +9,8 @@ import { FileKind, openFile, sealFile } from './sealed-file.js';
 export interface HeadRef {
   tree: string;
   time: string;
+  /** One more on every write: an older refs/head put back has a lower one (see generation.ts). Absent before generations. */
+  seq?: number;
 }
 
 export async function readHead(repo: Repository): Promise<HeadRef | null> {
@@ -34,11 +36,20 @@ export function decodeHead(payload: Buffer): HeadRef {
   if (typeof h !== 'object' || h === null || typeof h.tree !== 'string' || !/^[0-9a-f]{64}$/.test(h.tree) || typeof h.time !== 'string') {
     throw new SinkiError('CORRUPT', `${HEAD_REF}: damaged (not a ref)`);
   }
-  return { tree: h.tree, time: h.time };
+  const seq = Number.isSafeInteger(h.seq) && h.seq! >= 0 ? { seq: h.seq! } : {};
+  return { tree: h.tree, time: h.time, ...seq };
 }
 
-export async function writeHead(repo: Repository, head: HeadRef): Promise<void> {
-  await repo.backend.write(HEAD_REF, sealFile(repo.keys, FileKind.Ref, Buffer.from(JSON.stringify(head)), 'head'));
+/** Replaces refs/head; its sequence number is one above the one it replaces. */
+export async function writeHead(repo: Repository, head: Omit<HeadRef, 'seq'>): Promise<void> {
+  let seq = 0;
+  try {
+    seq = (await readHead(repo))?.seq ?? 0;
+  } catch (err) {
+    if (!isSinkiError(err, 'CORRUPT')) throw err;
+  }
+  const payload = { tree: head.tree, time: head.time, seq: seq + 1 };
+  await repo.backend.write(HEAD_REF, sealFile(repo.keys, FileKind.Ref, Buffer.from(JSON.stringify(payload)), 'head'));
 }
 
 /** Source path recorded for snapshots of the live tree (mount snapshots). */
@@ -59,6 +70,6 @@ export async function snapshotLiveTree(repo: Repository, tree: string, tags: str
     ...(previous ? { parent: previous.id } : {}),
     summary: { ...totals, newBytes: 0, storedBytes: 0, packsWritten: 0, durationMs: 0, errors: 0 },
   });
-  await repo.writeSums();
+  await repo.commitState();
   return id;
 }

@@ -1,6 +1,6 @@
 import { isSinkiError } from '../errors.js';
 import type { PackRecord } from './blob-index.js';
-import { INDEX_DIR, isObjectId, packPath } from './layout.js';
+import { INDEX_DIR, indexPath, isObjectId, packPath } from './layout.js';
 import { readPackHeader } from './pack-reader.js';
 import type { Repository } from './repository.js';
 
@@ -39,7 +39,9 @@ export async function repairIndex(repo: Repository, onProgress?: (done: number, 
   }
   const old = (await repo.backend.list(INDEX_DIR)).filter(isObjectId);
   const fresh = await repo.writeIndexSegment(records);
-  for (const name of old) if (name !== fresh) await repo.removeIndexSegment(name);
-  await repo.writeSums();
+  const stale = old.filter((name) => name !== fresh);
+  await repo.commitGeneration({ exclusive: true, removing: stale.map((name) => indexPath(name)) });
+  for (const name of stale) await repo.removeIndexSegment(name);
+  await repo.commitState({ exclusive: true });
   return { packs: records.length, blobs: records.reduce((a, r) => a + r.entries.length, 0), damaged };
 }

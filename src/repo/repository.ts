@@ -18,6 +18,8 @@ import { newStoreConfig, parseStoreConfig, signStoreConfig, verifyStoreConfig, t
 import { decodeTree, encodeTree, type Tree } from './tree.js';
 import { Subkeys } from './subkeys.js';
 import { listKeyIds, readKeyFile, unlockStore, type KeyOptions, type UnlockedKey } from './key-ring.js';
+import { commitGeneration, currentEpoch, type CommitOptions } from './generation.js';
+import type { GenerationMemory } from './generation-memory.js';
 
 export type { UnlockedKey } from './key-ring.js';
 
@@ -43,6 +45,8 @@ export interface RepositoryOptions {
   treesOnCallingThread?: boolean;
   /** Which key files open the store, and what to tell about the others. */
   keys?: KeyOptions;
+  /** Where the newest generation this machine has seen is kept (raised by every generation this process seals). */
+  generations?: GenerationMemory;
 }
 
 export interface WriteStats {
@@ -102,6 +106,8 @@ export class Repository {
   private readonly packKeys = new LRUCache<string, Buffer>({ max: 4096 });
   /** Packs this process wrote. */
   readonly newPackIds = new Set<string>();
+  /** Packs holding blobs this process found already stored (dedup): confirmReusedPacks checks they still exist. */
+  private readonly reusedPacks = new Set<string>();
   /** Index segments this process wrote, with the packs each names. */
   readonly newIndexSegments = new Map<string, readonly PackRecord[]>();
   /** Every index segment loaded or written by this process → the packs it names. */
@@ -126,20 +132,20 @@ export class Repository {
     if (existing.length > 0) throw new SinkiError('EXISTS', `${backend.location} is not empty; init needs an empty or new folder`);
     const config = newStoreConfig(params, options.format);
     const master = newMasterKeys();
-    const keys = new Subkeys(master, config.cipher, config.id, config.format >= 2);
+    const keys = new Subkeys(master, config.cipher, config.id, config.format >= 2, config.format >= 3);
     const keyFile = await createKeyFile(password, master, await chooseKdfParams(kdf), config.id);
     await backend.write(keyPath(keyFile.id), Buffer.from(JSON.stringify(keyFile, null, 2) + '\n'));
     await backend.write(CONFIG_FILE, Buffer.from(JSON.stringify(signStoreConfig(config, keys.configMacKey()), null, 2) + '\n'));
     await options.keys?.memory?.remember(config.id, keyFile.id);
     const repo = new Repository(backend, config, keys, master, { id: keyFile.id, file: keyFile }, options);
-    await repo.writeSums();
+    await repo.commitState();
     return repo;
   }
 
   static async open(backend: Backend, password: Buffer, options: RepositoryOptions = {}): Promise<Repository> {
     const signed = await readStoreConfig(backend);
     const { master, key } = await unlockStore(backend, signed.id, password, options.keys);
-    const keys = new Subkeys(master, signed.cipher, signed.id, signed.format >= 2);
+    const keys = new Subkeys(master, signed.cipher, signed.id, signed.format >= 2, signed.format >= 3);
     const config = verifyStoreConfig(signed, keys.configMacKey());
     await options.keys?.memory?.remember(config.id, key.id);
     const repo = new Repository(backend, config, keys, master, key, options);
@@ -184,7 +190,30 @@ export class Repository {
   }
 
   hasBlob(id: string): boolean {
-    return this.index.has(id) || this.pending.has(id);
+    if (this.pending.has(id)) return true;
+    const entry = this.index.get(id);
+    if (!entry) return false;
+    if (!this.newPackIds.has(entry.packId)) this.reusedPacks.add(entry.packId);
+    return true;
+  }
+
+  /**
+   * Every pack that blobs this process deduplicated against lives in must still exist before a
+   * snapshot names them: an index segment put back after a prune (or a pack deleted) would
+   * otherwise make a snapshot point at nothing. One size query per pack, or one listing of packs/.
+   */
+  async confirmReusedPacks(): Promise<void> {
+    const wanted = [...this.reusedPacks];
+    let missing: string | undefined;
+    if (wanted.length <= 32) {
+      for (const id of wanted) if ((await this.backend.size(packPath(id))) === null) missing ??= id;
+    } else {
+      const present = new Set(await this.listPacks());
+      missing = wanted.find((id) => !present.has(id));
+    }
+    if (missing) {
+      throw new SinkiError('CORRUPT', `pack ${missing} is missing, but the index names it for data this backup reuses; nothing was saved (run "sinki check", then "sinki repair index")`);
+    }
   }
 
   /**
@@ -503,8 +532,9 @@ export class Repository {
     return decodeTree(await this.loadBlob(id, BlobKind.Tree), `tree ${id.slice(0, 16)}`, this.idOfSha256);
   }
 
+  /** The snapshot carries the store's epoch: put back after a forget, it is told from a new one (generation.ts). */
   async saveSnapshot(snapshot: Snapshot): Promise<string> {
-    const file = sealFile(this.keys, FileKind.Snapshot, encodeSnapshot(snapshot));
+    const file = sealFile(this.keys, FileKind.Snapshot, encodeSnapshot({ ...snapshot, epoch: await currentEpoch(this) }));
     const id = sha256Hex(file);
     await this.backend.write(snapshotPath(id), file);
     return id;
@@ -581,6 +611,18 @@ export class Repository {
   }
 
   // ---- checksums ------------------------------------------------------------------
+
+  /** Seals the store as it is now as its next generation (docs/STORE-FORMAT.md, "Generations"). */
+  async commitGeneration(o: CommitOptions = {}): Promise<void> {
+    const { counter } = await commitGeneration(this, o);
+    await this.options.generations?.remember(this.config.id, this.backend.location, counter);
+  }
+
+  /** SHA256SUMS, then a new generation: what every command that adds or removes snapshots or index segments ends with. */
+  async commitState(o: CommitOptions = {}): Promise<void> {
+    await this.writeSums();
+    await this.commitGeneration(o);
+  }
 
   /** SHA256SUMS: every pack, index and snapshot file, so an offsite copy verifies with `sha256sum -c`. */
   async writeSums(): Promise<void> {

@@ -3,7 +3,7 @@ import { SinkiError } from '../errors.js';
 import { open, seal } from '../crypto/aead.js';
 import type { Subkeys } from './subkeys.js';
 
-/** Index segments, snapshots and refs: magic ‖ version ‖ kind ‖ salt ‖ sealed payload. */
+/** Index segments, snapshots, refs and generations: magic ‖ version ‖ kind ‖ salt ‖ sealed payload. */
 const MAGIC = Buffer.from('SNKF');
 const VERSION = 1;
 const SALT_LENGTH = 32;
@@ -13,9 +13,13 @@ export const enum FileKind {
   Index = 1,
   Snapshot = 2,
   Ref = 3,
+  Generation = 4,
 }
 
-/** `name` is bound into the associated data only for refs, whose file name is fixed; content-named files bind ''. */
+/**
+ * `name` is bound into the associated data for refs (a fixed name) and generations (the name carries
+ * the counter); content-named files bind ''.
+ */
 export function sealFile(keys: Subkeys, kind: FileKind, payload: Buffer, name = ''): Buffer {
   const salt = randomBytes(SALT_LENGTH);
   const head = Buffer.concat([MAGIC, Buffer.of(VERSION, kind), salt]);

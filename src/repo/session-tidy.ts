@@ -1,5 +1,5 @@
 import type { PackRecord } from './blob-index.js';
-import { packPath } from './layout.js';
+import { indexPath, packPath } from './layout.js';
 import type { Repository } from './repository.js';
 
 export interface TidyReport {
@@ -72,6 +72,7 @@ export async function tidySessionOutput(repo: Repository, options: TidyOptions =
   const kept = new Map<string, PackRecord>();
   for (const [, segment] of segments) for (const record of segment) if (!stale.has(record.packId)) kept.set(record.packId, record);
   const mergedName = kept.size > 0 ? await repo.writeIndexSegment([...kept.values()]) : null;
+  await repo.commitGeneration({ exclusive: true, removing: segments.filter(([name]) => name !== mergedName).map(([name]) => indexPath(name)) });
   for (const [name] of segments) {
     if (name === mergedName) continue;
     await repo.removeIndexSegment(name);
@@ -82,6 +83,6 @@ export async function tidySessionOutput(repo: Repository, options: TidyOptions =
     repo.index.dropPack(packId);
     report.packsDeleted += 1;
   }
-  await repo.writeSums();
+  await repo.commitState({ exclusive: true });
   return report;
 }

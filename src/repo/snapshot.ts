@@ -25,6 +25,8 @@ export interface Snapshot {
   tree: string;
   parent?: string;
   summary?: SnapshotSummary;
+  /** The epoch of the store when it was written (docs/STORE-FORMAT.md, "Generations"); absent before generations. */
+  epoch?: number;
 }
 
 export interface StoredSnapshot extends Snapshot {

@@ -4,11 +4,13 @@ import { isCipherName, type CipherName } from '../crypto/aead.js';
 import { canonicalJson, checksumValid, withChecksum } from '../crypto/canonical.js';
 
 /**
- * Format 2 (new stores): blob ids are HMACs of the plaintext's SHA-256, trees are binary, and
- * compressed blobs are stored as their xz block. Format 1 stores are read and written in their own
- * encodings; reads accept both everywhere.
+ * Format 3 (new stores): format 2's encodings, with the chunker's gear table derived from the
+ * store's keys (chunk sizes no longer fingerprint known files) and each pack header bound to its
+ * pack's magic, version and salt. Format 2: blob ids are HMACs of the plaintext's SHA-256, trees
+ * are binary, and compressed blobs are stored as their xz block. Format 1 and 2 stores are read and
+ * written in their own encodings; reads accept all of them everywhere.
  */
-export const FORMAT_VERSION = 2;
+export const FORMAT_VERSION = 3;
 export const OLDEST_FORMAT = 1;
 
 /** sinki.json: the store's parameters. No secrets; a checksum catches accidents and a MAC (checked after unlock) catches tampering. */

@@ -12,6 +12,12 @@ export class Subkeys {
     readonly repoId: string,
     /** Format 2: a blob's id is the HMAC of its SHA-256, so a one-chunk file's SHA-256 names its chunk. Format 1: the HMAC of the plaintext. */
     readonly idsOfHashes: boolean,
+    /**
+     * Format 3: the chunker's gear table comes from the id key (gearTable), and a pack header's
+     * associated data holds the pack's prefix (magic, version, salt). Formats 1 and 2: the public
+     * table, and a header bound to the store alone.
+     */
+    readonly keyedLayout = false,
   ) {
     this.repoIdBytes = Buffer.from(repoId, 'hex');
   }
@@ -48,8 +54,20 @@ export class Subkeys {
     return Buffer.concat([this.repoIdBytes, Buffer.of(kind), Buffer.from(id, 'hex')]);
   }
 
-  packHeaderAad(): Buffer {
-    return Buffer.concat([this.repoIdBytes, Buffer.from('pack header')]);
+  /** `prefix`: the pack's first bytes, magic ‖ version ‖ salt (bound in format 3 stores only). */
+  packHeaderAad(prefix: Buffer): Buffer {
+    const parts = [this.repoIdBytes, Buffer.from('pack header')];
+    if (this.keyedLayout) parts.push(prefix);
+    return Buffer.concat(parts);
+  }
+
+  /**
+   * The bytes of this store's FastCDC gear table (format 3): 1024 bytes of HKDF-SHA256(id key,
+   * repo id, "sinki gear v1"), read as 256 little-endian 32-bit words (backup/fastcdc.ts
+   * gearFromBytes). Undefined in older stores, which keep the public table.
+   */
+  gearBytes(): Buffer | undefined {
+    return this.keyedLayout ? deriveKey(this.master.idKey, this.repoIdBytes, 'sinki gear v1', 1024) : undefined;
   }
 
   fileAad(kind: number, name: string): Buffer {

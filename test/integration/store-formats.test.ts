@@ -41,7 +41,7 @@ async function storeFacts(path: string): Promise<{ format: number; packVersions:
   }
 }
 
-describe('store formats: a new store is format 2, and a format 1 store keeps working in its own encodings', () => {
+describe('store formats: a new store is format 3, and format 1 and 2 stores keep working in their own encodings', () => {
   let work: string;
   let src: string;
 
@@ -53,9 +53,22 @@ describe('store formats: a new store is format 2, and a format 1 store keeps wor
 
   afterAll(cleanup);
 
+  it('format 3 (sinki init): format 2 encodings, pack version 2, and backup, restore and check', async () => {
+    const path = join(work, 'v3');
+    await sinkiOk(['init', ...FAST_KDF], { store: path });
+    await sinkiOk(['backup', src], { store: path });
+    const facts = await storeFacts(path);
+    expect(facts).toMatchObject({ format: 3, packVersions: [2], treeStarts: ['byte 2'], smallTreesCompressed: 0 });
+    expect(facts.encodings).toEqual([BlobEncoding.Raw, BlobEncoding.XzCompact]);
+    const out = join(work, 'out-v3');
+    await sinkiOk(['restore', 'latest', out], { store: path });
+    await expectSameTree(src, join(out, 'src'));
+    expect((await sinkiOk(['check', '--read-data'], { store: path })).stdout).toMatch(/no errors were found/);
+  });
+
   it('format 2: binary trees whose one-chunk files carry their SHA-256 only, compact xz, pack version 2', async () => {
     const store: Store = { path: join(work, 'v2'), work };
-    await sinkiOk(['init', ...FAST_KDF], { store: store.path });
+    await (await initRepo(store.path, PASSWORD, 2)).backend.close();
     await sinkiOk(['backup', src], { store: store.path });
     const facts = await storeFacts(store.path);
     // Binary trees under 1 KiB are stored raw (xz took 1.3% off them and cost every re-run a decode).

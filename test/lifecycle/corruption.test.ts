@@ -29,7 +29,7 @@ interface Facts {
 interface Case {
   name: string;
   damage: (store: string, f: Facts) => Promise<void>;
-  /** What `check --read-data` must exit with and name; null when the damage cannot be told from a legitimate change (a deleted snapshot is a forgotten one). */
+  /** What `check --read-data` must exit with and name; null when the damage cannot be told from a legitimate change. */
   reports: ((f: Facts) => { code: number; names: RegExp }) | null;
   /** Nothing is lost: every snapshot still restores completely. */
   lossless?: boolean;
@@ -96,7 +96,9 @@ const CASES: Case[] = [
   { name: 'snapshot: a flipped byte', scope: 'structure', damage: (s, f) => flipByte(join(s, 'snapshots', f.snapshots[0]!), 60), reports: (f) => ({ code: 13, names: new RegExp(`snapshot ${f.snapshots[0]}`) }) },
   { name: 'snapshot: truncated', scope: 'structure', damage: (s, f) => truncateTo(join(s, 'snapshots', f.snapshots[0]!), 30), reports: (f) => ({ code: 13, names: new RegExp(`snapshot ${f.snapshots[0]}`) }) },
   { name: 'snapshot: two snapshot files swapped', scope: 'structure', damage: (s, f) => swapContents(join(s, 'snapshots', f.snapshots[0]!), join(s, 'snapshots', f.snapshots[1]!)), reports: (f) => ({ code: 13, names: new RegExp(`snapshot (${f.snapshots[0]}|${f.snapshots[1]})`) }) },
-  { name: 'snapshot: deleted (the same as forgotten: nothing to report)', scope: 'structure', damage: (s, f) => fs.rm(join(s, 'snapshots', f.snapshots[0]!)), reports: null },
+  // The newest generation names every snapshot (docs/STORE-FORMAT.md, "Generations"): one deleted
+  // without forget is told from a forgotten one, and every command refuses the store until --allow-rollback.
+  { name: 'snapshot: deleted (the newest generation names it)', scope: 'structure', damage: (s, f) => fs.rm(join(s, 'snapshots', f.snapshots[0]!)), reports: (f) => ({ code: 13, names: new RegExp(`snapshot ${f.snapshots[0]!.slice(0, 12)} of generation \\d+ is gone`) }) },
   {
     name: 'snapshot: an index segment under a valid snapshot name',
     scope: 'structure',
@@ -110,7 +112,7 @@ const CASES: Case[] = [
   { name: 'refs/head: a flipped byte', scope: 'structure', damage: (s) => flipByte(join(s, 'refs', 'head'), 50), reports: () => ({ code: 13, names: /refs\/head: authentication failed/ }), needsHead: true, lossless: true },
   { name: 'refs/head: truncated', scope: 'structure', damage: (s) => truncateTo(join(s, 'refs', 'head'), 20), reports: () => ({ code: 13, names: /refs\/head: truncated/ }), needsHead: true, lossless: true },
   { name: 'refs/head: a snapshot file in its place', scope: 'structure', damage: (s, f) => fs.copyFile(join(s, 'snapshots', f.snapshots[0]!), join(s, 'refs', 'head')), reports: () => ({ code: 13, names: /refs\/head: wrong kind of file/ }), needsHead: true, lossless: true },
-  { name: 'refs/head: deleted (the live tree is then empty: nothing to report)', scope: 'structure', damage: (s) => fs.rm(join(s, 'refs', 'head')), reports: null, needsHead: true, lossless: true },
+  { name: 'refs/head: deleted (the newest generation names it)', scope: 'structure', damage: (s) => fs.rm(join(s, 'refs', 'head')), reports: () => ({ code: 13, names: /refs\/head of generation \d+ is gone/ }), needsHead: true },
   // ---- key files ----
   {
     name: 'key file: one character of the sealed keys changed',

@@ -85,8 +85,10 @@ describe.skipIf(!isRoot)('prune on a nearly full disk', () => {
     [700 * KiB, true],
     [1200 * KiB, false],
   ])('with about %i bytes free (must fail: %s): exit 16 with one line or success; the store intact and clean', async (leave, mustFail) => {
-    const store = join(disk, 'store');
-    await fs.rm(store, { recursive: true, force: true });
+    // A folder of its own per case: putting the pristine copy back where a case pruned would be a
+    // rollback, which this machine remembers (docs/STORE-FORMAT.md, "Generations").
+    for (const old of (await fs.readdir(disk)).filter((n) => n.startsWith('store-'))) await fs.rm(join(disk, old), { recursive: true, force: true });
+    const store = join(disk, `store-${leave}`);
     await fs.cp(pristine, store, { recursive: true });
     const filler = await fillLeaving(disk, leave);
     const r = await sinki(['prune', '--max-unused', '0'], { store });

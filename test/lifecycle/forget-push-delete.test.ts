@@ -31,21 +31,27 @@ let repackedPacks: string[] = [];
 
 const packsOf = async (root: string): Promise<string[]> => (await filesBelow(root)).filter((f) => /^packs\/[0-9a-f]{2}\/[0-9a-f]{64}$/.test(f));
 
-/** What a push mirrors: every file of the store but locks and temp files. */
+/**
+ * What a push mirrors: every file of the store but locks, temp files and generations (the remote
+ * gets generations of its own, sealed by the push: docs/STORE-FORMAT.md, "Generations").
+ */
 async function mirroredFiles(root: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   for (const f of await filesBelow(root)) {
-    if (f.startsWith('locks/') || f.split('/').some((part) => part.startsWith('.tmp-'))) continue;
+    if (f.startsWith('locks/') || f.startsWith('gen/') || f.split('/').some((part) => part.startsWith('.tmp-'))) continue;
     out.set(f, sha256(await fs.readFile(join(root, f))));
   }
   return out;
 }
 
+/** Every file of a remote but its generations (see remoteGenerations). */
 async function allFiles(root: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  for (const f of await filesBelow(root)) out.set(f, sha256(await fs.readFile(join(root, f))));
+  for (const f of await filesBelow(root)) if (!f.startsWith('gen/')) out.set(f, sha256(await fs.readFile(join(root, f))));
   return out;
 }
+
+const remoteGenerations = async (root: string): Promise<string[]> => (await filesBelow(root)).filter((f) => f.startsWith('gen/'));
 
 /** A folder's copy (a remote state to start again from). */
 async function copyTree(from: string, to: string): Promise<void> {
@@ -208,6 +214,7 @@ describe('forget --keep-last 1 --prune, then push --delete to an rclone remote',
 
     const remoteFiles = await allFiles(remote);
     expect([...remoteFiles].sort()).toEqual([...(await mirroredFiles(store))].sort());
+    expect(await remoteGenerations(remote)).toHaveLength(1);
     for (const p of droppedPacks) expect(remoteFiles.has(p), `${p} (dropped by prune) is still on the remote`).toBe(false);
     for (const p of repackedPacks) expect(remoteFiles.has(p), `${p} (written by prune) is not on the remote`).toBe(true);
     expect(await remoteProblems(remote, 'after', [kept])).toEqual([]);
@@ -229,7 +236,6 @@ describe('forget --keep-last 1 --prune, then push --delete to an rclone remote',
     for (const p of local.keys()) localSize.set(p, (await fs.stat(join(store, p))).size);
     const gone = (state: Map<string, number>, paths: string[]): number => paths.filter((p) => !state.has(p)).length;
     expect(before.get('SHA256SUMS')).not.toBe(local.get('SHA256SUMS'));
-    const remote = join(lab.root, 'remote-killed');
     const moments: Array<[string, (state: Map<string, number>) => boolean]> = [
       ['a new pack starts to arrive', (st) => [...st.keys()].some((p) => p.startsWith('packs/') && !before.has(p))],
       ['every new pack is up', (st) => newPacks.every((p) => st.get(p) === localSize.get(p))],
@@ -243,7 +249,11 @@ describe('forget --keep-last 1 --prune, then push --delete to an rclone remote',
     ];
     const problems: string[] = [];
     const outcomes: string[] = [];
-    for (const [label, moment] of moments) {
+    let remote = '';
+    for (const [i, [label, moment]] of moments.entries()) {
+      // A folder of its own per moment: putting the old remote back where a re-run pushed the new
+      // state would be a rollback, which this machine remembers (docs/STORE-FORMAT.md, "Generations").
+      remote = join(lab.root, `remote-killed-${i}`);
       await copyTree(remoteBefore, remote);
       const { killed, result } = await pushKilledWhen(remote, moment);
       if (!killed && result.code !== 0) problems.push(`${label}: the push failed on its own (exit ${result.code}): ${result.stderr.trim()}`);
@@ -254,6 +264,8 @@ describe('forget --keep-last 1 --prune, then push --delete to an rclone remote',
       if (rerun.code !== 0) problems.push(`${label}: the re-run exited ${rerun.code}: ${rerun.stderr.trim()}`);
       const diff = diffManifests(await mirroredFiles(store), await allFiles(remote));
       problems.push(...diff.map((d: string) => `killed when ${label}, then a re-run: remote ${d}`));
+      const gens = await remoteGenerations(remote);
+      if (gens.length !== 1) problems.push(`killed when ${label}, then a re-run: the remote has ${gens.length} generations`);
     }
     console.log(`push --delete killed at ${moments.length} moments:\n  ${outcomes.join('\n  ')}`);
     // The last re-run's remote is also read back as a store.

@@ -10,9 +10,10 @@ describe('push phases', () => {
       ['index', true],
       ['snapshots', true],
       ['refs', true],
+      ['gen', true],
     ]);
     const all = PUSH_PHASES.flatMap((p) => p.include);
-    for (const path of ['/sinki.json', '/keys/**', '/packs/**', '/index/**', '/snapshots/**', '/refs/**', '/SHA256SUMS']) expect(all).toContain(path);
+    for (const path of ['/sinki.json', '/keys/**', '/packs/**', '/index/**', '/snapshots/**', '/refs/**', '/SHA256SUMS', '/gen/**']) expect(all).toContain(path);
     expect(all.some((p) => p.startsWith('/locks'))).toBe(false);
   });
 
@@ -26,6 +27,7 @@ describe('push phases', () => {
     expect(name(`snapshots/${'b'.repeat(64)}`)).toBe('snapshots');
     expect(name('refs/head')).toBe('refs');
     expect(name('SHA256SUMS')).toBe('refs');
+    expect(name('gen/000000000007-0123456789abcdef')).toBe('gen');
     expect(name(`packs/ab/${'c'.repeat(64)}`)).toBe('packs');
     expect(name('sinki.json')).toBe('packs');
     expect(name('indexes/x')).toBeUndefined();
