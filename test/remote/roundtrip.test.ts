@@ -41,7 +41,7 @@ describe.concurrent('a store pushed to local-path, WebDAV and SFTP remotes', () 
     await Promise.all(
       KINDS.map(async (kind) => {
         const summary = jsonLine<PushSummary>((await lab.sinkiOk(['push', remotes[kind]!, '--json'], { store })).stdout, 'summary');
-        expect(summary.phases.map((p) => p.name)).toEqual(['packs', 'index', 'snapshots', 'refs']);
+        expect(summary.phases.map((p) => p.name)).toEqual(['packs', 'index', 'snapshots', 'refs', 'gen']);
         expect(summary.phases.find((p) => p.name === 'packs')!.transfers).toBeGreaterThan(1);
       }),
     );
