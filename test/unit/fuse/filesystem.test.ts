@@ -169,9 +169,12 @@ describe('rename', () => {
     await fs.rename('/b', '/b');
     expect(await text('/b')).toBe('AAAA');
     expect((await fs.getattr('/b')).ino).toBe(ino);
+    expect(h.released).toEqual([2]);
     await fs.mkdir('/d', 0o755);
+    await writeFile(fs, '/d/in', 'i');
     await fs.rename('/d', '/d');
     expect(await names('/')).toEqual(['.snapshots', 'b', 'd']);
+    expect(await text('/d/in')).toBe('i');
   });
 
   it('moves files and folders (with their contents) across folders', async () => {
