@@ -351,6 +351,53 @@ describe('metadata', () => {
     expect((await fs.getattr('/nl/renamed')).ino).toBe(file.ino);
   });
 
+  it('create and mkdir keep only the permission bits of the mode they are given, in getattr and in the stored tree', async () => {
+    await fs.release('/f', await fs.create('/f', S_IFREG | 0o640));
+    await fs.mkdir('/d', S_IFDIR | 0o1750);
+    expect((await fs.getattr('/f')).mode).toBe(S_IFREG | 0o640);
+    expect((await fs.getattr('/d')).mode).toBe(S_IFDIR | 0o1750);
+    const stored = await h.repo.loadTree((await h.commit())!);
+    expect(stored.nodes.map((n) => [n.name, n.mode])).toEqual([
+      ['d', 0o1750],
+      ['f', 0o640],
+    ]);
+  });
+
+  it("creating, removing and renaming entries moves the folder's mtime and ctime; writing and truncating the file's", async () => {
+    const old = 1_000_000_000_000_000_000n;
+    const dirMoves = async (dir: string, change: () => Promise<unknown>): Promise<void> => {
+      await fs.utimens(dir, null, old);
+      const before = await fs.getattr(dir);
+      await change();
+      const after = await fs.getattr(dir);
+      expect(after.mtimeNs).toBeGreaterThan(old);
+      expect(after.ctimeNs).toBeGreaterThanOrEqual(before.ctimeNs);
+    };
+    await fs.mkdir('/d', 0o755);
+    await fs.mkdir('/e', 0o755);
+    await dirMoves('/d', async () => writeFile(fs, '/d/f', 'f'));
+    await dirMoves('/d', () => fs.mkdir('/d/sub', 0o755));
+    await dirMoves('/d', () => fs.symlink('f', '/d/l'));
+    await dirMoves('/d', () => fs.unlink('/d/l'));
+    await dirMoves('/d', () => fs.rmdir('/d/sub'));
+    await dirMoves('/d', () => fs.rename('/d/f', '/e/f'));
+    await dirMoves('/e', () => fs.rename('/e/f', '/e/g'));
+    for (const change of [() => fs.truncate('/e/g', 10), async () => writeFile(fs, '/e/g', 'new')]) {
+      await fs.utimens('/e/g', null, old);
+      await change();
+      expect((await fs.getattr('/e/g')).mtimeNs).toBeGreaterThan(old);
+    }
+  });
+
+  it('statfs reports the store disk with 255-byte names; access of a missing name is ENOENT', async () => {
+    const s = await fs.statfs('/');
+    expect(s.namemax).toBe(255);
+    expect(s.blocks).toBeGreaterThan(0);
+    expect(s.bavail).toBeLessThanOrEqual(s.blocks);
+    expect(await errnoOf(fs.access('/none', constants.F_OK))).toBe('ENOENT');
+    expect(await errnoOf(fs.access('/', constants.W_OK))).toBe('ok');
+  });
+
   it('fsync commits: a fresh filesystem over the store sees the data', async () => {
     await writeFile(fs, '/synced', 'durable');
     await fs.fsync('/synced');
@@ -367,6 +414,9 @@ describe('/.snapshots', () => {
     const [snap] = await names('/.snapshots');
     expect(snap).toMatch(/^\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ$/);
     const at = `/.snapshots/${snap}`;
+    expect((await fs.readdir('/.snapshots')).find((e) => e.name === snap)!.type).toBe(S_IFDIR);
+    expect((await fs.getattr('/.snapshots')).nlink).toBe(3);
+    expect((await fs.getattr(at)).nlink).toBe(3);
     expect(await text(`${at}/d/f`)).toBe('in the snapshot');
     expect((await fs.getattr('/.snapshots')).mode & 0o7777).toBe(0o555);
     expect(await errnoOf(fs.create('/.snapshots/new', 0o644))).toBe('EROFS');
