@@ -11,6 +11,7 @@ import { BlobKind } from '../../../src/repo/pack-format.js';
 import { tidySessionOutput } from '../../../src/repo/session-tidy.js';
 import { Repository } from '../../../src/repo/repository.js';
 import { DEFAULTS, DEFAULT_NO_COMPRESS_EXT } from '../../../src/repo/store-config.js';
+import { CrashingBackend } from '../../helpers/crashing-backend.js';
 import { removeTempDirs, tempDir } from '../../helpers/temp.js';
 import { FAST_KDF } from '../../helpers/store.js';
 
@@ -154,23 +155,6 @@ describe('deferred compression (the mount storing raw when the compressor is bus
 });
 
 /** A local backend that dies (throws, then refuses everything) at its n-th write or remove: a crash at that step. */
-class CrashingBackend extends LocalBackend {
-  private steps = 0;
-  constructor(location: string, private readonly crashAt: number) {
-    super(location);
-  }
-  private step(): void {
-    if (++this.steps >= this.crashAt) throw new Error(`crash at step ${this.crashAt}`);
-  }
-  override async write(path: string, data: Buffer | readonly Buffer[]): Promise<void> {
-    this.step();
-    await super.write(path, data);
-  }
-  override async remove(path: string): Promise<void> {
-    this.step();
-    await super.remove(path);
-  }
-}
 
 describe('a flush that cannot wait for xz (fsync in the mount)', () => {
   it('stores chunks still being compressed raw, then their compressed copies; tidy frees the raw ones', async () => {

@@ -9,6 +9,7 @@ import { BlobKind } from '../../../src/repo/pack-format.js';
 import { Repository } from '../../../src/repo/repository.js';
 import { DEFAULTS, DEFAULT_NO_COMPRESS_EXT } from '../../../src/repo/store-config.js';
 import { FAST_KDF } from '../../helpers/store.js';
+import { CrashingBackend } from '../../helpers/crashing-backend.js';
 import { removeTempDirs, tempDir } from '../../helpers/temp.js';
 
 const password = Buffer.from('pw');
@@ -40,26 +41,6 @@ async function packBytes(dir: string): Promise<number> {
   return total;
 }
 
-class CrashingBackend extends LocalBackend {
-  private steps = 0;
-  constructor(
-    location: string,
-    private readonly crashAt: number,
-  ) {
-    super(location);
-  }
-  private step(): void {
-    if (++this.steps >= this.crashAt) throw new Error(`crash at step ${this.crashAt}`);
-  }
-  override async write(path: string, data: Buffer | readonly Buffer[]): Promise<void> {
-    this.step();
-    await super.write(path, data);
-  }
-  override async remove(path: string): Promise<void> {
-    this.step();
-    await super.remove(path);
-  }
-}
 
 afterEach(removeTempDirs);
 
