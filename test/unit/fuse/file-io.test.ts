@@ -114,7 +114,7 @@ describe('DirEntries', () => {
     entries.set('a', dir());
     entries.set('b', dir());
     entries.set('f', newFile());
-    entries.set('l', new LinkNode(meta(), 'a'));
+    entries.set('l', new LinkNode(0, meta(), 'a'));
     expect(entries.subdirs).toBe(2);
     entries.set('a', newFile());
     entries.set('f', dir());

@@ -92,7 +92,7 @@ describe('pack entries and index segments', () => {
     const f = packFooter(100);
     expect(parsePackFooter(f, 1000, 'p')).toEqual({ offset: 1000 - 8 - 100, length: 100 });
     const bad = Buffer.from(f);
-    bad[5] ^= 1;
+    bad[5] = bad[5]! ^ 1;
     expectCorrupt(() => parsePackFooter(bad, 1000, 'p'));
     expectCorrupt(() => parsePackFooter(packFooter(990), 1000, 'p'));
   });
@@ -113,7 +113,7 @@ describe('packs', () => {
       const { entries } = readPackHeader(k, pack.bytes, pack.id);
       expect(entries).toEqual(pack.entries);
       const damaged = Buffer.from(pack.bytes);
-      damaged[damaged.length - 20] ^= 0x40;
+      damaged[damaged.length - 20] = damaged[damaged.length - 20]! ^ 0x40;
       expectCorrupt(() => readPackHeader(k, damaged, pack.id));
       expectCorrupt(() => readPackHeader(keys(cipher), pack.bytes, pack.id));
       expect(pack.bytes[4]).toBe(version);
@@ -137,7 +137,7 @@ describe('sealed files', () => {
     expectCorrupt(() => openFile(keys(), FileKind.Ref, file, 'f', 'head'));
     for (let i = 0; i < file.length; i += 7) {
       const flipped = Buffer.from(file);
-      flipped[i] ^= 1;
+      flipped[i] = flipped[i]! ^ 1;
       expectCorrupt(() => openFile(k, FileKind.Ref, flipped, 'f', 'head'));
     }
     expectCorrupt(() => openFile(k, FileKind.Ref, file.subarray(0, 30), 'f', 'head'));

@@ -7,7 +7,8 @@ import { FileKeyMemory, KEY_MEMORY_ENTRIES } from '../../../src/repo/key-memory.
 import { keyFilesToRead, MAX_KEY_FILES_TRIED, unlockOrder } from '../../../src/repo/key-ring.js';
 import { removeTempDirs, tempDir } from '../../helpers/temp.js';
 
-const key = (id: string, kdf: Omit<KdfParams, 'salt'>): { id: string; file: KeyFile } => ({
+type KdfCost = Omit<Extract<KdfParams, { name: 'pbkdf2' }>, 'salt'> | Omit<Extract<KdfParams, { name: 'scrypt' }>, 'salt'>;
+const key = (id: string, kdf: KdfCost): { id: string; file: KeyFile } => ({
   id,
   file: { version: 1, id, created: '', host: '', kdf: { ...kdf, salt: '' } as KdfParams, sealed: '', checksum: '' },
 });
