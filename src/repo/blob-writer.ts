@@ -5,10 +5,10 @@ import { SEAL_OVERHEAD } from '../crypto/aead.js';
 import { BlobEncoding, decodeBlob, encodeBlob, joinedPayload, payloadEncoding, rawPayloadPieces, type PayloadPieces } from '../codec/blob.js';
 import type { XzEngine } from '../codec/xz.js';
 import type { BlobReader, QueuedBlob } from './blob-reader.js';
-import { listPacks, type IndexFiles } from './index-files.js';
-import { packPath } from './layout.js';
+import type { IndexFiles } from './index-files.js';
 import { BlobKind } from './pack-format.js';
 import { PackUploader, packVersionOf, type WriteStats } from './pack-uploader.js';
+import { ReusedPacks } from './reused-packs.js';
 import type { StoreConfig } from './store-config.js';
 import type { Subkeys } from './subkeys.js';
 
@@ -48,8 +48,7 @@ export class BlobWriter {
    */
   private readonly pending = new Map<string, QueuedBlob>();
   private failure: unknown = null;
-  /** Packs holding blobs this process found already stored (dedup): confirmReusedPacks checks they still exist. */
-  private readonly reusedPacks = new Set<string>();
+  private readonly reusedPacks = new ReusedPacks();
 
   constructor(
     private readonly backend: Backend,
@@ -94,23 +93,9 @@ export class BlobWriter {
     return true;
   }
 
-  /**
-   * Every pack that blobs this process deduplicated against lives in must still exist before a
-   * snapshot names them: an index segment put back after a prune (or a pack deleted) would
-   * otherwise make a snapshot point at nothing. One size query per pack, or one listing of packs/.
-   */
-  async confirmReusedPacks(): Promise<void> {
-    const wanted = [...this.reusedPacks];
-    let missing: string | undefined;
-    if (wanted.length <= 32) {
-      for (const id of wanted) if ((await this.backend.size(packPath(id))) === null) missing ??= id;
-    } else {
-      const present = new Set(await listPacks(this.backend));
-      missing = wanted.find((id) => !present.has(id));
-    }
-    if (missing) {
-      throw new SinkiError('CORRUPT', `pack ${missing} is missing, but the index names it for data this backup reuses; nothing was saved (run "sinki check", then "sinki repair index")`);
-    }
+  /** Before a snapshot names them, the packs of blobs found already stored must still exist. */
+  confirmReusedPacks(): Promise<void> {
+    return this.reusedPacks.confirm(this.backend);
   }
 
   /**

@@ -7,6 +7,7 @@ import type { BlobIndex, PackRecord } from './blob-index.js';
 import { BlobReader } from './blob-reader.js';
 import { BlobWriter } from './blob-writer.js';
 import { IndexFiles, listPacks } from './index-files.js';
+import type { BlobLoader, ChunkSaver, Recompressing, SnapshotLister, TreeLoader, TreeSaver } from './interfaces.js';
 import { CONFIG_FILE } from './layout.js';
 import { MetadataFiles } from './metadata-files.js';
 import { BlobKind } from './pack-format.js';
@@ -60,7 +61,7 @@ const BINARY_TREE_COMPRESS_MIN = 1024;
  * index and its segments (IndexFiles), blobs in (BlobWriter, PackUploader), blobs out (BlobReader),
  * snapshots, SHA256SUMS and generations (MetadataFiles), key files (key-ring.ts).
  */
-export class Repository {
+export class Repository implements BlobLoader, ChunkSaver, Recompressing, TreeLoader, TreeSaver, SnapshotLister {
   readonly xz: XzEngine;
   private readonly indexFiles: IndexFiles;
   private readonly reader: BlobReader;
@@ -152,6 +153,15 @@ export class Repository {
     return this.keys.blobId(plain);
   }
 
+  blobIdAndSha256(plain: Buffer): { id: string; sha256: Buffer | null } {
+    return this.keys.blobIdAndSha256(plain);
+  }
+
+  /** The sealed length of a stored blob, undefined when the index does not know it. */
+  storedLength(id: string): number | undefined {
+    return this.indexFiles.index.get(id)?.length;
+  }
+
   hasBlob(id: string): boolean {
     return this.writer.hasBlob(id);
   }
@@ -172,6 +182,10 @@ export class Repository {
     const id = this.blobId(plain);
     await this.queueBlob(kind, id, plain, compress);
     return id;
+  }
+
+  isQueued(id: string): boolean {
+    return this.indexFiles.index.get(id) === undefined && this.writer.queued(id) !== undefined;
   }
 
   isStoredRaw(id: string): boolean {
@@ -220,10 +234,6 @@ export class Repository {
 
   saveSnapshot(snapshot: Snapshot): Promise<string> {
     return this.metadata.saveSnapshot(snapshot);
-  }
-
-  loadSnapshot(id: string): Promise<StoredSnapshot> {
-    return this.metadata.loadSnapshot(id);
   }
 
   listSnapshots(onDamaged?: (id: string, err: SinkiError) => void): Promise<StoredSnapshot[]> {
