@@ -14,7 +14,8 @@ import { BlobKind } from './pack-format.js';
 import type { WriteStats } from './pack-uploader.js';
 import type { Snapshot, StoredSnapshot } from './snapshot.js';
 import { newStoreConfig, parseStoreConfig, signStoreConfig, verifyStoreConfig, type StoreConfig, type StoreParams } from './store-config.js';
-import { decodeTree, encodeTree, type Tree } from './tree.js';
+import type { Tree } from './tree.js';
+import { TreeBlobs } from './tree-blobs.js';
 import { Subkeys } from './subkeys.js';
 import { addKey, listKeys, removeKey, unlockStore, type KeyOptions, type UnlockedKey } from './key-ring.js';
 import type { CommitOptions } from './generation.js';
@@ -50,16 +51,9 @@ export interface RepositoryOptions {
 }
 
 /**
- * Binary trees (format 2) smaller than this are stored raw: xz takes next to nothing off them, and
- * every re-run would pay an xz decode for each; larger trees do shrink (figures: docs/BENCHMARKS.md,
- * "Measurements behind design choices").
- */
-const BINARY_TREE_COMPRESS_MIN = 1024;
-
-/**
  * An open, unlocked store, the one front callers see. It composes the parts that do the work: the
  * index and its segments (IndexFiles), blobs in (BlobWriter, PackUploader), blobs out (BlobReader),
- * snapshots, SHA256SUMS and generations (MetadataFiles), key files (key-ring.ts).
+ * trees (TreeBlobs), snapshots, SHA256SUMS and generations (MetadataFiles), key files (key-ring.ts).
  */
 export class Repository implements BlobLoader, ChunkSaver, Recompressing, TreeLoader, TreeSaver, SnapshotLister {
   readonly xz: XzEngine;
@@ -67,6 +61,7 @@ export class Repository implements BlobLoader, ChunkSaver, Recompressing, TreeLo
   private readonly reader: BlobReader;
   private readonly writer: BlobWriter;
   private readonly metadata: MetadataFiles;
+  private readonly trees: TreeBlobs;
 
   private constructor(
     readonly backend: Backend,
@@ -81,6 +76,7 @@ export class Repository implements BlobLoader, ChunkSaver, Recompressing, TreeLo
     this.reader = new BlobReader(backend, keys, this.indexFiles.index, this.xz, (id) => this.writer.queued(id));
     this.writer = new BlobWriter(backend, config, keys, this.xz, this.indexFiles, this.reader, options);
     this.metadata = new MetadataFiles(backend, keys, config.id, options.generations);
+    this.trees = new TreeBlobs(keys, config.format, this.reader, (kind, plain, compress) => this.saveBlob(kind, plain, compress));
   }
 
   /** `options.format`: an older store format, for tests that check such stores still work. */
@@ -116,12 +112,10 @@ export class Repository implements BlobLoader, ChunkSaver, Recompressing, TreeLo
     return this.indexFiles.index;
   }
 
-  /** Index segments this process wrote, with the packs each names. */
   get newIndexSegments(): Map<string, readonly PackRecord[]> {
     return this.indexFiles.newSegments;
   }
 
-  /** Every index segment loaded or written by this process → the packs it names. */
   get segmentPacks(): Map<string, readonly string[]> {
     return this.indexFiles.segmentPacks;
   }
@@ -216,18 +210,12 @@ export class Repository implements BlobLoader, ChunkSaver, Recompressing, TreeLo
 
   // ---- trees --------------------------------------------------------------------
 
-  /** Format 2: how a one-chunk file's SHA-256 names its chunk (binary trees store the hash alone). */
-  private get idOfSha256(): ((sha256: Buffer) => string) | undefined {
-    return this.keys.idsOfHashes ? (sha256) => this.keys.blobIdOfSha256(sha256) : undefined;
+  saveTree(tree: Tree): Promise<string> {
+    return this.trees.saveTree(tree);
   }
 
-  async saveTree(tree: Tree): Promise<string> {
-    const plain = encodeTree(tree, this.idOfSha256);
-    return this.saveBlob(BlobKind.Tree, plain, this.config.format < 2 || plain.length >= BINARY_TREE_COMPRESS_MIN);
-  }
-
-  async loadTree(id: string): Promise<Tree> {
-    return decodeTree(await this.loadBlob(id, BlobKind.Tree), `tree ${id.slice(0, 16)}`, this.idOfSha256);
+  loadTree(id: string): Promise<Tree> {
+    return this.trees.loadTree(id);
   }
 
   // ---- snapshots, SHA256SUMS, generations (MetadataFiles) -------------------------
