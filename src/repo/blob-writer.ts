@@ -4,8 +4,9 @@ import type { Backend } from '../backend/backend.js';
 import { SEAL_OVERHEAD } from '../crypto/aead.js';
 import { BlobEncoding, decodeBlob, encodeBlob, joinedPayload, payloadEncoding, rawPayloadPieces, type PayloadPieces } from '../codec/blob.js';
 import type { XzEngine } from '../codec/xz.js';
-import type { BlobReader, QueuedBlob } from './blob-reader.js';
+import type { QueuedBlob } from './blob-reader.js';
 import type { IndexFiles } from './index-files.js';
+import type { BlobLoader } from './interfaces.js';
 import { BlobKind } from './pack-format.js';
 import { PackUploader, packVersionOf, type WriteStats } from './pack-uploader.js';
 import { ReusedPacks } from './reused-packs.js';
@@ -29,7 +30,7 @@ export interface BlobWriterOptions {
  */
 export class BlobWriter {
   readonly stats: WriteStats = { blobsWritten: 0, plainBytesWritten: 0, packsWritten: 0, packBytesWritten: 0 };
-  readonly uploader: PackUploader;
+  private readonly uploader: PackUploader;
   private readonly maxInFlight = Math.max(2, availableParallelism()) * 2;
   private readonly inFlight = new Set<Promise<void>>();
   /** Jobs in `inFlight` that run the compressor. */
@@ -56,7 +57,7 @@ export class BlobWriter {
     private readonly keys: Subkeys,
     private readonly xz: XzEngine,
     private readonly indexFiles: IndexFiles,
-    private readonly reader: Pick<BlobReader, 'loadBlob'>,
+    private readonly reader: BlobLoader,
     private readonly options: BlobWriterOptions,
   ) {
     this.uploader = new PackUploader(backend, keys, indexFiles, packVersionOf(config.format), config.packSize, this.stats, (entries) => {
