@@ -3,8 +3,10 @@ import { promises as fs, type BigIntStats, type Dirent } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { SinkiError } from '../errors.js';
-import { compressBlob, compressFile } from '../codec/policy.js';
+import { compressBlob, compressFile, type CompressionPolicy } from '../codec/policy.js';
+import type { BlobSaver } from '../repo/interfaces.js';
 import type { Repository } from '../repo/repository.js';
+import type { StoreConfig } from '../repo/store-config.js';
 import { BlobKind } from '../repo/pack-format.js';
 import { compareNames, findNode, isSafeName, sameNodes, type Tree, type TreeNode } from '../repo/tree.js';
 import { Slots } from '../codec/slots.js';
@@ -306,7 +308,8 @@ class Archiver {
       this.report();
       return { ...base, type: 'file', size: previous.size, inode: Number(st.ino), chunks: previous.chunks, ...(previous.sha256 ? { sha256: previous.sha256 } : {}) };
     }
-    const content = new FileContent(this.repo, compressFile(name, this.repo.config.compression));
+    const policy = this.repo.config.compression;
+    const content = new FileContent(this.repo, policy, compressFile(name, policy), this.repo.config.cdc, gearOf(this.repo));
     const expected = Number(st.size);
     if (expected <= SMALL_FILE) {
       let whole: Buffer | null;
@@ -369,15 +372,18 @@ class FileContent {
   private readonly hash = createHash('sha256');
 
   constructor(
-    private readonly repo: Repository,
+    private readonly blobs: BlobSaver,
+    private readonly policy: CompressionPolicy,
     private readonly wantsCompression: boolean,
+    private readonly cdc: StoreConfig['cdc'],
+    private readonly gear: Int32Array,
   ) {}
 
   async addWhole(data: Buffer): Promise<void> {
     this.wholeFile = true;
     this.hash.update(data);
     this.size = data.length;
-    for (const chunk of chunkWhole(data, this.repo.config.cdc, gearOf(this.repo))) await this.store(chunk);
+    for (const chunk of chunkWhole(data, this.cdc, this.gear)) await this.store(chunk);
   }
 
   /** `read` bytes were read from the file; `chunks` are those the chunker completed with them. */
@@ -394,9 +400,8 @@ class FileContent {
   }
 
   private async store(chunk: Buffer): Promise<void> {
-    const id = this.repo.blobId(chunk);
+    const id = this.blobs.blobId(chunk);
     this.chunks.push([id, chunk.length]);
-    const policy = this.repo.config.compression;
-    await this.repo.queueBlob(BlobKind.Data, id, chunk, compressBlob(chunk.length, this.wantsCompression, policy));
+    await this.blobs.queueBlob(BlobKind.Data, id, chunk, compressBlob(chunk.length, this.wantsCompression, this.policy));
   }
 }

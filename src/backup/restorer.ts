@@ -20,7 +20,7 @@ import {
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SinkiError, isSinkiError } from '../errors.js';
-import type { Repository } from '../repo/repository.js';
+import type { BlobLoader, TreeLoader } from '../repo/interfaces.js';
 import { BlobKind } from '../repo/pack-format.js';
 import { isSafeName, type TreeNode } from '../repo/tree.js';
 import { resolvePath } from '../repo/tree-walk.js';
@@ -81,7 +81,7 @@ interface DirIdentity {
  * goes through the file's own descriptor, a folder's through one opened with O_NOFOLLOW and
  * checked to be the folder restore made, a link's with lchown/lutimes.
  */
-export async function restore(repo: Repository, rootTree: string, target: string, options: RestoreOptions = {}): Promise<RestoreResult> {
+export async function restore(repo: BlobLoader & TreeLoader, rootTree: string, target: string, options: RestoreOptions = {}): Promise<RestoreResult> {
   return new Restorer(repo, target, options).run(rootTree);
 }
 
@@ -89,7 +89,7 @@ export async function restore(repo: Repository, rootTree: string, target: string
  * Streams a file's verified bytes chunk by chunk, with a few chunks fetched ahead: at most PREFETCH
  * of them and PREFETCH_BYTES of plaintext (always at least the next one), so big chunks do not pile up.
  */
-export async function* readFileChunks(repo: Repository, chunks: ReadonlyArray<[string, number]>): AsyncGenerator<Buffer> {
+export async function* readFileChunks(repo: BlobLoader, chunks: ReadonlyArray<[string, number]>): AsyncGenerator<Buffer> {
   const ahead: Array<{ blob: Promise<Buffer>; length: number }> = [];
   let aheadBytes = 0;
   let next = 0;
@@ -121,7 +121,7 @@ class Restorer {
   private lastReport = 0;
 
   constructor(
-    private readonly repo: Repository,
+    private readonly repo: BlobLoader & TreeLoader,
     private readonly target: string,
     private readonly options: RestoreOptions,
   ) {}

@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import type { Repository } from '../repo/repository.js';
+import type { BlobLoader } from '../repo/interfaces.js';
 import { BlobKind } from '../repo/pack-format.js';
 
 /** Byte-bounded LRU of verified plaintext chunks; concurrent loads of one chunk share one fetch. */
@@ -8,7 +8,7 @@ export class ChunkCache {
   private readonly loading = new Map<string, Promise<Buffer>>();
 
   constructor(
-    private readonly repo: Repository,
+    private readonly repo: BlobLoader,
     maxBytes: number,
   ) {
     this.lru = new LRUCache<string, Buffer>({ maxSize: Math.max(1, maxBytes), sizeCalculation: (b) => Math.max(1, b.length) });

@@ -1,6 +1,6 @@
 import { SinkiError } from '../errors.js';
 import { compressBlob, compressFile } from '../codec/policy.js';
-import type { Repository } from '../repo/repository.js';
+import type { ChunkSaver } from '../repo/interfaces.js';
 import { BlobKind } from '../repo/pack-format.js';
 import { noteDerivedChunk } from '../repo/tree-binary.js';
 import type { ChunkCache } from './chunk-cache.js';
@@ -28,7 +28,7 @@ export class FileIo {
   private readonly derivedIds = new WeakMap<FileNode, { sha256: string; id: string }>();
 
   constructor(
-    private readonly repo: Repository,
+    private readonly repo: ChunkSaver,
     private readonly cache: ChunkCache,
     readonly chunkSize: number,
     private readonly writeBuffer: number,
@@ -180,7 +180,7 @@ export class FileIo {
     const plain = len === buf.length ? buf : Buffer.alloc(len);
     if (plain !== buf) buf.copy(plain, 0, 0, Math.min(len, buf.length));
     const policy = this.repo.config.compression;
-    const { id, sha256 } = this.repo.keys.blobIdAndSha256(plain);
+    const { id, sha256 } = this.repo.blobIdAndSha256(plain);
     // If the store refuses it (disk full), the chunk stays dirty: nothing is lost, the writer gets ENOSPC.
     const compress = compressBlob(len, compressFile(file.name, policy), policy);
     if (!this.recompressor?.deferAllowed) await this.repo.queueBlob(BlobKind.Data, id, plain, compress);
@@ -246,8 +246,8 @@ export class FileIo {
 
   private isZeroBlob(id: string, len: number): boolean {
     if (len !== this.chunkSize && !this.zeroIds.has(len)) {
-      const stored = this.repo.index.get(id);
-      if (!stored || stored.length > len / 16 + 1024) return false;
+      const stored = this.repo.storedLength(id);
+      if (stored === undefined || stored > len / 16 + 1024) return false;
     }
     return this.zeroId(len) === id;
   }

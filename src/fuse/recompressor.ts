@@ -1,4 +1,4 @@
-import type { Repository } from '../repo/repository.js';
+import type { Recompressing } from '../repo/interfaces.js';
 
 export interface RecompressorOptions {
   /** Start this long after the last read or write through the mount. */
@@ -32,7 +32,7 @@ export class Recompressor {
   deferAllowed = true;
 
   constructor(
-    private readonly repo: Repository,
+    private readonly repo: Recompressing,
     private readonly options: RecompressorOptions,
   ) {}
 
@@ -95,7 +95,7 @@ export class Recompressor {
       // A chunk still in the open pack is not raw on disk yet: try it again next round. One that is
       // gone altogether (freed as unused) is dropped.
       if (await this.repo.recompressBlob(id)) queued += 1;
-      else if (this.repo.index.get(id) === undefined && this.repo.hasBlob(id)) this.queue.add(id);
+      else if (this.repo.isQueued(id)) this.queue.add(id);
     }
     if (queued > 0) {
       await this.options.flush();

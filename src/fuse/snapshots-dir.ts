@@ -1,4 +1,4 @@
-import type { Repository } from '../repo/repository.js';
+import type { SnapshotLister } from '../repo/interfaces.js';
 import type { StoredSnapshot } from '../repo/snapshot.js';
 import { claimInode } from './inodes.js';
 import { DirNode } from './nodes.js';
@@ -26,7 +26,7 @@ export class SnapshotsDir {
   private loadedAt = 0;
   private loading: Promise<void> | null = null;
 
-  constructor(private readonly repo: Repository) {}
+  constructor(private readonly repo: SnapshotLister) {}
 
   async entries(): Promise<Map<string, DirNode>> {
     if (Date.now() - this.loadedAt > REFRESH_MS) {

@@ -1,4 +1,4 @@
-import type { Repository } from '../repo/repository.js';
+import type { TreeLoader, TreeSaver } from '../repo/interfaces.js';
 import type { TreeNode } from '../repo/tree.js';
 import type { FileIo } from './file-io.js';
 import { ReaderTurns } from './reader-turns.js';
@@ -10,7 +10,7 @@ const READER_TURN_ENTRIES = 1024;
 /** Loads directory children from stored trees on first use, and writes changed directories back. */
 export class TreeStore {
   constructor(
-    private readonly repo: Repository,
+    private readonly repo: TreeLoader & TreeSaver,
     private readonly io: FileIo,
   ) {}
 

@@ -95,7 +95,7 @@ async function checkPackData(repo: Repository, packId: string, badBlobs: Set<str
   } catch {
     // The header is damaged; the index still says where each blob is, so check blobs one by one below.
   }
-  // The pack key comes from the prefix's salt, as in Repository.loadBlob: a damaged header (at the
+  // The pack key comes from the prefix's salt, as in BlobReader.loadBlob: a damaged header (at the
   // end) does not make the blobs before it unreadable.
   let key: Buffer | null = null;
   try {

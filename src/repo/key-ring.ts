@@ -1,13 +1,13 @@
 /*
- * The key files of a store (keys/): which to try, in what order, and the one that opens.
+ * The key files of a store (keys/): which to try, in what order, the one that opens; adding and removing them.
  * Anyone who can write to the store can add a key file, so opening spends a bounded effort on them:
  * at most MAX_KEY_FILES_TRIED are read, each within MAX_KEY_FILE_BYTES and the KDF caps, the key
  * that opened the store last time on this machine first, then the cheapest KDF first.
  */
 import { isSinkiError, SinkiError } from '../errors.js';
 import type { Backend } from '../backend/backend.js';
-import { kdfWork } from '../crypto/kdf.js';
-import { MAX_KEY_FILE_BYTES, parseKeyFile, tooLarge, unlockKeyFile, type KeyFile, type MasterKeys } from '../crypto/keyfile.js';
+import { chooseKdfParams, kdfWork, type KdfChoice } from '../crypto/kdf.js';
+import { createKeyFile, MAX_KEY_FILE_BYTES, parseKeyFile, tooLarge, unlockKeyFile, type KeyFile, type MasterKeys } from '../crypto/keyfile.js';
 import type { KeyMemory } from './key-memory.js';
 import { keyPath, KEYS_DIR } from './layout.js';
 
@@ -102,4 +102,34 @@ async function unlockOnly(backend: Backend, repoId: string, password: Buffer, id
   const master = await unlockKeyFile(file, password, repoId);
   if (!master) throw new SinkiError('WRONG_PASSWORD', `wrong password for key ${id}`);
   return { master, key: { id, file } };
+}
+
+/** Every key file, each parsed or with the reason it cannot be used (check reports those). */
+export async function listKeys(backend: Backend): Promise<Array<{ id: string; file: KeyFile | null; error?: string }>> {
+  const out: Array<{ id: string; file: KeyFile | null; error?: string }> = [];
+  for (const id of await listKeyIds(backend)) {
+    try {
+      out.push({ id, file: await readKeyFile(backend, id) });
+    } catch (err) {
+      if (!isSinkiError(err, 'CORRUPT')) throw err;
+      out.push({ id, file: null, error: err.message });
+    }
+  }
+  return out;
+}
+
+/** Seals the master keys under a new password into a key file of their own; the data is not touched. */
+export async function addKey(backend: Backend, master: MasterKeys, storeId: string, password: Buffer, kdf: KdfChoice): Promise<KeyFile> {
+  const file = await createKeyFile(password, master, await chooseKdfParams(kdf), storeId);
+  await backend.write(keyPath(file.id), Buffer.from(JSON.stringify(file, null, 2) + '\n'));
+  return file;
+}
+
+/** Removes a key file, never the one in use nor the last that works. */
+export async function removeKey(backend: Backend, id: string, inUse: string): Promise<void> {
+  const keys = await listKeys(backend);
+  if (!keys.some((k) => k.id === id)) throw new SinkiError('NOT_FOUND', `no key ${id}`);
+  if (id === inUse) throw new SinkiError('USAGE', 'refusing to remove the key in use; open the store with another password first');
+  if (keys.filter((k) => k.file).length <= 1) throw new SinkiError('USAGE', 'refusing to remove the last working key');
+  await backend.remove(keyPath(id));
 }

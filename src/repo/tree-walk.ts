@@ -1,4 +1,4 @@
-import type { Repository } from './repository.js';
+import type { TreeLoader } from './interfaces.js';
 import { findNode, type TreeNode } from './tree.js';
 import { SinkiError } from '../errors.js';
 
@@ -9,7 +9,7 @@ export interface WalkedNode {
 }
 
 /** Depth-first, in name order; a directory is yielded before its contents. */
-export async function* walkTree(repo: Repository, treeId: string, prefix = ''): AsyncGenerator<WalkedNode> {
+export async function* walkTree(repo: TreeLoader, treeId: string, prefix = ''): AsyncGenerator<WalkedNode> {
   const tree = await repo.loadTree(treeId);
   for (const node of tree.nodes) {
     const path = prefix ? `${prefix}/${node.name}` : node.name;
@@ -19,7 +19,7 @@ export async function* walkTree(repo: Repository, treeId: string, prefix = ''): 
 }
 
 /** The node at a '/'-separated path below a root tree; '' or '/' is the root itself (returned as null node). */
-export async function resolvePath(repo: Repository, rootTree: string, path: string): Promise<WalkedNode | null> {
+export async function resolvePath(repo: TreeLoader, rootTree: string, path: string): Promise<WalkedNode | null> {
   const parts = path.split('/').filter((p) => p && p !== '.');
   if (parts.length === 0) return null;
   let treeId = rootTree;
@@ -45,7 +45,7 @@ export interface TreeTotals {
  * Files, folders and bytes below a tree. `memo` (tree id → totals) lets a caller that sums similar
  * trees again and again (the mount, at each snapshot) walk only the folders that changed.
  */
-export async function treeTotals(repo: Repository, treeId: string, memo = new Map<string, TreeTotals>()): Promise<TreeTotals> {
+export async function treeTotals(repo: TreeLoader, treeId: string, memo = new Map<string, TreeTotals>()): Promise<TreeTotals> {
   const known = memo.get(treeId);
   if (known) return known;
   const totals: TreeTotals = { files: 0, dirs: 0, bytes: 0 };

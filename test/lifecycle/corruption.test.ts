@@ -282,7 +282,7 @@ describe('corruption: every damage gives a clear error naming the object, never 
     expect(problems).toEqual([]);
   });
 
-  // Bug (src/repo/repository.ts, findSnapshot → listSnapshots): restoring one snapshot loads every
+  // Bug (src/repo/metadata-files.ts, findSnapshot → listSnapshots): restoring one snapshot loads every
   // snapshot file, so a single damaged one makes `restore` of any other fail (13). No wrong bytes,
   // but an availability loss the other snapshots do not deserve.
   it('a damaged snapshot file does not keep the other snapshots from being restored', async () => {
