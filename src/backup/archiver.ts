@@ -70,19 +70,6 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
   return new Archiver(repo, options).run();
 }
 
-const gears = new WeakMap<Repository, Int32Array>();
-
-/** The store's gear table: keyed in format 3 stores, the public one before (fastcdc.ts). */
-function gearOf(repo: Repository): Int32Array {
-  let gear = gears.get(repo);
-  if (!gear) {
-    const bytes = repo.keys.gearBytes();
-    gear = bytes ? gearFromBytes(bytes) : PUBLIC_GEAR;
-    gears.set(repo, gear);
-  }
-  return gear;
-}
-
 class Archiver {
   private readonly excludes: ExcludeMatcher;
   private filesNew = 0;
@@ -97,12 +84,16 @@ class Archiver {
   private readonly largeSlots = new Slots(LARGE_FILE_SLOTS);
   /** Parent trees being loaded ahead of the walk (at most TREES_AHEAD per directory on the current path). */
   private readonly treesAhead = new Map<string, Promise<Tree | null>>();
+  /** The store's gear table: keyed in format 3 stores, the public one before (fastcdc.ts). */
+  private readonly gear: Int32Array;
 
   constructor(
     private readonly repo: Repository,
     private readonly options: BackupOptions,
   ) {
     this.excludes = new ExcludeMatcher(options.excludes ?? []);
+    const gearBytes = repo.keys.gearBytes();
+    this.gear = gearBytes ? gearFromBytes(gearBytes) : PUBLIC_GEAR;
   }
 
   async run(): Promise<BackupResult> {
@@ -309,7 +300,7 @@ class Archiver {
       return { ...base, type: 'file', size: previous.size, inode: Number(st.ino), chunks: previous.chunks, ...(previous.sha256 ? { sha256: previous.sha256 } : {}) };
     }
     const policy = this.repo.config.compression;
-    const content = new FileContent(this.repo, policy, compressFile(name, policy), this.repo.config.cdc, gearOf(this.repo));
+    const content = new FileContent(this.repo, policy, compressFile(name, policy), this.repo.config.cdc, this.gear);
     const expected = Number(st.size);
     if (expected <= SMALL_FILE) {
       let whole: Buffer | null;
@@ -341,7 +332,7 @@ class Archiver {
     }
     await this.largeSlots.acquire();
     try {
-      const chunker = new CdcChunker(this.repo.config.cdc, gearOf(this.repo));
+      const chunker = new CdcChunker(this.repo.config.cdc, this.gear);
       for (let position = 0; ; ) {
         const buf = Buffer.allocUnsafe(READ_SIZE);
         const n = await readAt(fd, buf, position);

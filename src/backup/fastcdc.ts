@@ -9,7 +9,7 @@
 //
 // The table from the public seed serves stores of formats 1 and 2. Anyone can compute its cut
 // points, so chunk lengths would tell which known files a store holds: format 3 stores pass a
-// table derived from their keys instead (Subkeys.gearTable, gearFromBytes).
+// table derived from their keys instead (Subkeys.gearBytes, gearFromBytes).
 
 export interface CdcParams {
   minSize: number;

@@ -234,10 +234,7 @@ class Restorer {
         this.report(rel);
       }
       if (node.sha256 && sha.digest('hex') !== node.sha256) throw new SinkiError('CORRUPT', 'content does not match the recorded SHA-256');
-      if (isRoot) await handle.chown(node.uid, node.gid).catch(() => undefined);
-      await handle.chmod(node.mode);
-      const mtime = mtimeSeconds(node);
-      await handle.utimes(mtime, mtime);
+      applyMetaByFd(handle.fd, node);
       await handle.close();
       await fs.rename(temp, abs);
     } catch (err) {

@@ -34,7 +34,7 @@ export function registerCheck(program: Command): void {
           }
           process.stdout.write(`${report.problems.length} problem(s) found (${what})\n`);
           return exitCodeOf('CORRUPT');
-        }, { quietKeys: true });
+        }, { quietKeys: true, repo: { skipIndex: true } }); // checkStore loads the index itself and reports every damaged segment
       }),
     );
 }

@@ -1,7 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { isObjectId } from '../repo/layout.js';
+import { readSmallFile, replaceSmallFile } from '../sys/small-files.js';
+
+/** Ids of 64 hex digits and a newline: room for a million chunks left uncompressed. */
+const MAX_BACKLOG_BYTES = 65 * 1_000_000;
 
 /**
  * Chunks a mount stored uncompressed and had not compressed yet when it was unmounted: unmount does
@@ -16,8 +19,7 @@ export class CompressionBacklog {
   }
 
   async load(): Promise<string[]> {
-    const text = await fs.readFile(this.path, 'utf8').catch(() => '');
-    return text.split('\n').filter(isObjectId);
+    return (await readSmallFile(this.path, MAX_BACKLOG_BYTES)).split('\n').filter(isObjectId);
   }
 
   /** Replaces the list (atomically); an empty list removes the file. */
@@ -27,9 +29,6 @@ export class CompressionBacklog {
       await fs.rm(this.path, { force: true });
       return;
     }
-    await fs.mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
-    const tmp = `${this.path}.${randomBytes(4).toString('hex')}.tmp`;
-    await fs.writeFile(tmp, `${list.join('\n')}\n`, { mode: 0o600 });
-    await fs.rename(tmp, this.path);
+    await replaceSmallFile(this.path, `${list.join('\n')}\n`);
   }
 }

@@ -98,7 +98,8 @@ export class FileIo {
     const id = file.chunks[index]?.[0];
     const data = id ? await this.cache.get(id) : null;
     const stored = data ? Math.min(data.length, this.chunkSize) : 0;
-    const buf = Buffer.alloc(Math.min(Math.max(need, stored), this.chunkSize));
+    // Past the first chunk the file is a chunk long already: growing by doubling would only copy.
+    const buf = Buffer.alloc(index > 0 ? this.chunkSize : Math.min(Math.max(need, stored), this.chunkSize));
     if (data) data.copy(buf, 0, 0, stored);
     file.dirty.set(index, buf);
     this.dirtyBytes += buf.length;
@@ -151,8 +152,10 @@ export class FileIo {
     if (size < oldSize) {
       for (const index of [...file.dirty.keys()]) if (index >= newCount) this.dropDirty(file, index);
       const tail = size % cs;
-      if (tail !== 0) {
-        const buf = await this.dirtyChunk(file, newCount - 1, 0);
+      const last = newCount - 1;
+      // A hole (never written, not dirty) already reads as zeros past the cut.
+      if (tail !== 0 && (file.dirty.has(last) || file.chunks[last]?.[0])) {
+        const buf = await this.dirtyChunk(file, last, 0);
         if (tail < buf.length) buf.fill(0, tail);
       }
     } else if (oldSize % cs !== 0 && file.chunks[chunkCount(oldSize, cs) - 1]?.[0]) {
@@ -242,6 +245,7 @@ export class FileIo {
    */
   restoreHoles(file: FileNode): void {
     for (const [i, [id, len]] of file.chunks.entries()) if (id !== null && this.isZeroBlob(id, len)) file.chunks[i] = [null, len];
+    file.holesFound();
   }
 
   private isZeroBlob(id: string, len: number): boolean {

@@ -28,7 +28,7 @@ export interface FilesystemHooks {
   /** fsync: make everything durable now. */
   commitNow(): Promise<void>;
   /** File data dropped (deleted, truncated, renamed over): its space can be freed once committed. */
-  released?(bytes: number): void;
+  released(bytes: number): void;
   /** Where statfs reports free space. */
   storePath: string;
   storeIsLocal: boolean;
@@ -175,20 +175,15 @@ export class SinkiFilesystem implements FsOps {
     return dir === this.root && this.snapshots ? dir.children.subdirs + 1 : dir.children.subdirs;
   }
 
-  /** A folder's entries as readdir shows them (the root gains .snapshots). */
-  private async listing(dir: DirNode): Promise<Map<string, FsNode>> {
-    if (dir === this.snapshotsNode) return this.snapshots!.entries();
-    const children = await this.trees.children(dir);
-    if (dir !== this.root || !this.snapshots) return children;
-    return new Map([...children, [SNAPSHOTS_NAME, this.snapshotsNode]]);
-  }
-
   async readdir(path: string): Promise<DirEntry[]> {
     const { node, ancestors } = await this.resolve(path);
     if (node.type !== 'dir') throw fsError('ENOTDIR');
     const entry = (name: string, n: FsNode): DirEntry => ({ name, ino: n.ino, type: typeBits(n) });
     const out = [entry('.', node), entry('..', ancestors.at(-1) ?? node)];
-    for (const [name, child] of await this.listing(node)) out.push(entry(name, child));
+    const children = node === this.snapshotsNode ? await this.snapshots!.entries() : await this.trees.children(node);
+    for (const [name, child] of children) out.push(entry(name, child));
+    // The root lists .snapshots too.
+    if (node === this.root && this.snapshots) out.push(entry(SNAPSHOTS_NAME, this.snapshotsNode));
     return out;
   }
 
@@ -267,7 +262,7 @@ export class SinkiFilesystem implements FsOps {
       const r = this.writable(await this.resolve(path));
       if (r.node.type === 'dir') throw fsError('EISDIR');
       if (r.node.type !== 'file') throw fsError('EINVAL');
-      if (size < r.node.size) this.hooks.released?.(r.node.size - size);
+      if (size < r.node.size) this.hooks.released(r.node.size - size);
       await this.io.resize(r.node, size);
       r.node.meta.mtimeNs = r.node.meta.ctimeNs = nowNs();
       this.touch(r.ancestors);
@@ -282,7 +277,7 @@ export class SinkiFilesystem implements FsOps {
       if (!node) throw fsError('ENOENT');
       if (node.type === 'dir') throw fsError('EISDIR');
       children.delete(name);
-      if (node.type === 'file') this.hooks.released?.(node.size);
+      if (node.type === 'file') this.hooks.released(node.size);
       releaseInode(node.ino);
       dir.meta.mtimeNs = dir.meta.ctimeNs = nowNs();
       this.touch(ancestors);
@@ -305,7 +300,7 @@ export class SinkiFilesystem implements FsOps {
           if (node.type !== 'dir') throw fsError('EISDIR');
           if ((await this.trees.children(existing)).size > 0) throw fsError('ENOTEMPTY');
         } else if (node.type === 'dir') throw fsError('ENOTDIR');
-        if (existing.type === 'file') this.hooks.released?.(existing.size);
+        if (existing.type === 'file') this.hooks.released(existing.size);
       }
       fromChildren.delete(from.name);
       toChildren.set(to.name, node);

@@ -120,7 +120,7 @@ export const PATCH_LEVEL = 2;
 /** The shipped module folds UTIME_NOW and UTIME_OMIT (seconds 0, special nanoseconds) into 1073 ms. */
 const SHIPPED_UTIME_SPECIAL_MS = 1073;
 /** st_blksize, the I/O size programs prefer (cp, cat, tar): one FUSE request, max_read and max_write. */
-export const PREFERRED_IO_SIZE = 128 * 1024;
+const PREFERRED_IO_SIZE = 128 * 1024;
 
 export interface FuseNative {
   module: unknown;
@@ -193,6 +193,8 @@ export interface MountedFs {
   fuseNative: FuseNative['build'];
 }
 
+const msDate = (ns: bigint): Date => new Date(Number(ns / 1_000_000n));
+
 export async function mountFuse(mountpoint: string, ops: FsOps, options: MountOptions): Promise<MountedFs> {
   const native = loadFuseNative(options.patchedFuseNative);
   const Fuse = fuseClass(native, options.readOnly, options.bigWrites);
@@ -216,8 +218,10 @@ export async function mountFuse(mountpoint: string, ops: FsOps, options: MountOp
       fn(path, fd, buf, len, pos).then(cb, (err: unknown) => cb(fail(name, path, err)));
     };
   const patched = native.patched;
-  const date = (ns: bigint): Date => new Date(Number(ns / 1_000_000n));
-  // The Dates are what the shipped module reads; the patched one reads the *Ns fields.
+  // The patched module reads the *Ns fields; the shipped one reads Dates (whole milliseconds).
+  const times = patched
+    ? (a: Attr): Record<string, unknown> => ({ atimeNs: a.atimeNs, mtimeNs: a.mtimeNs, ctimeNs: a.ctimeNs })
+    : (a: Attr): Record<string, unknown> => ({ atime: msDate(a.atimeNs), mtime: msDate(a.mtimeNs), ctime: msDate(a.ctimeNs) });
   const toStat = (a: Attr): Record<string, unknown> => ({
     ino: a.ino,
     mode: a.mode,
@@ -227,15 +231,11 @@ export async function mountFuse(mountpoint: string, ops: FsOps, options: MountOp
     blocks: a.blocks,
     blksize: PREFERRED_IO_SIZE,
     nlink: a.nlink,
-    atime: date(a.atimeNs),
-    mtime: date(a.mtimeNs),
-    ctime: date(a.ctimeNs),
-    atimeNs: a.atimeNs,
-    mtimeNs: a.mtimeNs,
-    ctimeNs: a.ctimeNs,
+    ...times(a),
   });
-  // readdir with a stat per entry: libfuse keeps st_ino (with use_ino) and the type bits (d_type).
-  const entryStat = (e: DirEntry): Record<string, unknown> => ({ ino: e.ino, mode: e.type, atime: new Date(0), mtime: new Date(0), ctime: new Date(0), atimeNs: 0n, mtimeNs: 0n, ctimeNs: 0n });
+  // readdir with a stat per entry: libfuse keeps st_ino (with use_ino) and the type bits (d_type)
+  // and nothing else, so no times.
+  const entryStat = (e: DirEntry): Record<string, unknown> => ({ ino: e.ino, mode: e.type });
 
   const handlers: Record<string, unknown> = {
     getattr: plain('getattr', async (p: string) => toStat(await ops.getattr(p))),

@@ -224,7 +224,8 @@ export class MountSession {
     if (recompressor) {
       await recompressor.stop();
       const left = recompressor.queued.filter((id) => this.repo.isStoredRaw(id));
-      await this.cfg.backlog?.save(left);
+      // Only a hint: a cache folder that cannot be written costs space (chunks stay raw), never the unmount.
+      await this.cfg.backlog?.save(left).catch((err: Error) => this.cfg.log(`could not note the chunks left uncompressed: ${err.message}`));
       if (left.length > 0) this.cfg.log(`${left.length} chunks stay uncompressed until the next mount is idle or "sinki compact" (correct, only larger)`);
     }
     // Commits stored chunks still being compressed raw; their compressed copies land here.

@@ -62,6 +62,8 @@ export class FileNode {
   readonly dirty = new Map<number, Buffer>();
   /** Offsets of variable-size chunks (files made by `sinki backup`), for reads. */
   private starts: number[] | null = null;
+  /** Bytes of the chunks that are holes, dirty or not (null: not counted since the chunk list changed). */
+  private holeBytes: number | null = null;
   /** Set once the chunk list is known to follow the fixed split size (the writable layout). */
   fixedLayout = false;
   constructor(
@@ -81,17 +83,27 @@ export class FileNode {
     return this.starts;
   }
 
-  /** Bytes that hold data: the size less the holes (chunks never written, not dirty). */
+  /** Bytes that hold data: the size less the holes (chunks never written, not dirty). getattr asks for it. */
   dataBytes(): number {
-    let holes = 0;
-    for (const [i, [id, len]] of this.chunks.entries()) if (id === null && !this.dirty.has(i)) holes += len;
+    this.holeBytes ??= this.chunks.reduce((n, [id, len]) => (id === null ? n + len : n), 0);
+    let holes = this.holeBytes;
+    for (const i of this.dirty.keys()) {
+      const chunk = this.chunks[i];
+      if (chunk && chunk[0] === null) holes -= chunk[1];
+    }
     return Math.max(0, this.size - holes);
   }
 
   /** Called whenever the chunk list changes. */
   changed(): void {
     this.starts = null;
+    this.holeBytes = null;
     this.sha256 = undefined;
+  }
+
+  /** Chunks of zeros found to be holes (at load): the chunk list changed, the content did not. */
+  holesFound(): void {
+    this.holeBytes = null;
   }
 }
 

@@ -23,8 +23,6 @@ export class Recompressor {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private cancelled = false;
-  /** Set by drain(): from then on only drain() works through the queue. */
-  private draining = false;
   /** Rounds are held off while the mount frees space (hold()). */
   private held = 0;
   recompressed = 0;
@@ -63,7 +61,7 @@ export class Recompressor {
   /** Reads and writes through the mount come first: any of them postpones (or ends) the round. */
   usedNow(): void {
     this.lastUse = Date.now();
-    if (this.queue.size > 0 && !this.timer && !this.running && !this.cancelled && !this.draining && this.held === 0) {
+    if (this.queue.size > 0 && !this.timer && !this.running && !this.cancelled && this.held === 0) {
       this.timer = setTimeout(() => this.onTimer(), this.options.idleMs);
       this.timer.unref();
     }
@@ -100,21 +98,6 @@ export class Recompressor {
     if (queued > 0) {
       await this.options.flush();
       this.recompressed += queued;
-    }
-  }
-
-  /** At unmount: recompress everything left (until cancel()), then make it durable. */
-  async drain(): Promise<void> {
-    this.draining = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.running;
-    if (this.queue.size === 0 || this.cancelled) return;
-    this.options.log(`compressing ${this.queue.size} chunks written uncompressed while the mount was busy (interrupt again to leave them uncompressed)`);
-    while (this.queue.size > 0 && !this.cancelled) {
-      const before = this.queue.size;
-      await this.run(false);
-      if (this.queue.size >= before) break;
     }
   }
 

@@ -60,7 +60,7 @@ export class SpaceKeeper {
    * One round: call with the mount's writes held off, right after a commit (so `liveTree` is all
    * there is), and the store held exclusively (no other process reads or writes it).
    */
-  async round(liveTree: string | null, limits: RoundLimits, openChunks: Iterable<string> = []): Promise<RoundReport> {
+  async round(liveTree: string | null, limits: RoundLimits, openChunks: Iterable<string>): Promise<RoundReport> {
     const started = Date.now();
     await this.repo.loadIndex(); // segments other processes wrote since the mount started
     await this.learnSnapshots();

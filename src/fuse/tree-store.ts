@@ -9,13 +9,28 @@ const READER_TURN_ENTRIES = 1024;
 
 /** Loads directory children from stored trees on first use, and writes changed directories back. */
 export class TreeStore {
+  /**
+   * Folders being loaded: getattr, readdir and read run beside each other (not under the mutex), and
+   * two loads of one folder would claim its entries' inode numbers twice.
+   */
+  private readonly loading = new Map<DirNode, Promise<DirEntries>>();
+
   constructor(
     private readonly repo: TreeLoader & TreeSaver,
     private readonly io: FileIo,
   ) {}
 
-  async children(dir: DirNode): Promise<DirEntries> {
-    if (dir.children) return dir.children;
+  children(dir: DirNode): Promise<DirEntries> {
+    if (dir.children) return Promise.resolve(dir.children);
+    let load = this.loading.get(dir);
+    if (!load) {
+      load = this.load(dir).finally(() => this.loading.delete(dir));
+      this.loading.set(dir, load);
+    }
+    return load;
+  }
+
+  private async load(dir: DirNode): Promise<DirEntries> {
     const map = new DirEntries();
     if (dir.subtree) {
       for (const n of (await this.repo.loadTree(dir.subtree)).nodes) {
@@ -28,16 +43,18 @@ export class TreeStore {
     return dir.children;
   }
 
-  /** Tree id of a directory, saving every changed directory below it (file data must be sealed first). */
-  async save(dir: DirNode, changed: Set<DirNode>): Promise<string> {
+  /**
+   * Tree id of a directory, saving every changed directory below it (file data must be sealed first).
+   * One `turns` for the whole commit: many small folders let readers in as one big folder does.
+   */
+  async save(dir: DirNode, changed: Set<DirNode>, turns = new ReaderTurns(READER_TURN_ENTRIES)): Promise<string> {
     if (dir.subtree && !changed.has(dir)) return dir.subtree;
     const nodes: TreeNode[] = [];
-    const turns = new ReaderTurns(READER_TURN_ENTRIES);
     for (const [name, node] of await this.children(dir)) {
       await turns.step();
       if (isUnlinkedOpenFile(name)) continue;
       const base = { name, mode: node.meta.mode, uid: node.meta.uid, gid: node.meta.gid, mtimeNs: node.meta.mtimeNs.toString(), ctimeNs: node.meta.ctimeNs.toString() };
-      if (node.type === 'dir') nodes.push({ ...base, type: 'dir', size: 0, subtree: await this.save(node, changed) });
+      if (node.type === 'dir') nodes.push({ ...base, type: 'dir', size: 0, subtree: await this.save(node, changed, turns) });
       else if (node.type === 'symlink') nodes.push({ ...base, type: 'symlink', size: 0, target: node.target });
       else nodes.push({ ...base, type: 'file', size: node.size, chunks: await this.fileChunks(node), ...(node.sha256 ? { sha256: node.sha256 } : {}) });
     }

@@ -4,7 +4,7 @@ import type { Backend } from '../backend/backend.js';
 import { open as openSealed } from '../crypto/aead.js';
 import { decodeBlob } from '../codec/blob.js';
 import type { XzEngine } from '../codec/xz.js';
-import type { BlobIndex } from './blob-index.js';
+import type { BlobIndex, IndexEntry } from './blob-index.js';
 import { packPath } from './layout.js';
 import { parsePackPrefix, PACK_PREFIX_LENGTH, type BlobKind } from './pack-format.js';
 import type { Subkeys } from './subkeys.js';
@@ -33,6 +33,20 @@ export class BlobReader {
     const pending = this.queued(id);
     if (Buffer.isBuffer(pending)) return pending;
     if (pending) return decodeBlob(pending.payload, pending.plainLength, this.xz, `blob ${id.slice(0, 16)} (queued)`);
+    const { entry, payload, what } = await this.openPayload(id, expectedKind);
+    const plain = await decodeBlob(payload, entry.plainLength, this.xz, what);
+    if (this.keys.blobId(plain) !== id) throw new SinkiError('CORRUPT', `${what}: content does not match its id`);
+    return plain;
+  }
+
+  /** A blob's sealed payload, verified by its tag but not decompressed: prune moves it to a new pack as it is. */
+  async loadBlobPayload(id: string): Promise<{ kind: BlobKind; payload: Buffer; plainLength: number }> {
+    const { entry, payload } = await this.openPayload(id);
+    return { kind: entry.kind, payload, plainLength: entry.plainLength };
+  }
+
+  /** Where the index says the blob is: its pack range read and its tag checked. */
+  private async openPayload(id: string, expectedKind?: BlobKind): Promise<{ entry: IndexEntry; payload: Buffer; what: string }> {
     const entry = this.index.get(id);
     if (!entry) throw new SinkiError('CORRUPT', `blob ${id} is not in the index (missing data)`);
     if (expectedKind !== undefined && entry.kind !== expectedKind) throw new SinkiError('CORRUPT', `blob ${id} has the wrong kind`);
@@ -45,23 +59,10 @@ export class BlobReader {
     } catch (err) {
       // The mount frees space while reads go on: a pack deleted after its blobs moved is read again from where they went.
       const now = this.index.get(id);
-      if (isSinkiError(err, 'CORRUPT') && now && now.packId !== entry.packId) return this.loadBlob(id, expectedKind);
+      if (isSinkiError(err, 'CORRUPT') && now && now.packId !== entry.packId) return this.openPayload(id, expectedKind);
       throw err;
     }
-    const payload = openSealed(this.keys.cipher, key, sealed, this.keys.blobAad(entry.kind, id), what);
-    const plain = await decodeBlob(payload, entry.plainLength, this.xz, what);
-    if (this.keys.blobId(plain) !== id) throw new SinkiError('CORRUPT', `${what}: content does not match its id`);
-    return plain;
-  }
-
-  /** A blob's sealed payload, verified by its tag but not decompressed: prune moves it to a new pack as it is. */
-  async loadBlobPayload(id: string): Promise<{ kind: BlobKind; payload: Buffer; plainLength: number }> {
-    const entry = this.index.get(id);
-    if (!entry) throw new SinkiError('CORRUPT', `blob ${id} is not in the index (missing data)`);
-    const key = await this.packKey(entry.packId);
-    const sealed = await this.readPackRange(entry.packId, entry.offset, entry.length);
-    const payload = openSealed(this.keys.cipher, key, sealed, this.keys.blobAad(entry.kind, id), `blob ${id.slice(0, 16)} in pack ${entry.packId}`);
-    return { kind: entry.kind, payload, plainLength: entry.plainLength };
+    return { entry, what, payload: openSealed(this.keys.cipher, key, sealed, this.keys.blobAad(entry.kind, id), what) };
   }
 
   /** A pack's key follows from the salt in its prefix: read once per pack, then cached. */

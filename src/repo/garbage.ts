@@ -12,6 +12,8 @@ export interface GarbagePlan {
   bytesToMove: number;
   /** Bytes of every indexed blob copy, used or not (the store's data size as the index sees it). */
   bytesIndexed: number;
+  /** Of those, the bytes nothing reads. */
+  bytesUnused: number;
 }
 
 export interface GarbageOptions {
@@ -27,7 +29,7 @@ export interface GarbageOptions {
  * hold) and must keep each round short.
  */
 export function planGarbage(repo: Repository, isUsed: (id: string) => boolean, options: GarbageOptions): GarbagePlan {
-  const plan: GarbagePlan = { deletePacks: [], repackPacks: [], bytesToFree: 0, bytesToMove: 0, bytesIndexed: 0 };
+  const plan: GarbagePlan = { deletePacks: [], repackPacks: [], bytesToFree: 0, bytesToMove: 0, bytesIndexed: 0, bytesUnused: 0 };
   const candidates: Array<{ packId: string; used: number; unused: number }> = [];
   for (const packId of repo.index.packIds()) {
     let used = 0;
@@ -38,7 +40,7 @@ export function planGarbage(repo: Repository, isUsed: (id: string) => boolean, o
       else unused += e.length;
     }
     plan.bytesIndexed += used + unused;
-    if (unused === 0) continue;
+    plan.bytesUnused += unused;
     if (used === 0) {
       plan.deletePacks.push(packId);
       plan.bytesToFree += unused;
@@ -64,16 +66,28 @@ export function planGarbage(repo: Repository, isUsed: (id: string) => boolean, o
  * which the next round or prune deletes). The caller holds the store exclusively and keeps its own
  * writes off meanwhile.
  */
-export async function collectGarbage(repo: Repository, isUsed: (id: string) => boolean, plan: GarbagePlan): Promise<void> {
-  const dropped = new Set([...plan.deletePacks, ...plan.repackPacks]);
-  if (dropped.size === 0) return;
-  for (const packId of plan.repackPacks) {
+/**
+ * Copies the blobs of `packIds` that are used and read from there into the open pack, sealed as they
+ * are (no decode): what prune, the mount's rounds and the unmount tidy move before deleting a pack.
+ * Returns how many moved.
+ */
+export async function moveUsedPayloads(repo: Repository, packIds: Iterable<string>, isUsed: (id: string) => boolean): Promise<number> {
+  let moved = 0;
+  for (const packId of packIds) {
     for (const e of repo.index.packEntries(packId) ?? []) {
       if (!isUsed(e.id) || !repo.index.readsFrom(packId, e)) continue;
       const { kind, payload, plainLength } = await repo.loadBlobPayload(e.id);
       await repo.repackPayload(kind, e.id, payload, plainLength);
+      moved += 1;
     }
   }
+  return moved;
+}
+
+export async function collectGarbage(repo: Repository, isUsed: (id: string) => boolean, plan: GarbagePlan): Promise<void> {
+  const dropped = new Set([...plan.deletePacks, ...plan.repackPacks]);
+  if (dropped.size === 0) return;
+  await moveUsedPayloads(repo, plan.repackPacks, isUsed);
   await repo.flush();
   // Segments naming a dropped pack, in two groups: this process's own (still its session output,
   // merged at unmount) and the others'.
@@ -91,10 +105,7 @@ export async function collectGarbage(repo: Repository, isUsed: (id: string) => b
         if (!dropped.has(packId) && entries) kept.set(packId, { packId, entries });
       }
     }
-    if (kept.size > 0) {
-      const name = await repo.writeIndexSegment([...kept.values()]);
-      if (!isOwn) repo.newIndexSegments.delete(name);
-    }
+    if (kept.size > 0) await repo.writeIndexSegment([...kept.values()], isOwn);
   }
   // The generation says what is about to go (so a reader does not take the gap for a rollback).
   const segments = [...own, ...others];

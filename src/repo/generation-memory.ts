@@ -1,6 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import { readSmallFile, replaceSmallFile } from '../sys/small-files.js';
 
 /**
  * The newest generation this machine has seen of a store at one location (docs/STORE-FORMAT.md,
@@ -38,25 +38,12 @@ export class FileGenerationMemory implements GenerationMemory {
     if (old === counter || (!exact && old !== undefined && old > counter)) return;
     entries.delete(key);
     const kept = [[key, counter] as const, ...entries].slice(0, LOCATIONS_PER_STORE);
-    const file = join(this.dir, storeId);
-    const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-    try {
-      await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
-      await fs.writeFile(tmp, kept.map(([k, c]) => `${c} ${k}\n`).join(''), { mode: 0o600 });
-      await fs.rename(tmp, file);
-    } catch {
-      await fs.rm(tmp, { force: true }).catch(() => undefined);
-    }
+    await replaceSmallFile(join(this.dir, storeId), kept.map(([k, c]) => `${c} ${k}\n`).join('')).catch(() => undefined);
   }
 
   private async entries(storeId: string): Promise<Map<string, number>> {
     const out = new Map<string, number>();
-    let text: string;
-    try {
-      text = (await fs.readFile(join(this.dir, storeId))).subarray(0, LOCATIONS_PER_STORE * 100).toString();
-    } catch {
-      return out;
-    }
+    const text = await readSmallFile(join(this.dir, storeId), LOCATIONS_PER_STORE * 100);
     for (const line of text.split('\n')) {
       const m = /^(\d{1,15}) ([0-9a-f]{32})$/.exec(line);
       if (m && !out.has(m[2]!)) out.set(m[2]!, Number(m[1]));

@@ -37,7 +37,6 @@ export interface NewestState {
   heads: Set<string>;
   headSeq: number;
   removing: Set<string>;
-  names: string[];
 }
 
 /** The store parts a generation needs: where the files are and the keys that seal them. */
@@ -128,9 +127,8 @@ export async function newestIn(keys: Subkeys, source: GenerationSource, onDamage
     }
     if (vanished && attempt < 3) continue;
     if (readable.length === 0) return null;
-    const state: NewestState = { counter: readable[0]!.g.counter, epoch: 0, index: new Set(), snapshots: new Set(), heads: new Set(), headSeq: 0, removing: new Set(), names: [] };
-    for (const { name, g } of readable) {
-      state.names.push(name);
+    const state: NewestState = { counter: readable[0]!.g.counter, epoch: 0, index: new Set(), snapshots: new Set(), heads: new Set(), headSeq: 0, removing: new Set() };
+    for (const { g } of readable) {
       state.epoch = Math.max(state.epoch, g.epoch);
       state.headSeq = Math.max(state.headSeq, g.headSeq);
       for (const x of g.index) state.index.add(x);

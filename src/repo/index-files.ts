@@ -44,11 +44,12 @@ export class IndexFiles {
     }
   }
 
-  async write(records: readonly PackRecord[]): Promise<string> {
+  /** `own: false`: a segment that only rewrites others' (no part of this process's own output). */
+  async write(records: readonly PackRecord[], own = true): Promise<string> {
     const file = sealFile(this.keys, FileKind.Index, encodeIndexSegment(records, this.compact));
     const name = sha256Hex(file);
     await this.backend.write(indexPath(name), file);
-    this.newSegments.set(name, records);
+    if (own) this.newSegments.set(name, records);
     this.segmentPacks.set(name, records.map((r) => r.packId));
     return name;
   }

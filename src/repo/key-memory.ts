@@ -1,6 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
-import { dirname } from 'node:path';
+import { readSmallFile, replaceSmallFile } from '../sys/small-files.js';
 
 /** Which key opened a store last time on this machine (ids only: nothing secret). */
 export interface KeyMemory {
@@ -31,30 +29,12 @@ export class FileKeyMemory implements KeyMemory {
     const entries = await this.entries();
     if (entries[0]?.[0] === storeId && entries[0][1] === keyId) return;
     const kept = [[storeId, keyId], ...entries.filter(([s]) => s !== storeId)].slice(0, KEY_MEMORY_ENTRIES);
-    const tmp = `${this.file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-    try {
-      await fs.mkdir(dirname(this.file), { recursive: true, mode: 0o700 });
-      await fs.writeFile(tmp, kept.map(([s, k]) => `${s} ${k}\n`).join(''), { mode: 0o600 });
-      await fs.rename(tmp, this.file);
-    } catch {
-      await fs.rm(tmp, { force: true }).catch(() => undefined);
-    }
+    // Only a hint: failing to remember costs a slower open next time, nothing else.
+    await replaceSmallFile(this.file, kept.map(([s, k]) => `${s} ${k}\n`).join('')).catch(() => undefined);
   }
 
   private async entries(): Promise<Array<[string, string]>> {
-    let text: string;
-    try {
-      const handle = await fs.open(this.file, 'r');
-      try {
-        const buf = Buffer.alloc(KEY_MEMORY_ENTRIES * 120);
-        const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
-        text = buf.subarray(0, bytesRead).toString();
-      } finally {
-        await handle.close();
-      }
-    } catch {
-      return [];
-    }
+    const text = await readSmallFile(this.file, KEY_MEMORY_ENTRIES * 120);
     const out: Array<[string, string]> = [];
     for (const line of text.split('\n')) {
       const [s, k, ...rest] = line.split(' ');

@@ -1,5 +1,6 @@
 import { SinkiError } from '../errors.js';
 import { INDEX_DIR, indexPath, isObjectId, packPath } from './layout.js';
+import { moveUsedPayloads, planGarbage } from './garbage.js';
 import { readHead } from './refs.js';
 import type { Repository } from './repository.js';
 import type { PackRecord } from './blob-index.js';
@@ -48,25 +49,17 @@ export async function planPrune(repo: Repository, options: PruneOptions): Promis
   for (const id of used) {
     if (!repo.index.has(id)) throw new SinkiError('CORRUPT', `blob ${id} is used but missing from the index; run "sinki check" and repair the store before pruning`);
   }
-  const plan: PrunePlan = { usedBlobs: used.size, deletePacks: [], repackPacks: [], unindexedPacks: [], keptPacks: 0, bytesUnusedBefore: 0, bytesToFree: 0, bytesToRepack: 0 };
-  for (const packId of repo.index.packIds()) {
-    let usedBytes = 0;
-    let unusedBytes = 0;
-    for (const e of repo.index.packEntries(packId) ?? []) {
-      // A blob stored twice counts as used only where the index looks for it.
-      if (used.has(e.id) && repo.index.readsFrom(packId, e)) usedBytes += e.length;
-      else unusedBytes += e.length;
-    }
-    plan.bytesUnusedBefore += unusedBytes;
-    if (usedBytes === 0) {
-      plan.deletePacks.push(packId);
-      plan.bytesToFree += unusedBytes;
-    } else if (unusedBytes > options.maxUnused * (usedBytes + unusedBytes)) {
-      plan.repackPacks.push(packId);
-      plan.bytesToFree += unusedBytes;
-      plan.bytesToRepack += usedBytes;
-    } else plan.keptPacks += 1;
-  }
+  const g = planGarbage(repo, (id) => used.has(id), { maxUnused: options.maxUnused, moveBudget: Infinity });
+  const plan: PrunePlan = {
+    usedBlobs: used.size,
+    deletePacks: g.deletePacks,
+    repackPacks: g.repackPacks,
+    unindexedPacks: [],
+    keptPacks: repo.index.packIds().length - g.deletePacks.length - g.repackPacks.length,
+    bytesUnusedBefore: g.bytesUnused,
+    bytesToFree: g.bytesToFree,
+    bytesToRepack: g.bytesToMove,
+  };
   const indexed = new Set(repo.index.packIds());
   plan.unindexedPacks = (await repo.listPacks()).filter((id) => !indexed.has(id));
   // Packs no index names (left by killed writers) are freed too: count them in the estimate.
@@ -83,13 +76,7 @@ export async function executePrune(repo: Repository, plan: PrunePlan, options: P
   const used = await usedBlobIds(repo);
   const dropped = new Set([...plan.deletePacks, ...plan.repackPacks]);
   options.onProgress?.(`repacking ${plan.repackPacks.length} packs`);
-  for (const packId of plan.repackPacks) {
-    for (const e of repo.index.packEntries(packId) ?? []) {
-      if (!used.has(e.id) || !repo.index.readsFrom(packId, e)) continue;
-      const { kind, payload, plainLength } = await repo.loadBlobPayload(e.id);
-      await repo.repackPayload(kind, e.id, payload, plainLength);
-    }
-  }
+  await moveUsedPayloads(repo, plan.repackPacks, (id) => used.has(id));
   const oldSegments = (await repo.backend.list(INDEX_DIR)).filter(isObjectId);
   const newSegment = await repo.flush();
   // Packs the repacking wrote are named by the new segment already; every other pack the index

@@ -125,8 +125,8 @@ export class Repository implements BlobLoader, ChunkSaver, Recompressing, TreeLo
     return this.indexFiles.load(onDamaged);
   }
 
-  writeIndexSegment(records: readonly PackRecord[]): Promise<string> {
-    return this.indexFiles.write(records);
+  writeIndexSegment(records: readonly PackRecord[], own = true): Promise<string> {
+    return this.indexFiles.write(records, own);
   }
 
   removeIndexSegment(name: string): Promise<void> {

@@ -1,4 +1,5 @@
 import type { PackRecord } from './blob-index.js';
+import { moveUsedPayloads } from './garbage.js';
 import { indexPath, packPath } from './layout.js';
 import type { Repository } from './repository.js';
 
@@ -59,14 +60,7 @@ export async function tidySessionOutput(repo: Repository, options: TidyOptions =
   if (small.length >= 2 && smallBytes <= budget) for (const packId of small) stale.add(packId);
   if (stale.size === 0 && repo.newIndexSegments.size < 2) return report;
 
-  for (const packId of stale) {
-    for (const e of repo.index.packEntries(packId) ?? []) {
-      if (!repo.index.readsFrom(packId, e)) continue;
-      const { kind, payload, plainLength } = await repo.loadBlobPayload(e.id);
-      await repo.repackPayload(kind, e.id, payload, plainLength);
-      report.blobsMoved += 1;
-    }
-  }
+  report.blobsMoved = await moveUsedPayloads(repo, stale, () => true);
   await repo.flush();
   const segments = [...repo.newIndexSegments];
   const kept = new Map<string, PackRecord>();

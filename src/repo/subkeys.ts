@@ -13,7 +13,7 @@ export class Subkeys {
     /** Format 2: a blob's id is the HMAC of its SHA-256, so a one-chunk file's SHA-256 names its chunk. Format 1: the HMAC of the plaintext. */
     readonly idsOfHashes: boolean,
     /**
-     * Format 3: the chunker's gear table comes from the id key (gearTable), and a pack header's
+     * Format 3: the chunker's gear table comes from the id key (gearBytes), and a pack header's
      * associated data holds the pack's prefix (magic, version, salt). Formats 1 and 2: the public
      * table, and a header bound to the store alone.
      */

@@ -1,5 +1,5 @@
 /** Variables that carry a password: read once by the CLI, never handed to a child process. */
-export const SECRET_ENV_VARS = ['SINKI_PASSWORD', 'SINKI_NEW_PASSWORD'] as const;
+const SECRET_ENV_VARS = ['SINKI_PASSWORD', 'SINKI_NEW_PASSWORD'] as const;
 
 /** The environment for a child process (rclone, xz, the mount's background process): ours without the secrets, plus `extra`. */
 export function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {

@@ -2,7 +2,7 @@ import { promises as fs, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 /** The mount table of this process's mount namespace, as the kernel writes it (one line per mount, like /proc/mounts). */
-export const MOUNT_TABLE = '/proc/self/mounts';
+const MOUNT_TABLE = '/proc/self/mounts';
 
 export interface MountEntry {
   source: string;
