@@ -3,16 +3,10 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { initStore, run, sinkiOk } from '../helpers/cli.js';
-import { sha256, sha256File } from '../helpers/files.js';
+import { tempDir } from '../helpers/temp.js';
+import { fillLeaving, freeBytes, mountTmpfs, unmountTmpfsAll } from '../helpers/tmpfs.js';
+import { packBytes, sha256, sha256File } from '../helpers/files.js';
 import { cleanup, makeStore, MiB, mount, readLog, umount } from './harness.js';
-
-async function packBytes(store: string): Promise<number> {
-  let total = 0;
-  for (const sub of await fs.readdir(join(store, 'packs')).catch((): string[] => [])) {
-    for (const f of await fs.readdir(join(store, 'packs', sub))) total += (await fs.stat(join(store, 'packs', sub, f))).size;
-  }
-  return total;
-}
 
 /** Writes the whole file and fsyncs it: a commit of the mount. */
 async function writeDurably(path: string, data: Buffer): Promise<void> {
@@ -22,17 +16,10 @@ async function writeDurably(path: string, data: Buffer): Promise<void> {
   await h.close();
 }
 
-const tmpfsMounts: string[] = [];
-
-async function freeBytes(dir: string): Promise<number> {
-  const st = await fs.statfs(dir);
-  return st.bavail * st.bsize;
-}
-
 describe('space that frees itself', () => {
   afterAll(async () => {
+    await unmountTmpfsAll();
     await cleanup();
-    for (const dir of tmpfsMounts) if ((await run('umount', [dir])).code !== 0) await run('umount', ['-l', dir]);
   });
 
   it('rewriting a file over and over, and deleting another, keeps the store near its live size: while mounted and after unmount', async () => {
@@ -117,24 +104,19 @@ describe('space that frees itself', () => {
   });
 
   it('on a full disk, files deleted in the mount give their space back without unmounting', async () => {
-    const work = join(await fs.mkdtemp(join('/tmp', 'sinki-space-full-')));
+    const work = await tempDir('space-full');
     const disk = join(work, 'disk');
-    await fs.mkdir(disk);
-    const t = await run('mount', ['-t', 'tmpfs', '-o', 'size=40m,mode=0700', 'tmpfs', disk]);
-    expect(t.code).toBe(0);
-    tmpfsMounts.push(disk);
+    await mountTmpfs(disk, '40m');
     const store = { path: join(disk, 'store'), work };
     await initStore(store.path, ['--chunk-size', '1M', '--pack-size', '1M']);
     const mnt = join(work, 'mnt');
     const m = await mount(store, mnt, ['--commit-delay', '200ms', '--no-snapshot-on-unmount']);
     for (const name of ['a', 'b', 'c']) await writeDurably(join(mnt, `${name}.bin`), randomBytes(8 * MiB));
-    const filler = join(disk, 'filler');
-    // Nearly full: room for a commit of a few small files, not for another big file.
-    // A round the writes started may still free space: top the filler up until the disk stays nearly full.
+    // Nearly full: room for a commit of a few small files, not for another big file. A round the
+    // writes started may still free space: top the filler up until the disk stays nearly full.
+    let filler = '';
     for (let i = 0; i < 20 && (await freeBytes(disk)) >= MiB; i++) {
-      const count = Math.floor(((await freeBytes(disk)) - 512 * 1024) / 65536);
-      const fill = await run('dd', ['if=/dev/zero', `of=${filler}`, 'bs=64K', `count=${count}`, 'oflag=append', 'conv=notrunc', 'status=none']);
-      expect(fill.code).toBe(0);
+      filler = await fillLeaving(disk, 512 * 1024);
       await new Promise((r) => setTimeout(r, 300));
     }
     expect(await freeBytes(disk)).toBeLessThan(MiB);

@@ -90,3 +90,29 @@ export async function setMtime(path: string, date: Date): Promise<void> {
 export function bytesDigest(data: Buffer): { length: number; sha256: string } {
   return { length: data.length, sha256: sha256(data) };
 }
+
+/** Every regular file below root, relative, '/'-separated (`.tmp-` names included). */
+export async function filesBelow(root: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (rel: string): Promise<void> => {
+    const entries = await fs.readdir(rel ? join(root, rel) : root, { withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      const child = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) await walk(child);
+      else if (e.isFile()) out.push(child);
+    }
+  };
+  await walk('');
+  return out.sort();
+}
+
+export async function bytesBelow(root: string): Promise<number> {
+  let total = 0;
+  for (const f of await filesBelow(root)) total += (await fs.stat(join(root, f))).size;
+  return total;
+}
+
+/** Bytes of every pack of a store (what freeing space and compression show in). */
+export function packBytes(store: string): Promise<number> {
+  return bytesBelow(join(store, 'packs'));
+}

@@ -5,49 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initStore, jsonLine, run, sinki, sinkiOk } from '../helpers/cli.js';
 import { pseudoRandomBytes, walk } from '../helpers/files.js';
 import { removeTempDirs, tempDir } from '../helpers/temp.js';
+import { fillLeaving, mountTmpfs, unmountTmpfsAll } from '../helpers/tmpfs.js';
 import { diffManifests, hasFuse, isMounted, isRoot, KiB, manifestOf, mountStore, restoreAndCompare, unmountAll, unmountStore, type Manifest } from './helpers.js';
 
 // (A full disk during backup is covered by test/integration/disk-full.test.ts.)
 
-const tmpfsMounts: string[] = [];
-
-async function mountTmpfs(dir: string, size: string): Promise<void> {
-  await fs.mkdir(dir, { recursive: true });
-  const m = await run('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', dir]);
-  if (m.code !== 0) throw new Error(`cannot mount a tmpfs (needs root with CAP_SYS_ADMIN): ${m.stderr}`);
-  tmpfsMounts.push(dir);
-}
-
-async function freeBytes(dir: string): Promise<number> {
-  const s = await fs.statfs(dir);
-  return s.bavail * s.bsize;
-}
-
-/** Fills the file system of `dir` until only about `leave` bytes are free; returns the filler's path. */
-async function fillLeaving(dir: string, leave: number): Promise<string> {
-  const filler = join(dir, 'filler');
-  const handle = await fs.open(filler, 'w');
-  try {
-    let free = await freeBytes(dir);
-    while (free > leave) {
-      const n = Math.min(free - leave, 1024 * KiB);
-      await handle.write(Buffer.alloc(n, 0x5a));
-      free = await freeBytes(dir);
-    }
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
-  } finally {
-    await handle.close();
-  }
-  return filler;
-}
-
 afterAll(async () => {
   await unmountAll();
-  for (const dir of tmpfsMounts.reverse()) {
-    const u = await run('umount', [dir]);
-    if (u.code !== 0) await run('umount', ['-l', dir]);
-  }
+  await unmountTmpfsAll();
   await removeTempDirs();
 });
 

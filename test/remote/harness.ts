@@ -28,26 +28,7 @@ export function randomData(seed: string, length: number): Buffer {
   return Buffer.concat([cipher.update(Buffer.alloc(length)), cipher.final()]);
 }
 
-/** Every regular file below root, relative, '/'-separated (`.tmp-` names included). */
-export async function filesBelow(root: string): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (rel: string): Promise<void> => {
-    const entries = await fs.readdir(rel ? join(root, rel) : root, { withFileTypes: true }).catch(() => []);
-    for (const e of entries) {
-      const child = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) await walk(child);
-      else if (e.isFile()) out.push(child);
-    }
-  };
-  await walk('');
-  return out.sort();
-}
-
-export async function bytesBelow(root: string): Promise<number> {
-  let total = 0;
-  for (const f of await filesBelow(root)) total += (await fs.stat(join(root, f))).size;
-  return total;
-}
+export { bytesBelow, filesBelow } from '../helpers/files.js';
 
 /** The exact exit code and exactly one "sinki: ..." line on stderr, no stack. */
 export function expectOneErrorLine(r: RunResult, exitCode: number, pattern?: RegExp): void {

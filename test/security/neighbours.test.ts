@@ -84,7 +84,7 @@ describe('control folder, mount log and child environments', () => {
     const env = { SINKI_NEW_PASSWORD: 'new secret' };
     await sinkiOk(['--rclone', wrapper, '-s', `rclone:${remote}`, 'snapshots'], { env });
     const pwDump = join(work, 'pw-env-dump');
-    await sinkiOk(['--password-command', `env > ${pwDump}; echo 'correct horse battery staple'`, 'snapshots'], { store, env, password: null });
+    await sinkiOk(['--password-command', `env > ${pwDump}; echo 'correct horse battery staple'`, 'snapshots'], { store, env });
     for (const file of [dump, pwDump]) {
       const text = await fs.readFile(file, 'utf8');
       expect(text).toMatch(/^PATH=/m); // the dump is real

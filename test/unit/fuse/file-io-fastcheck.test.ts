@@ -98,7 +98,10 @@ async function runCommands(cmds: readonly Cmd[]): Promise<void> {
       // The mount's commit for one file: seal, list the chunks for its tree entry, flush.
       await io.sealAll();
       // A file of one chunk records that chunk's SHA-256 as its own; restore checks the file against it.
-      if (file.sha256 !== undefined) expect(file.sha256).toBe(createHash('sha256').update(model.data).digest('hex'));
+      if (file.sha256 !== undefined) {
+        oneChunkHashesChecked += 1;
+        expect(file.sha256).toBe(createHash('sha256').update(model.data).digest('hex'));
+      }
       const chunks = await io.storedChunks(file);
       await repo.flush({ now: true });
       committed = { data: Buffer.from(model.data), chunks };
@@ -112,6 +115,9 @@ async function runCommands(cmds: readonly Cmd[]): Promise<void> {
   }
   expect((await readAt(io, file, 0, file.size + 1)).equals(model.data)).toBe(true);
 }
+
+/** Commits at which a one-chunk file's recorded SHA-256 was compared with the model. */
+let oneChunkHashesChecked = 0;
 
 describe('FileIo against a plain Buffer', () => {
   afterAll(async () => {
@@ -131,6 +137,12 @@ describe('FileIo against a plain Buffer', () => {
       }),
       { numRuns: 250 },
     );
+  });
+
+  it('a one-chunk file records its SHA-256 at the commit, and it is the content\'s', async () => {
+    const before = oneChunkHashesChecked;
+    await runCommands([{ op: 'write', pos: 0, len: 100, seed: 7 }, { op: 'commit' }, { op: 'write', pos: 10, len: 5, seed: 8 }, { op: 'commit' }]);
+    expect(oneChunkHashesChecked - before).toBe(2);
   });
 
   it('a shrink inside a sealed chunk followed by a write past the end reads zeros between, before and after a remount', async () => {

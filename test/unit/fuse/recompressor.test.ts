@@ -16,15 +16,26 @@ describe('Recompressor', () => {
     const chunk = Buffer.from('the quick brown fox jumps over the lazy dog\n'.repeat(3000));
     const id = repo.blobId(chunk);
     expect(await repo.queueBlobOrDefer(BlobKind.Data, id, chunk, true)).toBe('deferred');
-    const recompressor = new Recompressor(repo, { idleMs: 60_000, flush: async () => void (await repo.flush()), log: () => undefined, minFreeBytes: 0 });
+    let rounds = 0;
+    const recompressor = new Recompressor(repo, { idleMs: 10, flush: async () => void (await repo.flush()), log: () => undefined, minFreeBytes: 0 });
+    const spy = repo.recompressBlob.bind(repo);
+    repo.recompressBlob = async (blob: string): Promise<boolean> => {
+      rounds += 1;
+      return spy(blob);
+    };
+    const until = async (done: () => boolean): Promise<void> => {
+      for (let i = 0; i < 500 && !done(); i++) await new Promise((r) => setTimeout(r, 10));
+    };
     recompressor.add(id);
 
-    await recompressor.drain(); // the chunk is only in memory: nothing to recompress yet
+    await until(() => rounds >= 1); // an idle round: the chunk is only in memory, nothing to recompress yet
+    expect(rounds).toBeGreaterThanOrEqual(1);
     expect(recompressor.queued).toEqual([id]);
 
     await repo.flush(); // now it sits raw in a written pack
     expect(repo.isStoredRaw(id)).toBe(true);
-    await recompressor.drain();
+    recompressor.usedNow();
+    await until(() => recompressor.queued.length === 0 && !repo.isStoredRaw(id));
     expect(recompressor.queued).toEqual([]);
     expect(repo.isStoredRaw(id)).toBe(false);
     expect((await repo.loadBlob(id)).equals(chunk)).toBe(true);

@@ -8,6 +8,7 @@ import { collectGarbage, planGarbage } from '../../../src/repo/garbage.js';
 import { BlobKind } from '../../../src/repo/pack-format.js';
 import { Repository } from '../../../src/repo/repository.js';
 import { DEFAULTS, DEFAULT_NO_COMPRESS_EXT } from '../../../src/repo/store-config.js';
+import { packBytes } from '../../helpers/files.js';
 import { FAST_KDF } from '../../helpers/store.js';
 import { CrashingBackend } from '../../helpers/crashing-backend.js';
 import { removeTempDirs, tempDir } from '../../helpers/temp.js';
@@ -34,13 +35,6 @@ async function storeChunks(repo: Repository, n: number): Promise<Buffer[]> {
   await repo.flush();
   return chunks;
 }
-
-async function packBytes(dir: string): Promise<number> {
-  let total = 0;
-  for (const sub of await fs.readdir(join(dir, 'packs'))) for (const f of await fs.readdir(join(dir, 'packs', sub))) total += (await fs.stat(join(dir, 'packs', sub, f))).size;
-  return total;
-}
-
 
 afterEach(removeTempDirs);
 
