@@ -15,6 +15,10 @@ command -v git >/dev/null 2>&1 || missing+=(git)
 command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
 command -v vim >/dev/null 2>&1 || missing+=(vim)
 dpkg -s liblzma-dev >/dev/null 2>&1 || missing+=(liblzma-dev)
+# the file-manager test (test/remote/file-manager.test.ts, scripts/bench-browse): PCManFM under Xvfb, ImageMagick
+command -v pcmanfm >/dev/null 2>&1 || missing+=(pcmanfm)
+command -v Xvfb >/dev/null 2>&1 || missing+=(xvfb)
+command -v convert >/dev/null 2>&1 && convert -version 2>/dev/null | grep -q ImageMagick || missing+=(imagemagick)
 
 if ((${#missing[@]})); then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -4,6 +4,7 @@ import type { Backend } from '../backend/backend.js';
 import { createHash } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { CountingBackend, type RequestCounts } from '../backend/counting.js';
 import { LocalBackend } from '../backend/local.js';
 import { RangeCache } from '../backend/range-cache.js';
 import { isRcloneLocation, RcloneBackend, RCLONE_PREFIX } from '../backend/rclone.js';
@@ -45,6 +46,11 @@ export interface Environment {
 }
 
 export class CliContext {
+  /**
+   * Requests the last opened store was asked (above the remote's range cache), and for a remote the
+   * fetches that reached it.
+   */
+  counted: { counts: RequestCounts; remote: { requests: number; bytes: number } | null } | null = null;
   constructor(
     readonly globals: GlobalOptions,
     private readonly env: Environment,
@@ -133,11 +139,13 @@ export class CliContext {
    */
   async withStore<T>(purpose: string, exclusive: boolean, fn: (repo: Repository, lock: StoreLock) => Promise<T>, opts: StoreOpenOptions = {}): Promise<T> {
     const raw = this.backend();
+    const counting = new CountingBackend(raw);
+    this.counted = { counts: counting.counts, remote: raw instanceof RcloneBackend ? raw.fetched : null };
     if (exclusive && !raw.writable) throw new SinkiError('USAGE', `cannot ${purpose} a remote store; change the local store and push it`);
     const key = this.globals.key;
     if (key !== undefined && !/^[0-9A-Za-z._-]{1,64}$/.test(key)) throw new SinkiError('USAGE', `--key ${key}: not a key id (the file name in keys/ without .json)`);
     const password = opts.password ?? (await this.password());
-    const backend = new GuardedBackend(raw);
+    const backend = new GuardedBackend(counting);
     // The key opens before the lock is written (a wrong password or a folder that is no store leaves
     // nothing behind); the index loads only under the lock, so it cannot name packs that a prune
     // holding the store deletes meanwhile.

@@ -26,6 +26,7 @@ interface MountFlags {
   commitDelay: string;
   bigWrites: boolean;
   patchedFuseNative: boolean;
+  traceOps?: string;
   deferredCompression: boolean;
 }
 
@@ -95,6 +96,7 @@ export function registerMount(program: Command): void {
     .option('--commit-delay <duration>', 'commit this long after the last change', '1s')
     .option('--no-deferred-compression', 'compress every chunk before storing it, even when writes outrun the compressor (slower writes; by default such chunks are stored uncompressed and compressed when writes pause or at unmount)')
     .option('--no-big-writes', "diagnostic: keep libfuse's 4 KiB write calls (to measure what big writes gain)")
+    .option('--trace-ops <file>', 'diagnostic: append a line per FUSE operation to FILE (start ms since mount, duration ms, operation, result, path): what a program asked of the mount and how long each answer took')
     .option('--no-patched-fuse-native', 'diagnostic: use the shipped fuse-native even when the patched one is built (what a machine without it gets)')
     .action(
       action(async (ctx, mountpoint: string, flags: MountFlags) => {
@@ -110,6 +112,7 @@ export function registerMount(program: Command): void {
           bigWrites: flags.bigWrites,
           patchedFuseNative: flags.patchedFuseNative,
           deferCompression: flags.deferredCompression,
+          traceFile: flags.traceOps === undefined ? undefined : resolve(flags.traceOps),
           controlDir: ctx.controlDir(),
           log,
         };
@@ -128,7 +131,7 @@ export function registerMount(program: Command): void {
             const lockExclusively = (): Promise<StoreLock> => StoreLock.acquire(repo.backend, true, 'mount: free uncompressed copies', { besides: lock });
             const { CompressionBacklog } = await import('../fuse/backlog.js');
             const backlog = CompressionBacklog.forStore(ctx.cacheRoot(), repo.config.id);
-            const session = await MountSession.start(repo, { ...cfg, lockExclusively, backlog });
+            const session = await MountSession.start(repo, { ...cfg, lockExclusively, backlog, storeRequests: () => ctx.counted });
             const stop = (): void => void session.stop();
             process.on('SIGINT', stop);
             process.on('SIGTERM', stop);

@@ -74,8 +74,14 @@ export class FileIo {
       done += n;
       i += 1;
     }
-    const next = file.chunks[i];
-    if (next?.[0] && !file.dirty.has(i)) this.cache.prefetch(next[0]);
+    // Read-ahead only for a reader that is going through the file: once a read ends in the second
+    // half of a chunk (or at its end), the next chunk loads meanwhile. A program that reads a file's
+    // head (a file manager sniffing its type, `file`, a thumbnailer) costs that one chunk alone.
+    const end = pos + done;
+    const last = chunkIndexForOffset(starts, Math.max(pos, end - 1));
+    const lastLen = file.chunks[last]?.[1] ?? 0;
+    const next = file.chunks[last + 1];
+    if (next?.[0] && !file.dirty.has(last + 1) && end - starts[last]! >= lastLen / 2) this.cache.prefetch(next[0]);
     return done;
   }
 

@@ -58,6 +58,8 @@ export class SinkiFilesystem implements FsOps {
   readonly changed = new Set<DirNode>();
   /** Write calls by size (rounded up to a power of two): shows whether big writes are in effect. */
   readonly writeSizes = new Map<number, number>();
+  /** What clients read through the mount: calls and bytes returned. */
+  readonly reads = { calls: 0, bytes: 0 };
   private readonly handles = new Map<number, Handle>();
   private nextFd = 1;
   private readonly snapshotsNode: DirNode;
@@ -221,7 +223,10 @@ export class SinkiFilesystem implements FsOps {
   }
 
   async read(_path: string, fd: number, buf: Buffer, len: number, pos: number): Promise<number> {
-    return this.io.read(this.handle(fd).node, buf, len, pos);
+    const n = await this.io.read(this.handle(fd).node, buf, len, pos);
+    this.reads.calls++;
+    this.reads.bytes += n;
+    return n;
   }
 
   async write(path: string, fd: number, buf: Buffer, len: number, pos: number): Promise<number> {

@@ -103,6 +103,8 @@ export interface MountOptions {
   bigWrites: boolean;
   /** Use the patched fuse-native when it is built (off only to see what the shipped one does). */
   patchedFuseNative: boolean;
+  /** Told of every operation as it is answered: its name, path, result (0 or -errno) and start time (performance.now()). */
+  trace?: (op: string, path: string, code: number, startedMs: number) => void;
 }
 
 interface FuseInstance {
@@ -276,6 +278,7 @@ export async function mountFuse(mountpoint: string, ops: FsOps, options: MountOp
       : plain('utimens', (p: string, a: number) => ops.utimens(p, ...shippedUtimeArgs(a))),
   });
 
+  if (options.trace) traceHandlers(handlers, options.trace);
   const fuse = new Fuse(mountpoint, handlers, { force: true, timeout: false, fsname: 'sinki', subtype: 'sinki', defaultPermissions: true, allowOther: false });
   await new Promise<void>((resolve, reject) =>
     fuse.mount((err) => {
@@ -295,6 +298,21 @@ export async function mountFuse(mountpoint: string, ops: FsOps, options: MountOp
       fuseBinding(native).fuse_native_unmount(mountpoint, (fuse as unknown as { _thread: Buffer })._thread);
     },
   };
+}
+
+/** Wraps every handler so that `trace` hears of each answer (the callback is always the last argument). */
+function traceHandlers(handlers: Record<string, unknown>, trace: NonNullable<MountOptions['trace']>): void {
+  for (const [op, handler] of Object.entries(handlers)) {
+    const fn = handler as (...args: unknown[]) => void;
+    handlers[op] = (...args: unknown[]): void => {
+      const cb = args.pop() as (code: number, ...rest: unknown[]) => void;
+      const started = performance.now();
+      fn(...args, (code: number, ...rest: unknown[]) => {
+        trace(op, String(args[0]), code, started);
+        cb(code, ...rest);
+      });
+    };
+  }
 }
 
 /** The native binding of the fuse-native in use (node caches it: the same instance the class uses). */

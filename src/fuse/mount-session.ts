@@ -10,7 +10,7 @@ import { ChunkCache } from './chunk-cache.js';
 import { mountpointSocketPath, sendControl, serveControl, storeSocketPath, type ControlRequest } from './control.js';
 import { FileIo } from './file-io.js';
 import { SinkiFilesystem } from './filesystem.js';
-import { mountFuse, type MountedFs } from './fuse-adapter.js';
+import { mountFuse, type MountedFs, type MountOptions } from './fuse-adapter.js';
 import { Mutex } from './mutex.js';
 import { DirEntries, DirNode, nowNs } from './nodes.js';
 import type { CompressionBacklog } from './backlog.js';
@@ -43,6 +43,10 @@ export interface MountConfig {
   controlDir: string;
   /** Chunks left uncompressed by earlier mounts, and where this one leaves its own. */
   backlog?: CompressionBacklog;
+  /** Append a line per FUSE operation here (fuse-adapter's trace). */
+  traceFile?: string;
+  /** The requests the store was asked so far, for `status` (read amplification, remote calls). */
+  storeRequests?: () => unknown;
   log: (line: string) => void;
 }
 
@@ -179,6 +183,7 @@ export class MountSession {
       bigWrites: cfg.bigWrites,
       patchedFuseNative: cfg.patchedFuseNative,
       onError: (op, path, err) => cfg.log(`${op} ${path}: ${(err as Error).message}`),
+      trace: cfg.traceFile === undefined ? undefined : await openTrace(cfg.traceFile),
     });
     if (this.fuse.fuseNative !== 'patched') {
       const why = this.fuse.fuseNative === 'stale-patch' ? 'built from an older patch' : cfg.patchedFuseNative ? 'not built' : 'not used (--no-patched-fuse-native)';
@@ -211,7 +216,14 @@ export class MountSession {
       await this.done;
       return { unmounted: true };
     }
-    return { mountpoint: this.cfg.mountpoint, readOnly: this.readOnly, pid: process.pid, writeSizes: Object.fromEntries(this.fs.writeSizes) };
+    return {
+      mountpoint: this.cfg.mountpoint,
+      readOnly: this.readOnly,
+      pid: process.pid,
+      writeSizes: Object.fromEntries(this.fs.writeSizes),
+      reads: { ...this.fs.reads },
+      store: this.cfg.storeRequests?.() ?? null,
+    };
   }
 
   /**
@@ -368,4 +380,16 @@ export class MountSession {
     })();
     return this.stopping;
   }
+}
+
+/** One line per operation: start (ms since the mount), duration (ms), operation, result, path. */
+async function openTrace(file: string): Promise<NonNullable<MountOptions['trace']>> {
+  const handle = await fs.open(file, 'a').catch((err: NodeJS.ErrnoException) => {
+    throw new SinkiError('USAGE', `--trace-ops ${file}: ${err.code === 'ENOENT' ? 'its folder does not exist' : err.message}`);
+  });
+  const stream = handle.createWriteStream();
+  const t0 = performance.now();
+  return (op, path, code, started) => {
+    stream.write(`${(started - t0).toFixed(3)} ${(performance.now() - started).toFixed(3)} ${op} ${code} ${JSON.stringify(path)}\n`);
+  };
 }
