@@ -113,7 +113,11 @@ export async function browse(o) {
       const after = readTrace(o.traceFile);
       if (after.length === before) {
         ops = after.slice(from);
-        if (o.screenshot) await runOk('import', ['-window', 'root', o.screenshot], { ...process.env, DISPLAY: o.display });
+        if (o.screenshot) {
+          await runOk('import', ['-window', 'root', o.screenshot], { ...process.env, DISPLAY: o.display });
+          // The window alone: the empty (black) rest of the screen trimmed away.
+          await runOk('convert', [o.screenshot, '-trim', '+repage', o.screenshot], process.env);
+        }
         return { listedMs: listedAt, settledMs: lastOp - t0, entries: names.length, ops: ops.slice(1) };
       }
     }
