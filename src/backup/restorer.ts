@@ -12,6 +12,9 @@ import {
   mkdirSync,
   openSync,
   promises as fs,
+  readdirSync,
+  readlinkSync,
+  type BigIntStats,
   renameSync,
   rmSync,
   symlinkSync,
@@ -29,12 +32,19 @@ export interface RestoreOptions {
   /** Paths below the snapshot root; only these (and what is below them) are restored. */
   include?: string[];
   overwrite?: boolean;
+  /**
+   * A file already at its place with the snapshot's size and modification time counts as restored
+   * (a re-run resumes); with `verify` its content is checked too (against the recorded SHA-256, or
+   * the stored chunks), and one that differs is an existing file like any other.
+   */
+  verify?: boolean;
   onProgress?: (p: RestoreProgress) => void;
   /** Called for each entry that could not be restored; restore goes on with the others. */
   onError?: (path: string, err: Error) => void;
 }
 
 export interface RestoreProgress {
+  /** Restored or found already there. */
   filesDone: number;
   bytesDone: number;
   currentPath: string;
@@ -43,6 +53,9 @@ export interface RestoreProgress {
 export interface RestoreResult {
   files: number;
   bytes: number;
+  /** Files already there and identical (an earlier run restored them): left as they are. */
+  skipped: number;
+  skippedBytes: number;
   failed: number;
   corrupt: number;
 }
@@ -68,6 +81,8 @@ const NEW_DIR_MODE = 0o700;
 interface DirIdentity {
   dev: number;
   ino: number;
+  /** It was there before (an earlier run, or the user's): partial files of an earlier run may be in it. */
+  existed?: boolean;
 }
 
 /**
@@ -114,7 +129,7 @@ export async function* readFileChunks(repo: BlobLoader, chunks: ReadonlyArray<[s
 }
 
 class Restorer {
-  private readonly result: RestoreResult = { files: 0, bytes: 0, failed: 0, corrupt: 0 };
+  private readonly result: RestoreResult = { files: 0, bytes: 0, skipped: 0, skippedBytes: 0, failed: 0, corrupt: 0 };
   private readonly running = new Set<Promise<void>>();
   private largeRunning = 0;
   private readonly dirMeta: Array<{ path: string; node: TreeNode; identity: DirIdentity }> = [];
@@ -134,6 +149,7 @@ class Restorer {
       if (err.code === 'EEXIST' || err.code === 'ENOTDIR') throw new SinkiError('USAGE', `restore target ${this.target} is not a folder`);
       throw err;
     });
+    removePartials(this.target);
     if (root) await this.restoreNodes(root.nodes, this.target, '');
     for (const inc of includes) {
       const found = await resolvePath(this.repo, rootTree, inc);
@@ -159,7 +175,7 @@ class Restorer {
         this.fail(path, err as Error);
       }
     }
-    this.options.onProgress?.({ filesDone: this.result.files, bytesDone: this.result.bytes, currentPath: '' });
+    this.options.onProgress?.({ filesDone: this.result.files + this.result.skipped, bytesDone: this.result.bytes + this.result.skippedBytes, currentPath: '' });
     return this.result;
   }
 
@@ -194,10 +210,17 @@ class Restorer {
       // Folders and links are metadata only: synchronous calls, as for small files (restoreSmallFile).
       if (node.type === 'dir') {
         const identity = makeDir(abs, NEW_DIR_MODE, this.options.overwrite);
+        if (identity.existed) removePartials(abs);
         this.dirMeta.push({ path: abs, node, identity });
         await this.restoreDir(node.subtree!, abs, rel);
       } else if (node.type === 'symlink') {
-        if (existsNow(abs)) {
+        const st = lstatOrNull(abs);
+        if (st?.isSymbolicLink() && readlinkSync(abs) === node.target) {
+          // This link (a killed run may have made it and not set its times yet).
+          applyLinkMeta(abs, node);
+          return;
+        }
+        if (st) {
           if (!this.options.overwrite) throw new SinkiError('EXISTS', 'exists (use --overwrite to replace it)');
           rmSync(abs, { force: true });
         }
@@ -220,9 +243,52 @@ class Restorer {
     }
   }
 
+  /**
+   * True when `abs` already holds this file (an earlier run restored it): counted as skipped. An
+   * existing entry that is not the same file is refused unless `overwrite`.
+   */
+  private async alreadyThere(node: TreeNode, abs: string, rel: string): Promise<boolean> {
+    const st = lstatOrNull(abs);
+    if (!st) return false;
+    if (st.isFile() && Number(st.size) === node.size && sameMtime(st, node) && (!this.options.verify || (await this.sameContent(node, abs)))) {
+      this.result.skipped += 1;
+      this.result.skippedBytes += node.size;
+      this.report(rel);
+      return true;
+    }
+    if (!this.options.overwrite) throw new SinkiError('EXISTS', 'exists and differs from the snapshot (use --overwrite to replace it)');
+    return false;
+  }
+
+  /** The file's bytes against the recorded SHA-256, or, without one, against the stored chunks. */
+  private async sameContent(node: TreeNode, abs: string): Promise<boolean> {
+    const handle = await fs.open(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
+    const readFull = async (length: number): Promise<Buffer> => {
+      const buf = Buffer.allocUnsafe(length);
+      let done = 0;
+      while (done < length) {
+        const { bytesRead } = await handle.read(buf, done, length - done, null);
+        if (bytesRead === 0) break;
+        done += bytesRead;
+      }
+      return buf.subarray(0, done);
+    };
+    try {
+      if (node.sha256) {
+        const sha = createHash('sha256');
+        for (let got = await readFull(1 << 20); got.length > 0; got = await readFull(1 << 20)) sha.update(got);
+        return sha.digest('hex') === node.sha256;
+      }
+      for await (const stored of readFileChunks(this.repo, node.chunks ?? [])) if (!(await readFull(stored.length)).equals(stored)) return false;
+      return (await readFull(1)).length === 0;
+    } finally {
+      await handle.close();
+    }
+  }
+
   private async restoreFile(node: TreeNode, abs: string, rel: string): Promise<void> {
+    if (await this.alreadyThere(node, abs, rel)) return;
     if (node.size <= SMALL_FILE) return this.restoreSmallFile(node, abs, rel);
-    if (!this.options.overwrite && (await exists(abs))) throw new SinkiError('EXISTS', 'exists (use --overwrite to replace it)');
     const temp = join(dirname(abs), `.${randomBytes(4).toString('hex')}.sinki-partial`);
     const handle = await fs.open(temp, NEW_FILE, 0o600);
     const sha = createHash('sha256');
@@ -252,7 +318,6 @@ class Restorer {
    * data. The restorer is command-line only; the mount never runs it.
    */
   private async restoreSmallFile(node: TreeNode, abs: string, rel: string): Promise<void> {
-    if (!this.options.overwrite && existsNow(abs)) throw new SinkiError('EXISTS', 'exists (use --overwrite to replace it)');
     const parts: Buffer[] = [];
     for await (const chunk of readFileChunks(this.repo, node.chunks ?? [])) parts.push(chunk);
     const data = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
@@ -281,7 +346,7 @@ class Restorer {
     const now = Date.now();
     if (!this.options.onProgress || now - this.lastReport < 250) return;
     this.lastReport = now;
-    this.options.onProgress({ filesDone: this.result.files, bytesDone: this.result.bytes, currentPath: path });
+    this.options.onProgress({ filesDone: this.result.files + this.result.skipped, bytesDone: this.result.bytes + this.result.skippedBytes, currentPath: path });
   }
 }
 
@@ -292,13 +357,15 @@ class Restorer {
  */
 function makeDir(abs: string, mode: number, overwrite: boolean | undefined): DirIdentity {
   for (let replaced = false; ; ) {
+    let existed = false;
     try {
       mkdirSync(abs, mode);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      existed = true;
     }
     const st = lstatSync(abs);
-    if (st.isDirectory()) return { dev: st.dev, ino: st.ino };
+    if (st.isDirectory()) return { dev: st.dev, ino: st.ino, existed };
     if (!overwrite) throw new SinkiError('EXISTS', `exists and is not a folder (${st.isSymbolicLink() ? 'a link' : 'a file'}; use --overwrite to replace it)`);
     if (replaced) throw new SinkiError('IO', 'replaced by something else while restoring');
     unlinkSync(abs);
@@ -349,18 +416,39 @@ function mtimeSeconds(node: TreeNode): number {
   return Number(BigInt(node.mtimeNs) / 1000n) / 1e6;
 }
 
-function existsNow(path: string): boolean {
+function lstatOrNull(path: string): BigIntStats | null {
   try {
-    lstatSync(path);
-    return true;
-  } catch {
-    return false;
+    return lstatSync(path, { bigint: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
   }
 }
 
-async function exists(path: string): Promise<boolean> {
-  return fs.lstat(path).then(
-    () => true,
-    () => false,
-  );
+/**
+ * Restore sets times through futimes in seconds as a double, which Node keeps to the microsecond,
+ * give or take the double's rounding: within 10 µs of the snapshot's time means restore set it
+ * (or it is the original's).
+ */
+function sameMtime(st: BigIntStats, node: TreeNode): boolean {
+  const diff = st.mtimeNs - BigInt(node.mtimeNs);
+  return diff <= 10_000n && diff >= -10_000n;
+}
+
+/** The name restore gives a file while it writes it; one left by a killed run is removed by the next. */
+const PARTIAL_NAME = /^\.[0-9a-f]{8}\.sinki-partial$/;
+
+/** Removes the partial files (regular files with restore's temp name) a killed run left in `dir`. */
+function removePartials(dir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!PARTIAL_NAME.test(name)) continue;
+    const path = join(dir, name);
+    if (lstatSync(path).isFile()) unlinkSync(path);
+  }
 }

@@ -88,11 +88,13 @@ describe('a tree of many small files', () => {
     await restoreAndCompare('edited');
   }, 120_000);
 
-  it('a restore into existing small files refuses each one by name without --overwrite', async () => {
+  it('a restore into existing small files keeps those it restored before and refuses, by name, one that differs', async () => {
     const target = join(work, 'restore-edited');
+    await fs.writeFile(join(target, 'src', 'd3', 'sub0', 'leaf', 'f2.txt'), 'changed in the target\n');
     const r = await sinki(['restore', 'latest', target], { store });
-    expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(/f2\.txt.*exists/);
+    expect(r.code).toBe(3);
+    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/f2\.txt: exists and differs/), 'sinki: 1 entries could not be restored']);
+    expect(r.stdout).toMatch(/already there, kept/);
     const partial = await run('find', [target, '-name', '*.sinki-partial']);
     expect(partial.stdout).toBe('');
   }, 120_000);
