@@ -26,6 +26,9 @@ export class FileIo {
   private readonly zeroIds = new Map<number, string>();
   /** One-chunk files whose chunk id this instance made from their SHA-256 when sealing them. */
   private readonly derivedIds = new WeakMap<FileNode, { sha256: string; id: string }>();
+  /** Dirty chunks that replace a stored chunk, by key: that chunk's length. */
+  private readonly replacing = new Map<string, number>();
+  private replacingTotal = 0;
 
   constructor(
     private readonly repo: ChunkSaver,
@@ -34,7 +37,14 @@ export class FileIo {
     private readonly writeBuffer: number,
     /** When set, chunks that find the compressor busy are stored raw now and recompressed later. */
     private readonly recompressor: Recompressor | null = null,
+    /** A stored chunk was replaced by a new version: its old copy is unused once committed. */
+    private readonly superseded: (id: string) => void = () => undefined,
   ) {}
+
+  /** Bytes of stored chunks that dirty buffers replace: what sealing them supersedes. */
+  get replacingBytes(): number {
+    return this.replacingTotal;
+  }
 
   private key(file: FileNode, index: number): string {
     let id = this.fileIds.get(file);
@@ -103,7 +113,13 @@ export class FileIo {
     if (data) data.copy(buf, 0, 0, stored);
     file.dirty.set(index, buf);
     this.dirtyBytes += buf.length;
-    this.dirtyOrder.set(this.key(file, index), { file, index });
+    const key = this.key(file, index);
+    this.dirtyOrder.set(key, { file, index });
+    if (id) {
+      const len = file.chunks[index]![1];
+      this.replacing.set(key, len);
+      this.replacingTotal += len;
+    }
     return buf;
   }
 
@@ -120,7 +136,10 @@ export class FileIo {
     if (buf) {
       file.dirty.delete(index);
       this.dirtyBytes -= buf.length;
-      this.dirtyOrder.delete(this.key(file, index));
+      const key = this.key(file, index);
+      this.dirtyOrder.delete(key);
+      this.replacingTotal -= this.replacing.get(key) ?? 0;
+      this.replacing.delete(key);
     }
   }
 
@@ -189,6 +208,8 @@ export class FileIo {
     if (!this.recompressor?.deferAllowed) await this.repo.queueBlob(BlobKind.Data, id, plain, compress);
     else if ((await this.repo.queueBlobOrDefer(BlobKind.Data, id, plain, compress)) === 'deferred') this.recompressor.add(id);
     this.dropDirty(file, index);
+    const old = file.chunks[index]?.[0];
+    if (old && old !== id) this.superseded(old);
     file.chunks[index] = [id, len];
     file.changed();
     // A file of one chunk: the chunk's SHA-256 is the file's, for `sinki manifest` and restore's check

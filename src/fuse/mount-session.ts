@@ -9,6 +9,7 @@ import type { TreeTotals } from '../repo/tree-walk.js';
 import { ChunkCache } from './chunk-cache.js';
 import { mountpointSocketPath, sendControl, serveControl, storeSocketPath, type ControlRequest } from './control.js';
 import { FileIo } from './file-io.js';
+import { InodeTable } from './inodes.js';
 import { SinkiFilesystem } from './filesystem.js';
 import { mountFuse, type MountedFs } from './fuse-adapter.js';
 import { Mutex } from './mutex.js';
@@ -37,6 +38,8 @@ export interface MountConfig {
   patchedFuseNative: boolean;
   /** Store chunks raw when writes outrun the compressor, recompress them when writes pause. */
   deferCompression: boolean;
+  /** Runs one commit's writes under one check of the mount's lock (StoreLock.asOneCommit). */
+  asOneCommit?: <T>(fn: () => Promise<T>) => Promise<T>;
   /** Takes the store exclusively beside the mount's own lock (throws LOCKED if others hold it). */
   lockExclusively?: () => Promise<{ release(): Promise<void> }>;
   /** The private folder of the control sockets (see control.ts). */
@@ -52,9 +55,9 @@ const MAX_COMMIT_DELAY_MS = 10_000;
  * bytes: unmount stays quick, and what is left is freed by the next tidy or prune.
  */
 const UNMOUNT_MOVE_BUDGET = 64 * 2 ** 20;
-/** Freeing space while mounted, and once more, more thoroughly, at unmount. */
-const ROUND_LIMITS: RoundLimits = { moveBudget: 128 * 2 ** 20, maxUnused: 0.2 };
-const UNMOUNT_LIMITS: RoundLimits = { moveBudget: UNMOUNT_MOVE_BUDGET, maxUnused: 0.1 };
+/** Freeing space while mounted, and once more at unmount. */
+const ROUND_LIMITS: RoundLimits = { moveBudget: 128 * 2 ** 20 };
+const UNMOUNT_LIMITS: RoundLimits = { moveBudget: UNMOUNT_MOVE_BUDGET };
 const MOUNT_WATCH_MS = 1000;
 /** Deferred compression stores chunks raw for a while: only with this much room to spare. */
 const MIN_FREE_FOR_DEFERRING = 2 * 2 ** 30;
@@ -147,21 +150,22 @@ export class MountSession {
       if (this.recompressor.waiting > 0) cfg.log(`${this.recompressor.waiting} chunks left uncompressed by an earlier mount are compressed while this one is idle`);
     }
     if (!this.readOnly) this.keeper = new SpaceKeeper(repo);
-    this.io = new FileIo(repo, cache, repo.config.chunkSize, cfg.writeBuffer, this.recompressor);
-    this.trees = new TreeStore(repo, this.io);
+    this.io = new FileIo(repo, cache, repo.config.chunkSize, cfg.writeBuffer, this.recompressor, (id) => this.keeper?.superseded(id));
+    const inodes = new InodeTable();
+    this.trees = new TreeStore(repo, this.io, inodes);
     const now = nowNs();
     const rootMeta = { mode: 0o755, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, mtimeNs: now, ctimeNs: now };
     let root: DirNode;
     if (cfg.snapshot !== undefined) {
       const snap = await repo.findSnapshot(cfg.snapshot);
       const ns = BigInt(Date.parse(snap.time)) * 1_000_000n;
-      root = new DirNode({ ...rootMeta, mode: 0o555, mtimeNs: ns, ctimeNs: ns }, snap.tree, true);
+      root = new DirNode({ ...rootMeta, mode: 0o555, mtimeNs: ns, ctimeNs: ns }, snap.tree, true, inodes.root);
     } else {
       const head = await readHead(repo);
       this.headTree = head?.tree ?? null;
-      root = new DirNode(rootMeta, this.headTree, this.readOnly);
+      root = new DirNode(rootMeta, this.headTree, this.readOnly, inodes.root);
       if (!head) root.children = new DirEntries();
-      this.snapshots = new SnapshotsDir(repo);
+      this.snapshots = new SnapshotsDir(repo, inodes);
       const latest = (await repo.listSnapshots()).at(-1);
       this.lastSnapshotTree = latest?.tree ?? null;
     }
@@ -170,6 +174,7 @@ export class MountSession {
       storeIsLocal: repo.backend.writable,
       changed: () => this.markDirty(),
       released: (bytes) => this.keeper?.released(bytes),
+      roomToWrite: () => this.roomToWrite(),
       commitNow: async () => {
         await this.commit();
       },
@@ -240,8 +245,12 @@ export class MountSession {
       return;
     }
     try {
-      if (this.keeper) this.logFreed(await this.keeper.round(this.headTree, UNMOUNT_LIMITS, this.fs.openChunkIds()));
-      const tidy = await tidySessionOutput(this.repo, { moveBudget: UNMOUNT_MOVE_BUDGET });
+      const tidy = await this.oneCommit(async () => {
+        // The round leaves SHA256SUMS and the generation to the tidy: written once, at the end.
+        const round = this.keeper ? await this.keeper.round(this.headTree, { ...UNMOUNT_LIMITS, sealState: false }, this.fs.openChunkIds()) : null;
+        if (round) this.logFreed(round);
+        return tidySessionOutput(this.repo, { moveBudget: UNMOUNT_MOVE_BUDGET, sealState: (round?.packsDeleted ?? 0) > 0 });
+      });
       if (tidy.bytesFreed > 0) this.cfg.log(`compressed ${recompressor?.recompressed ?? 0} chunks; freed ${(tidy.bytesFreed / 2 ** 20).toFixed(1)} MiB of uncompressed copies`);
       const merged = [tidy.packsDeleted > 1 ? `${tidy.packsDeleted} packs` : '', tidy.segmentsMerged > 1 ? `${tidy.segmentsMerged} index segments` : ''].filter(Boolean);
       if (merged.length > 0) this.cfg.log(`merged this session's ${merged.join(' and ')}`);
@@ -266,13 +275,42 @@ export class MountSession {
   /** Seals dirty data, writes changed trees, flushes packs and index, moves refs/head. Returns the live tree id. */
   async commit(): Promise<string | null> {
     const tree = await this.mutex.run(() => this.commitHeld());
-    if (this.keeper?.due && !this.freeing && !this.stopping) this.freeing = this.freeSpace(ROUND_LIMITS).finally(() => (this.freeing = null));
+    if (this.keeper?.due(this.io.replacingBytes) && !this.stopping) void this.startFreeing();
     return tree;
+  }
+
+  /**
+   * Before each write: a round starts as soon as one is due, and the write waits for it when the
+   * store would otherwise grow past its bound (space-keeper.ts): the store cannot outgrow what the
+   * rounds free, whatever the write rate. The mount's packs stay small while the store is.
+   */
+  private async roomToWrite(): Promise<void> {
+    const keeper = this.keeper;
+    if (!keeper || this.stopping) return;
+    this.repo.setPackTarget(keeper.packTarget(this.repo.config.chunkSize, this.repo.config.packSize));
+    const pending = this.io.replacingBytes;
+    if (keeper.mustWait(pending)) await this.startFreeing();
+    else if (keeper.due(pending)) void this.startFreeing();
+  }
+
+  /** One round at a time; asked again meanwhile, the running one is the answer. */
+  private startFreeing(): Promise<void> {
+    this.freeing ??= this.freeSpace(ROUND_LIMITS).finally(() => (this.freeing = null));
+    return this.freeing;
+  }
+
+  /** Runs `fn` as one commit towards the lock (asked once, not before each file written). */
+  private oneCommit<T>(fn: () => Promise<T>): Promise<T> {
+    return this.cfg.asOneCommit ? this.cfg.asOneCommit(fn) : fn();
   }
 
   /** commit() for a caller that holds the mutex. */
   private async commitHeld(): Promise<string | null> {
     if (!this.dirty || this.readOnly) return this.headTree;
+    return this.oneCommit(() => this.commitChanges());
+  }
+
+  private async commitChanges(): Promise<string | null> {
     this.dirty = false;
     try {
       await this.io.sealAll();
@@ -308,7 +346,7 @@ export class MountSession {
       }
       try {
         await keeper.learnSnapshots();
-        const round = (): Promise<RoundReport> => this.mutex.run(async () => keeper.round(await this.commitHeld(), limits, this.fs.openChunkIds()));
+        const round = (): Promise<RoundReport> => this.mutex.run(() => this.oneCommit(async () => keeper.round(await this.commitHeld(), limits, this.fs.openChunkIds())));
         this.logFreed(this.recompressor ? await this.recompressor.hold(round) : await round());
       } finally {
         await lock.release();
@@ -360,7 +398,8 @@ export class MountSession {
         const sizes = [...this.fs.writeSizes].sort((a, b) => a[0] - b[0]).map(([size, n]) => `${size >= 1024 ? `${size / 1024}K` : size}×${n}`);
         this.cfg.log(`write calls by size: ${sizes.join(' ')}`);
       }
-      await this.fuse?.unmount().catch(async () => fusermount(['-uz'], this.cfg.mountpoint).catch(() => undefined));
+      // unmount() has run `fusermount -uz` already when it fails: running it again would not help.
+      await this.fuse?.unmount().catch((err: Error) => this.cfg.log(`unmounting ${this.cfg.mountpoint} failed: ${err.message}`));
       await this.freeing;
       if (!this.readOnly) await this.finishWriting().catch((err: Error) => this.cfg.log(`could not finish compressing and merging: ${err.message}`));
       this.control?.close();

@@ -1,6 +1,7 @@
 import type { TreeLoader, TreeSaver } from '../repo/interfaces.js';
 import type { TreeNode } from '../repo/tree.js';
 import type { FileIo } from './file-io.js';
+import type { InodeTable } from './inodes.js';
 import { ReaderTurns } from './reader-turns.js';
 import { DirEntries, DirNode, FileNode, nodeFromTree } from './nodes.js';
 
@@ -18,6 +19,8 @@ export class TreeStore {
   constructor(
     private readonly repo: TreeLoader & TreeSaver,
     private readonly io: FileIo,
+    /** The mount's inode numbers: loaded nodes claim theirs here, the filesystem its new ones. */
+    readonly inodes: InodeTable,
   ) {}
 
   children(dir: DirNode): Promise<DirEntries> {
@@ -34,7 +37,7 @@ export class TreeStore {
     const map = new DirEntries();
     if (dir.subtree) {
       for (const n of (await this.repo.loadTree(dir.subtree)).nodes) {
-        const node = nodeFromTree(n, dir.readOnly, dir.ino);
+        const node = nodeFromTree(n, dir.readOnly, dir.ino, this.inodes);
         if (node.type === 'file') this.io.restoreHoles(node);
         map.set(n.name, node);
       }

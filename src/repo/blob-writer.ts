@@ -251,6 +251,10 @@ export class BlobWriter {
     return this.uploader.indexWrittenPacks();
   }
 
+  setPackTarget(bytes: number): void {
+    this.uploader.packTarget = bytes;
+  }
+
   /** Re-seals an already encoded payload into the open pack, even though the index knows the blob (repacking). */
   async repackPayload(kind: BlobKind, id: string, payload: Buffer, plainLength: number): Promise<void> {
     this.throwIfFailed();

@@ -30,6 +30,12 @@ export class PackUploader {
   lastWriteError: unknown = null;
   /** Packs this process wrote. */
   readonly newPackIds = new Set<string>();
+  /**
+   * The open pack is written once it reaches this size. Set below the store's pack size (the mount,
+   * while the store is small), a blob that would take the open pack past it starts a new one: a
+   * chunk rewritten later then empties a pack of its own, which is deleted without copying.
+   */
+  packTarget: number;
 
   /**
    * `version`: the pack version of the store's format. `onWritten`: the pack's blobs are on disk and
@@ -43,7 +49,9 @@ export class PackUploader {
     private readonly packSize: number,
     private readonly stats: WriteStats,
     private readonly onWritten: (entries: readonly PackEntry[]) => void,
-  ) {}
+  ) {
+    this.packTarget = packSize;
+  }
 
   /** Packs waiting for a slow disk hold memory: writers wait while two or more pile up. */
   async waitWhileBackedUp(throwIfFailed: () => void): Promise<void> {
@@ -55,12 +63,16 @@ export class PackUploader {
 
   /** Seals a blob into the open pack (a new one if none is open). */
   add(kind: BlobKind, id: string, payload: PayloadPieces, plainLength: number): void {
+    if (this.pack && this.packTarget < this.packSize && this.pack.size + payloadLength(payload) > this.packTarget) {
+      // Written in order behind the others; a failed write is kept and retried (lastWriteError).
+      this.publish().catch(() => undefined);
+    }
     this.pack ??= new PackBuilder(this.keys, this.version);
     this.pack.add(kind, id, payload, plainLength);
   }
 
   async publishIfFull(): Promise<void> {
-    if (this.pack && this.pack.size >= this.packSize) await this.publish();
+    if (this.pack && this.pack.size >= this.packTarget) await this.publish();
   }
 
   /** Seals the open pack's header and writes it after any pack still waiting (one write at a time, in order). */
@@ -110,6 +122,10 @@ export class PackUploader {
     this.indexFiles.index.addPack(record);
     this.onWritten(pack.entries);
   }
+}
+
+function payloadLength(payload: PayloadPieces): number {
+  return Buffer.isBuffer(payload) ? payload.length : payload.reduce((n, p) => n + p.length, 0);
 }
 
 /** Format 2 packs carry compact blob lists (pack version 2); a format 1 store keeps version 1. */

@@ -198,6 +198,11 @@ export class Repository implements BlobLoader, ChunkSaver, Recompressing, TreeLo
     return this.writer.flush(options);
   }
 
+  /** Packs are written once they reach this size from now on (at most the store's pack size). */
+  setPackTarget(bytes: number): void {
+    this.writer.setPackTarget(Math.min(bytes, this.config.packSize));
+  }
+
   // ---- blobs out (BlobReader) ---------------------------------------------------
 
   loadBlob(id: string, expectedKind?: BlobKind): Promise<Buffer> {
