@@ -110,6 +110,8 @@ export class MountSession {
   /** Sizes of folder trees summed for earlier snapshots: the next one walks only what changed. */
   private readonly treeTotals = new Map<string, TreeTotals>();
   private freeing: Promise<void> | null = null;
+  /** Set while the last commit, on a full disk, left new data in memory (commitStored). */
+  private unstored: SinkiError | null = null;
 
   private constructor(
     private readonly repo: Repository,
@@ -274,9 +276,16 @@ export class MountSession {
 
   /** Seals dirty data, writes changed trees, flushes packs and index, moves refs/head. Returns the live tree id. */
   async commit(): Promise<string | null> {
-    const tree = await this.mutex.run(() => this.commitHeld());
-    if (this.keeper?.due(this.io.replacingBytes) && !this.stopping) void this.startFreeing();
-    return tree;
+    try {
+      return await this.mutex.run(async () => {
+        const tree = await this.commitHeld();
+        // Committed on a full disk, without some new data: a caller that asked for durability hears of it.
+        if (this.unstored) throw this.unstored;
+        return tree;
+      });
+    } finally {
+      if (this.keeper?.due(this.io.replacingBytes) && !this.stopping) void this.startFreeing();
+    }
   }
 
   /**
@@ -316,16 +325,41 @@ export class MountSession {
       await this.io.sealAll();
       const tree = await this.trees.save(this.fs.root, this.fs.changed);
       await this.repo.flush({ now: true });
-      if (tree !== this.headTree) {
-        await writeHead(this.repo, { tree, time: new Date().toISOString() });
-        this.headTree = tree;
-        await this.repo.commitGeneration();
-      }
+      await this.moveHead(tree);
+      this.io.committed();
+      this.unstored = null;
       return tree;
     } catch (err) {
       this.dirty = true;
-      throw err;
+      if (!isSinkiError(err, 'NO_SPACE')) throw err;
+      return this.commitStored(err);
     }
+  }
+
+  private async moveHead(tree: string): Promise<void> {
+    if (tree === this.headTree) return;
+    await writeHead(this.repo, { tree, time: new Date().toISOString() });
+    this.headTree = tree;
+    await this.repo.commitGeneration();
+  }
+
+  /**
+   * A pack could not be written: the store's disk is full. The chunks sealed since the last commit
+   * that are in no written pack go back to dirty buffers, the packs that failed are forgotten, and
+   * what is stored is committed: deletes, renames and files whose data is stored take effect (the
+   * next round frees what they dropped); a file whose new bytes could not be stored keeps its stored
+   * version in this commit, and its new bytes in memory for a later commit (the mount stays dirty).
+   * Nothing committed is lost; a commit with room for its data supersedes this one.
+   */
+  private async commitStored(cause: SinkiError): Promise<string | null> {
+    const back = await this.io.unsealUnstored(() => this.repo.dropUnwrittenPacks());
+    this.cfg.log(`${cause.message}: committing what is stored (deletes included); ${back} chunks of new data wait in memory until there is room`);
+    // A copy of the changed folders: the next full commit must save them again, with the new data.
+    const tree = await this.trees.save(this.fs.root, new Set(this.fs.changed), undefined, true);
+    await this.repo.flush({ now: true });
+    await this.moveHead(tree);
+    this.unstored = cause;
+    return tree;
   }
 
   /**

@@ -251,6 +251,13 @@ export class BlobWriter {
     return this.uploader.indexWrittenPacks();
   }
 
+  /** The packs that could not be written are forgotten, and so are their blobs (see PackUploader.dropUnwritten); returns how many. */
+  async dropUnwritten(): Promise<number> {
+    const dropped = await this.uploader.dropUnwritten();
+    for (const e of dropped) this.pending.delete(e.id);
+    return dropped.length;
+  }
+
   setPackTarget(bytes: number): void {
     this.uploader.packTarget = bytes;
   }

@@ -85,6 +85,18 @@ export class PackUploader {
     return run;
   }
 
+  /**
+   * Forgets the packs whose write failed (a full disk), once no write is under way: returns their
+   * blobs, which the caller must store again or do without. The blobs of the open pack stay.
+   */
+  async dropUnwritten(): Promise<PackEntry[]> {
+    await this.writeChain;
+    const entries = this.unwritten.flatMap((p) => p.entries);
+    this.unwritten.length = 0;
+    this.lastWriteError = null;
+    return entries;
+  }
+
   /** Writes one index segment naming the packs written since the last one; null when there are none. */
   async indexWrittenPacks(): Promise<string | null> {
     if (this.unindexed.length === 0) return null;
