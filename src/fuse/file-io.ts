@@ -245,7 +245,7 @@ export class FileIo {
   /**
    * A pack write failed (a full disk): every chunk sealed since the last commit whose blob is in no
    * written pack becomes a dirty buffer again, with its bytes and the chunk id it had before, once
-   * `dropUnwritten` has forgotten the packs that failed. Returns how many chunks went back.
+   * `dropUnwritten` has forgotten every blob not yet written. Returns how many chunks went back.
    */
   async unsealUnstored(dropUnwritten: () => Promise<unknown>): Promise<number> {
     const back: Array<{ file: FileNode; index: number; before: string | null; plain: Buffer }> = [];

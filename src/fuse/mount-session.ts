@@ -59,6 +59,8 @@ const UNMOUNT_MOVE_BUDGET = 64 * 2 ** 20;
 const ROUND_LIMITS: RoundLimits = { moveBudget: 128 * 2 ** 20 };
 const UNMOUNT_LIMITS: RoundLimits = { moveBudget: UNMOUNT_MOVE_BUDGET };
 const MOUNT_WATCH_MS = 1000;
+/** While another process holds the store, rounds (and writes waiting for them) are tried again this often. */
+const LOCKED_RETRY_MS = 1000;
 /** Deferred compression stores chunks raw for a while: only with this much room to spare. */
 const MIN_FREE_FOR_DEFERRING = 2 * 2 ** 30;
 
@@ -110,6 +112,8 @@ export class MountSession {
   /** Sizes of folder trees summed for earlier snapshots: the next one walks only what changed. */
   private readonly treeTotals = new Map<string, TreeTotals>();
   private freeing: Promise<void> | null = null;
+  /** Rounds are not tried before this time: another process held the store at the last try. */
+  private lockedUntil = 0;
   /** Set while the last commit, on a full disk, left new data in memory (commitStored). */
   private unstored: SinkiError | null = null;
 
@@ -295,7 +299,7 @@ export class MountSession {
    */
   private async roomToWrite(): Promise<void> {
     const keeper = this.keeper;
-    if (!keeper || this.stopping) return;
+    if (!keeper || this.stopping || Date.now() < this.lockedUntil) return;
     this.repo.setPackTarget(keeper.packTarget(this.repo.config.chunkSize, this.repo.config.packSize));
     const pending = this.io.replacingBytes;
     if (keeper.mustWait(pending)) await this.startFreeing();
@@ -321,6 +325,8 @@ export class MountSession {
 
   private async commitChanges(): Promise<string | null> {
     this.dirty = false;
+    // A commit that fails leaves every folder it was to save marked (save() unmarks as it goes).
+    const changed = [...this.fs.changed];
     try {
       await this.io.sealAll();
       const tree = await this.trees.save(this.fs.root, this.fs.changed);
@@ -331,6 +337,7 @@ export class MountSession {
       return tree;
     } catch (err) {
       this.dirty = true;
+      for (const dir of changed) this.fs.changed.add(dir);
       if (!isSinkiError(err, 'NO_SPACE')) throw err;
       return this.commitStored(err);
     }
@@ -356,7 +363,8 @@ export class MountSession {
     this.cfg.log(`${cause.message}: committing what is stored (deletes included); ${back} chunks of new data wait in memory until there is room`);
     // A copy of the changed folders: the next full commit must save them again, with the new data.
     const tree = await this.trees.save(this.fs.root, new Set(this.fs.changed), undefined, true);
-    await this.repo.flush({ now: true });
+    // Waits for xz: stored raw, the zeros standing in for data not stored would need room they do not take.
+    await this.repo.flush();
     await this.moveHead(tree);
     this.unstored = cause;
     return tree;
@@ -375,7 +383,11 @@ export class MountSession {
       try {
         lock = await this.cfg.lockExclusively();
       } catch (err) {
-        if (isSinkiError(err, 'LOCKED')) return; // another process uses the store: next time
+        if (isSinkiError(err, 'LOCKED')) {
+          // Another process uses the store: try again in a while, and let writes go on meanwhile.
+          this.lockedUntil = Date.now() + LOCKED_RETRY_MS;
+          return;
+        }
         throw err;
       }
       try {

@@ -45,11 +45,13 @@ export interface RoundReport {
  *
  * Between rounds the store's size and its unused bytes are estimated, not walked: each round knows
  * both exactly, and after it every pack written adds to the size, every stored chunk replaced by a
- * new version (superseded()) and every file dropped (released()) to the unused bytes. Dedup and
+ * new version (superseded()), every file dropped (released()) and every raw copy a compressed one
+ * replaced (deferred compression) to the unused bytes. Dedup and
  * snapshots make the estimate high at worst (a round then frees less, and sets it right).
  */
 export class SpaceKeeper {
   private writtenAtLastRound: number;
+  private rawSupersededAtLastRound: number;
   /** Stored chunks replaced and file data dropped (deletes, truncates) since the last round. */
   private unusedSinceRound = 0;
   /** The store's data after the last round (at mount: all the index names), and of that the unused bytes. */
@@ -61,6 +63,7 @@ export class SpaceKeeper {
 
   constructor(private readonly repo: Repository) {
     this.writtenAtLastRound = repo.stats.packBytesWritten;
+    this.rawSupersededAtLastRound = repo.stats.rawBytesSuperseded;
     this.indexedAtLastRound = 0;
     for (const packId of repo.index.packIds()) for (const e of repo.index.packEntries(packId) ?? []) this.indexedAtLastRound += e.length;
   }
@@ -72,7 +75,8 @@ export class SpaceKeeper {
 
   /** Of storeBytes, what nothing uses (estimated). */
   get unusedBytes(): number {
-    return this.unusedAtLastRound + this.unusedSinceRound;
+    // Raw copies of chunks compressed since (deferred compression) are unused too.
+    return this.unusedAtLastRound + this.unusedSinceRound + this.repo.stats.rawBytesSuperseded - this.rawSupersededAtLastRound;
   }
 
   /**
@@ -127,6 +131,7 @@ export class SpaceKeeper {
     const plan = planGarbage(this.repo, isUsed, { maxUnused: 0, keepUnusedShare: KEEP_UNUSED_SHARE, moveBudget: limits.moveBudget });
     await collectGarbage(this.repo, isUsed, plan, { sealState: limits.sealState });
     this.writtenAtLastRound = this.repo.stats.packBytesWritten;
+    this.rawSupersededAtLastRound = this.repo.stats.rawBytesSuperseded;
     this.unusedSinceRound = 0;
     this.indexedAtLastRound = plan.bytesIndexed - plan.bytesToFree;
     this.unusedAtLastRound = plan.bytesUnused - plan.bytesToFree;

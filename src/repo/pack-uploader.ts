@@ -12,6 +12,8 @@ export interface WriteStats {
   plainBytesWritten: number;
   packsWritten: number;
   packBytesWritten: number;
+  /** Sealed bytes of raw copies that a compressed copy queued by recompressBlob made unused. */
+  rawBytesSuperseded: number;
 }
 
 /**
@@ -28,6 +30,8 @@ export class PackUploader {
   private unindexed: PackRecord[] = [];
   /** The error of the last pack write, while that pack waits for its retry. */
   lastWriteError: unknown = null;
+  /** Every pack write error so far: they are retried (or the packs dropped), never the pipeline's end. */
+  private readonly writeErrors = new WeakSet<object>();
   /** Packs this process wrote. */
   readonly newPackIds = new Set<string>();
   /**
@@ -61,6 +65,11 @@ export class PackUploader {
     }
   }
 
+  /** Whether `err` came from writing a pack (see lastWriteError), even after that pack was written or dropped since. */
+  isWriteError(err: unknown): boolean {
+    return typeof err === 'object' && err !== null && this.writeErrors.has(err);
+  }
+
   /** Seals a blob into the open pack (a new one if none is open). */
   add(kind: BlobKind, id: string, payload: PayloadPieces, plainLength: number): void {
     if (this.pack && this.packTarget < this.packSize && this.pack.size + payloadLength(payload) > this.packTarget) {
@@ -86,12 +95,14 @@ export class PackUploader {
   }
 
   /**
-   * Forgets the packs whose write failed (a full disk), once no write is under way: returns their
-   * blobs, which the caller must store again or do without. The blobs of the open pack stay.
+   * Forgets the packs whose write failed (a full disk) and the open pack, once no write is under
+   * way: returns their blobs, which the caller must store again or do without.
    */
   async dropUnwritten(): Promise<PackEntry[]> {
     await this.writeChain;
     const entries = this.unwritten.flatMap((p) => p.entries);
+    if (this.pack) entries.push(...this.pack.finish().entries);
+    this.pack = null;
     this.unwritten.length = 0;
     this.lastWriteError = null;
     return entries;
@@ -116,6 +127,7 @@ export class PackUploader {
         await this.writePack(this.unwritten[0]!);
       } catch (err) {
         this.lastWriteError = err;
+        if (typeof err === 'object' && err !== null) this.writeErrors.add(err);
         throw err;
       }
       this.unwritten.shift();

@@ -42,6 +42,19 @@ describe('when the mount frees space: the estimate between rounds', () => {
     expect(Math.abs(keeper.storeBytes - (await packBytes(dir)))).toBeLessThan(64 * 1024);
   });
 
+  it('a raw copy replaced by a compressed one (deferred compression) counts as unused', async () => {
+    const repo = await initRepo(join(await tempDir('space-keeper'), 'store'), 'pw');
+    const keeper = new SpaceKeeper(repo);
+    const id = await repo.saveBlob(BlobKind.Data, Buffer.alloc(MiB, 'a'), false);
+    await repo.flush();
+    const raw = repo.storedLength(id)!;
+    expect(repo.isStoredRaw(id)).toBe(true);
+    expect(await repo.recompressBlob(id)).toBe(true);
+    await repo.flush();
+    expect(repo.isStoredRaw(id)).toBe(false);
+    expect(keeper.unusedBytes).toBe(raw);
+  });
+
   it('packs of about a tenth of the store, never below a chunk nor above the pack size', async () => {
     const repo = await initRepo(join(await tempDir('space-keeper'), 'store'), 'pw');
     const keeper = new SpaceKeeper(repo);
