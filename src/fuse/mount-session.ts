@@ -413,7 +413,7 @@ export class MountSession {
     this.dirty ||= this.headTree === null;
     const tree = await this.commit();
     if (!tree) throw new SinkiError('FATAL', 'no live tree to snapshot');
-    const id = await snapshotLiveTree(this.repo, tree, tags, this.treeTotals);
+    const id = await this.oneCommit(() => snapshotLiveTree(this.repo, tree, tags, this.treeTotals));
     this.lastSnapshotTree = tree;
     this.snapshots?.invalidate();
     return id;
