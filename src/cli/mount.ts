@@ -131,7 +131,7 @@ export function registerMount(program: Command): void {
             const lockExclusively = (): Promise<StoreLock> => StoreLock.acquire(repo.backend, true, 'mount: free uncompressed copies', { besides: lock });
             const { CompressionBacklog } = await import('../fuse/backlog.js');
             const backlog = CompressionBacklog.forStore(ctx.cacheRoot(), repo.config.id);
-            const session = await MountSession.start(repo, { ...cfg, lockExclusively, backlog, storeRequests: () => ctx.counted });
+            const session = await MountSession.start(repo, { ...cfg, lockExclusively, asOneCommit: (fn) => lock.asOneCommit(fn), backlog, storeRequests: () => ctx.counted });
             const stop = (): void => void session.stop();
             process.on('SIGINT', stop);
             process.on('SIGTERM', stop);

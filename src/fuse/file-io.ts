@@ -26,6 +26,14 @@ export class FileIo {
   private readonly zeroIds = new Map<number, string>();
   /** One-chunk files whose chunk id this instance made from their SHA-256 when sealing them. */
   private readonly derivedIds = new WeakMap<FileNode, { sha256: string; id: string }>();
+  /**
+   * Chunks sealed since the last commit, by key, with the chunk id they had before (null: none): a
+   * pack that a full disk kept from being written gives its chunks back as dirty buffers.
+   */
+  private readonly sealedSinceCommit = new Map<string, { file: FileNode; index: number; before: string | null }>();
+  /** Dirty chunks that replace a stored chunk, by key: that chunk's length. */
+  private readonly replacing = new Map<string, number>();
+  private replacingTotal = 0;
 
   constructor(
     private readonly repo: ChunkSaver,
@@ -34,7 +42,14 @@ export class FileIo {
     private readonly writeBuffer: number,
     /** When set, chunks that find the compressor busy are stored raw now and recompressed later. */
     private readonly recompressor: Recompressor | null = null,
+    /** A stored chunk was replaced by a new version: its old copy is unused once committed. */
+    private readonly superseded: (id: string) => void = () => undefined,
   ) {}
+
+  /** Bytes of stored chunks that dirty buffers replace: what sealing them supersedes. */
+  get replacingBytes(): number {
+    return this.replacingTotal;
+  }
 
   private key(file: FileNode, index: number): string {
     let id = this.fileIds.get(file);
@@ -109,7 +124,13 @@ export class FileIo {
     if (data) data.copy(buf, 0, 0, stored);
     file.dirty.set(index, buf);
     this.dirtyBytes += buf.length;
-    this.dirtyOrder.set(this.key(file, index), { file, index });
+    const key = this.key(file, index);
+    this.dirtyOrder.set(key, { file, index });
+    if (id) {
+      const len = file.chunks[index]![1];
+      this.replacing.set(key, len);
+      this.replacingTotal += len;
+    }
     return buf;
   }
 
@@ -126,7 +147,10 @@ export class FileIo {
     if (buf) {
       file.dirty.delete(index);
       this.dirtyBytes -= buf.length;
-      this.dirtyOrder.delete(this.key(file, index));
+      const key = this.key(file, index);
+      this.dirtyOrder.delete(key);
+      this.replacingTotal -= this.replacing.get(key) ?? 0;
+      this.replacing.delete(key);
     }
   }
 
@@ -195,6 +219,10 @@ export class FileIo {
     if (!this.recompressor?.deferAllowed) await this.repo.queueBlob(BlobKind.Data, id, plain, compress);
     else if ((await this.repo.queueBlobOrDefer(BlobKind.Data, id, plain, compress)) === 'deferred') this.recompressor.add(id);
     this.dropDirty(file, index);
+    const old = file.chunks[index]?.[0];
+    if (old && old !== id) this.superseded(old);
+    const key = this.key(file, index);
+    if (!this.sealedSinceCommit.has(key)) this.sealedSinceCommit.set(key, { file, index, before: old ?? null });
     file.chunks[index] = [id, len];
     file.changed();
     // A file of one chunk: the chunk's SHA-256 is the file's, for `sinki manifest` and restore's check
@@ -215,11 +243,53 @@ export class FileIo {
     }
   }
 
-  /** A file's chunk list for its tree entry: holes become (deduplicated) zero blobs. Call after sealing. */
-  async storedChunks(file: FileNode): Promise<Array<[string, number]>> {
+  /** A commit has made every chunk sealed so far durable. */
+  committed(): void {
+    this.sealedSinceCommit.clear();
+  }
+
+  /**
+   * A pack write failed (a full disk): every chunk sealed since the last commit whose blob is in no
+   * written pack becomes a dirty buffer again, with its bytes and the chunk id it had before, once
+   * `dropUnwritten` has forgotten every blob not yet written. Returns how many chunks went back.
+   */
+  async unsealUnstored(dropUnwritten: () => Promise<unknown>): Promise<number> {
+    const back: Array<{ file: FileNode; index: number; before: string | null; plain: Buffer }> = [];
+    for (const { file, index, before } of this.sealedSinceCommit.values()) {
+      const id = file.chunks[index]?.[0];
+      if (!id || file.dirty.has(index) || !this.repo.isQueued(id)) continue;
+      // A copy: dirty buffers are written into, and the cache's copy is shared.
+      back.push({ file, index, before, plain: Buffer.from(await this.cache.get(id)) });
+    }
+    await dropUnwritten();
+    this.sealedSinceCommit.clear();
+    for (const { file, index, before, plain } of back) {
+      const chunk = file.chunks[index];
+      if (!chunk || file.dirty.has(index)) continue;
+      file.dirty.set(index, plain);
+      this.dirtyBytes += plain.length;
+      const key = this.key(file, index);
+      this.dirtyOrder.set(key, { file, index });
+      file.chunks[index] = [before, chunk[1]];
+      file.changed();
+    }
+    return back.length;
+  }
+
+  /**
+   * A file's chunk list for its tree entry: holes become (deduplicated) zero blobs. Call after
+   * sealing; or with `storedOnly` (a commit on a full disk), without: a dirty chunk, or one in no
+   * written pack, is its stored version when that has the chunk's length, else zeros (its bytes wait
+   * in memory for the next commit).
+   */
+  async storedChunks(file: FileNode, storedOnly = false): Promise<Array<[string, number]>> {
     const out: Array<[string, number]> = [];
     for (const [i, [id, len]] of file.chunks.entries()) {
-      if (file.dirty.has(i)) throw new SinkiError('FATAL', 'internal: file has unsealed chunks at commit');
+      if (storedOnly && id !== null && (file.dirty.has(i) || this.repo.storedPlainLength(id) !== len)) {
+        out.push([this.repo.storedPlainLength(id) === len && !this.repo.isQueued(id) ? id : await this.zeroBlob(len), len]);
+        continue;
+      }
+      if (file.dirty.has(i) && !storedOnly) throw new SinkiError('FATAL', 'internal: file has unsealed chunks at commit');
       out.push([id ?? (await this.zeroBlob(len)), len]);
     }
     // Saves an HMAC per file at every commit of its folder (the tree then stores the hash alone).

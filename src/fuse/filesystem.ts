@@ -2,7 +2,6 @@ import { promises as fs, constants as fsConstants } from 'node:fs';
 import { isSafeName } from '../repo/tree.js';
 import { fsError, type Attr, type DirEntry, type FsOps, type StatFs } from './fuse-adapter.js';
 import type { FileIo } from './file-io.js';
-import { claimInode, releaseInode } from './inodes.js';
 import type { Mutex } from './mutex.js';
 import { DirEntries, DirNode, FileNode, LinkNode, nowNs, type FsNode, type Meta } from './nodes.js';
 import { blocksFor } from './offsets.js';
@@ -29,6 +28,8 @@ export interface FilesystemHooks {
   commitNow(): Promise<void>;
   /** File data dropped (deleted, truncated, renamed over): its space can be freed once committed. */
   released(bytes: number): void;
+  /** Before a write: returns once the store has room for it (the mount may free space first). */
+  roomToWrite(): Promise<void>;
   /** Where statfs reports free space. */
   storePath: string;
   storeIsLocal: boolean;
@@ -73,7 +74,7 @@ export class SinkiFilesystem implements FsOps {
     private readonly hooks: FilesystemHooks,
   ) {
     const now = nowNs();
-    this.snapshotsNode = new DirNode({ mode: 0o555, uid: 0, gid: 0, mtimeNs: now, ctimeNs: now }, null, true, claimInode(root.ino, SNAPSHOTS_NAME));
+    this.snapshotsNode = new DirNode({ mode: 0o555, uid: 0, gid: 0, mtimeNs: now, ctimeNs: now }, null, true, this.trees.inodes.claim(root.ino, SNAPSHOTS_NAME));
   }
 
   get openHandles(): number {
@@ -214,7 +215,7 @@ export class SinkiFilesystem implements FsOps {
       const { dir, name, ancestors } = await this.resolveNew(path);
       const children = await this.trees.children(dir);
       if (children.has(name)) throw fsError('EEXIST');
-      const file = new FileNode(claimInode(dir.ino, name), this.newMeta(mode), 0, [], name, false);
+      const file = new FileNode(this.trees.inodes.claim(dir.ino, name), this.newMeta(mode), 0, [], name, false);
       children.set(name, file);
       dir.meta.mtimeNs = dir.meta.ctimeNs = nowNs();
       this.touch(ancestors);
@@ -235,6 +236,7 @@ export class SinkiFilesystem implements FsOps {
     if (node.readOnly) throw fsError('EROFS');
     const bucket = 2 ** Math.ceil(Math.log2(Math.max(1, len)));
     this.writeSizes.set(bucket, (this.writeSizes.get(bucket) ?? 0) + 1);
+    await this.hooks.roomToWrite();
     return this.mutex.run(async () => {
       await this.io.write(node, buf.subarray(0, len), pos);
       node.meta.mtimeNs = node.meta.ctimeNs = nowNs();
@@ -283,7 +285,7 @@ export class SinkiFilesystem implements FsOps {
       if (node.type === 'dir') throw fsError('EISDIR');
       children.delete(name);
       if (node.type === 'file') this.hooks.released(node.size);
-      releaseInode(node.ino);
+      this.trees.inodes.release(node.ino);
       dir.meta.mtimeNs = dir.meta.ctimeNs = nowNs();
       this.touch(ancestors);
     });
@@ -309,7 +311,7 @@ export class SinkiFilesystem implements FsOps {
       }
       fromChildren.delete(from.name);
       toChildren.set(to.name, node);
-      if (existing) releaseInode(existing.ino);
+      if (existing) this.trees.inodes.release(existing.ino);
       if (node.type === 'file') node.name = to.name;
       const now = nowNs();
       from.dir.meta.mtimeNs = from.dir.meta.ctimeNs = now;
@@ -324,7 +326,7 @@ export class SinkiFilesystem implements FsOps {
       const { dir, name, ancestors } = await this.resolveNew(path);
       const children = await this.trees.children(dir);
       if (children.has(name)) throw fsError('EEXIST');
-      const created = new DirNode(this.newMeta(mode), null, false, claimInode(dir.ino, name));
+      const created = new DirNode(this.newMeta(mode), null, false, this.trees.inodes.claim(dir.ino, name));
       created.children = new DirEntries();
       children.set(name, created);
       dir.meta.mtimeNs = dir.meta.ctimeNs = nowNs();
@@ -341,7 +343,7 @@ export class SinkiFilesystem implements FsOps {
       if (node.type !== 'dir') throw fsError('ENOTDIR');
       if ((await this.trees.children(node)).size > 0) throw fsError('ENOTEMPTY');
       children.delete(name);
-      releaseInode(node.ino);
+      this.trees.inodes.release(node.ino);
       this.changed.delete(node);
       dir.meta.mtimeNs = dir.meta.ctimeNs = nowNs();
       this.touch(ancestors);
@@ -354,7 +356,7 @@ export class SinkiFilesystem implements FsOps {
       if (target.includes('\uFFFD')) throw fsError('EILSEQ');
       const children = await this.trees.children(dir);
       if (children.has(name)) throw fsError('EEXIST');
-      children.set(name, new LinkNode(claimInode(dir.ino, name), this.newMeta(0o777), target));
+      children.set(name, new LinkNode(this.trees.inodes.claim(dir.ino, name), this.newMeta(0o777), target));
       dir.meta.mtimeNs = dir.meta.ctimeNs = nowNs();
       this.touch(ancestors);
     });

@@ -9,6 +9,7 @@ import type { TreeTotals } from '../repo/tree-walk.js';
 import { ChunkCache } from './chunk-cache.js';
 import { mountpointSocketPath, sendControl, serveControl, storeSocketPath, type ControlRequest } from './control.js';
 import { FileIo } from './file-io.js';
+import { InodeTable } from './inodes.js';
 import { SinkiFilesystem } from './filesystem.js';
 import { mountFuse, type MountedFs, type MountOptions } from './fuse-adapter.js';
 import { Mutex } from './mutex.js';
@@ -37,6 +38,8 @@ export interface MountConfig {
   patchedFuseNative: boolean;
   /** Store chunks raw when writes outrun the compressor, recompress them when writes pause. */
   deferCompression: boolean;
+  /** Runs one commit's writes under one check of the mount's lock (StoreLock.asOneCommit). */
+  asOneCommit?: <T>(fn: () => Promise<T>) => Promise<T>;
   /** Takes the store exclusively beside the mount's own lock (throws LOCKED if others hold it). */
   lockExclusively?: () => Promise<{ release(): Promise<void> }>;
   /** The private folder of the control sockets (see control.ts). */
@@ -56,10 +59,12 @@ const MAX_COMMIT_DELAY_MS = 10_000;
  * bytes: unmount stays quick, and what is left is freed by the next tidy or prune.
  */
 const UNMOUNT_MOVE_BUDGET = 64 * 2 ** 20;
-/** Freeing space while mounted, and once more, more thoroughly, at unmount. */
-const ROUND_LIMITS: RoundLimits = { moveBudget: 128 * 2 ** 20, maxUnused: 0.2 };
-const UNMOUNT_LIMITS: RoundLimits = { moveBudget: UNMOUNT_MOVE_BUDGET, maxUnused: 0.1 };
+/** Freeing space while mounted, and once more at unmount. */
+const ROUND_LIMITS: RoundLimits = { moveBudget: 128 * 2 ** 20 };
+const UNMOUNT_LIMITS: RoundLimits = { moveBudget: UNMOUNT_MOVE_BUDGET };
 const MOUNT_WATCH_MS = 1000;
+/** While another process holds the store, rounds (and writes waiting for them) are tried again this often. */
+const LOCKED_RETRY_MS = 1000;
 /** Deferred compression stores chunks raw for a while: only with this much room to spare. */
 const MIN_FREE_FOR_DEFERRING = 2 * 2 ** 30;
 
@@ -111,6 +116,10 @@ export class MountSession {
   /** Sizes of folder trees summed for earlier snapshots: the next one walks only what changed. */
   private readonly treeTotals = new Map<string, TreeTotals>();
   private freeing: Promise<void> | null = null;
+  /** Rounds are not tried before this time: another process held the store at the last try. */
+  private lockedUntil = 0;
+  /** Set while the last commit, on a full disk, left new data in memory (commitStored). */
+  private unstored: SinkiError | null = null;
 
   private constructor(
     private readonly repo: Repository,
@@ -151,21 +160,22 @@ export class MountSession {
       if (this.recompressor.waiting > 0) cfg.log(`${this.recompressor.waiting} chunks left uncompressed by an earlier mount are compressed while this one is idle`);
     }
     if (!this.readOnly) this.keeper = new SpaceKeeper(repo);
-    this.io = new FileIo(repo, cache, repo.config.chunkSize, cfg.writeBuffer, this.recompressor);
-    this.trees = new TreeStore(repo, this.io);
+    this.io = new FileIo(repo, cache, repo.config.chunkSize, cfg.writeBuffer, this.recompressor, (id) => this.keeper?.superseded(id));
+    const inodes = new InodeTable();
+    this.trees = new TreeStore(repo, this.io, inodes);
     const now = nowNs();
     const rootMeta = { mode: 0o755, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, mtimeNs: now, ctimeNs: now };
     let root: DirNode;
     if (cfg.snapshot !== undefined) {
       const snap = await repo.findSnapshot(cfg.snapshot);
       const ns = BigInt(Date.parse(snap.time)) * 1_000_000n;
-      root = new DirNode({ ...rootMeta, mode: 0o555, mtimeNs: ns, ctimeNs: ns }, snap.tree, true);
+      root = new DirNode({ ...rootMeta, mode: 0o555, mtimeNs: ns, ctimeNs: ns }, snap.tree, true, inodes.root);
     } else {
       const head = await readHead(repo);
       this.headTree = head?.tree ?? null;
-      root = new DirNode(rootMeta, this.headTree, this.readOnly);
+      root = new DirNode(rootMeta, this.headTree, this.readOnly, inodes.root);
       if (!head) root.children = new DirEntries();
-      this.snapshots = new SnapshotsDir(repo);
+      this.snapshots = new SnapshotsDir(repo, inodes);
       const latest = (await repo.listSnapshots()).at(-1);
       this.lastSnapshotTree = latest?.tree ?? null;
     }
@@ -174,6 +184,7 @@ export class MountSession {
       storeIsLocal: repo.backend.writable,
       changed: () => this.markDirty(),
       released: (bytes) => this.keeper?.released(bytes),
+      roomToWrite: () => this.roomToWrite(),
       commitNow: async () => {
         await this.commit();
       },
@@ -252,8 +263,12 @@ export class MountSession {
       return;
     }
     try {
-      if (this.keeper) this.logFreed(await this.keeper.round(this.headTree, UNMOUNT_LIMITS, this.fs.openChunkIds()));
-      const tidy = await tidySessionOutput(this.repo, { moveBudget: UNMOUNT_MOVE_BUDGET });
+      const tidy = await this.oneCommit(async () => {
+        // The round leaves SHA256SUMS and the generation to the tidy: written once, at the end.
+        const round = this.keeper ? await this.keeper.round(this.headTree, { ...UNMOUNT_LIMITS, sealState: false }, this.fs.openChunkIds()) : null;
+        if (round) this.logFreed(round);
+        return tidySessionOutput(this.repo, { moveBudget: UNMOUNT_MOVE_BUDGET, sealState: (round?.packsDeleted ?? 0) > 0 });
+      });
       if (tidy.bytesFreed > 0) this.cfg.log(`compressed ${recompressor?.recompressed ?? 0} chunks; freed ${(tidy.bytesFreed / 2 ** 20).toFixed(1)} MiB of uncompressed copies`);
       const merged = [tidy.packsDeleted > 1 ? `${tidy.packsDeleted} packs` : '', tidy.segmentsMerged > 1 ? `${tidy.segmentsMerged} index segments` : ''].filter(Boolean);
       if (merged.length > 0) this.cfg.log(`merged this session's ${merged.join(' and ')}`);
@@ -277,29 +292,94 @@ export class MountSession {
 
   /** Seals dirty data, writes changed trees, flushes packs and index, moves refs/head. Returns the live tree id. */
   async commit(): Promise<string | null> {
-    const tree = await this.mutex.run(() => this.commitHeld());
-    if (this.keeper?.due && !this.freeing && !this.stopping) this.freeing = this.freeSpace(ROUND_LIMITS).finally(() => (this.freeing = null));
-    return tree;
+    try {
+      return await this.mutex.run(async () => {
+        const tree = await this.commitHeld();
+        // Committed on a full disk, without some new data: a caller that asked for durability hears of it.
+        if (this.unstored) throw this.unstored;
+        return tree;
+      });
+    } finally {
+      if (this.keeper?.due(this.io.replacingBytes) && !this.stopping) void this.startFreeing();
+    }
+  }
+
+  /**
+   * Before each write: a round starts as soon as one is due, and the write waits for it when the
+   * store would otherwise grow past its bound (space-keeper.ts): the store cannot outgrow what the
+   * rounds free, whatever the write rate. The mount's packs stay small while the store is.
+   */
+  private async roomToWrite(): Promise<void> {
+    const keeper = this.keeper;
+    if (!keeper || this.stopping || Date.now() < this.lockedUntil) return;
+    this.repo.setPackTarget(keeper.packTarget(this.repo.config.chunkSize, this.repo.config.packSize));
+    const pending = this.io.replacingBytes;
+    if (keeper.mustWait(pending)) await this.startFreeing();
+    else if (keeper.due(pending)) void this.startFreeing();
+  }
+
+  /** One round at a time; asked again meanwhile, the running one is the answer. */
+  private startFreeing(): Promise<void> {
+    this.freeing ??= this.freeSpace(ROUND_LIMITS).finally(() => (this.freeing = null));
+    return this.freeing;
+  }
+
+  /** Runs `fn` as one commit towards the lock (asked once, not before each file written). */
+  private oneCommit<T>(fn: () => Promise<T>): Promise<T> {
+    return this.cfg.asOneCommit ? this.cfg.asOneCommit(fn) : fn();
   }
 
   /** commit() for a caller that holds the mutex. */
   private async commitHeld(): Promise<string | null> {
     if (!this.dirty || this.readOnly) return this.headTree;
+    return this.oneCommit(() => this.commitChanges());
+  }
+
+  private async commitChanges(): Promise<string | null> {
     this.dirty = false;
+    // A commit that fails leaves every folder it was to save marked (save() unmarks as it goes).
+    const changed = [...this.fs.changed];
     try {
       await this.io.sealAll();
       const tree = await this.trees.save(this.fs.root, this.fs.changed);
       await this.repo.flush({ now: true });
-      if (tree !== this.headTree) {
-        await writeHead(this.repo, { tree, time: new Date().toISOString() });
-        this.headTree = tree;
-        await this.repo.commitGeneration();
-      }
+      await this.moveHead(tree);
+      this.io.committed();
+      this.unstored = null;
       return tree;
     } catch (err) {
       this.dirty = true;
-      throw err;
+      for (const dir of changed) this.fs.changed.add(dir);
+      if (!isSinkiError(err, 'NO_SPACE')) throw err;
+      return this.commitStored(err);
     }
+  }
+
+  private async moveHead(tree: string): Promise<void> {
+    if (tree === this.headTree) return;
+    await writeHead(this.repo, { tree, time: new Date().toISOString() });
+    this.headTree = tree;
+    await this.repo.commitGeneration();
+  }
+
+  /**
+   * A pack could not be written: the store's disk is full. The chunks sealed since the last commit
+   * that are in no written pack go back to dirty buffers, the packs that failed are forgotten, and
+   * what is stored is committed: deletes, renames and files whose data is stored take effect (the
+   * next round frees what they dropped); a file whose new bytes could not be stored keeps its stored
+   * version in this commit, and its new bytes in memory for a later commit (the mount stays dirty).
+   * Nothing committed is lost; a commit with room for its data supersedes this one.
+   */
+  private async commitStored(cause: SinkiError): Promise<string | null> {
+    const back = await this.io.unsealUnstored(() => this.repo.dropUnwrittenPacks());
+    this.cfg.log(`${cause.message}: committing what is stored (deletes included); ${back} chunks of new data wait in memory until there is room`);
+    // A copy of the changed folders: the next full commit must save them again, with the new data.
+    const tree = await this.trees.save(this.fs.root, new Set(this.fs.changed), undefined, true);
+    // Waits for xz: stored raw, the zeros standing in for data not stored would need room they do not take.
+    await this.repo.flush();
+    await this.moveHead(tree);
+    this.unstored = cause;
+    return tree;
   }
 
   /**
@@ -315,12 +395,16 @@ export class MountSession {
       try {
         lock = await this.cfg.lockExclusively();
       } catch (err) {
-        if (isSinkiError(err, 'LOCKED')) return; // another process uses the store: next time
+        if (isSinkiError(err, 'LOCKED')) {
+          // Another process uses the store: try again in a while, and let writes go on meanwhile.
+          this.lockedUntil = Date.now() + LOCKED_RETRY_MS;
+          return;
+        }
         throw err;
       }
       try {
         await keeper.learnSnapshots();
-        const round = (): Promise<RoundReport> => this.mutex.run(async () => keeper.round(await this.commitHeld(), limits, this.fs.openChunkIds()));
+        const round = (): Promise<RoundReport> => this.mutex.run(() => this.oneCommit(async () => keeper.round(await this.commitHeld(), limits, this.fs.openChunkIds())));
         this.logFreed(this.recompressor ? await this.recompressor.hold(round) : await round());
       } finally {
         await lock.release();
@@ -341,7 +425,7 @@ export class MountSession {
     this.dirty ||= this.headTree === null;
     const tree = await this.commit();
     if (!tree) throw new SinkiError('FATAL', 'no live tree to snapshot');
-    const id = await snapshotLiveTree(this.repo, tree, tags, this.treeTotals);
+    const id = await this.oneCommit(() => snapshotLiveTree(this.repo, tree, tags, this.treeTotals));
     this.lastSnapshotTree = tree;
     this.snapshots?.invalidate();
     return id;
@@ -372,7 +456,8 @@ export class MountSession {
         const sizes = [...this.fs.writeSizes].sort((a, b) => a[0] - b[0]).map(([size, n]) => `${size >= 1024 ? `${size / 1024}K` : size}×${n}`);
         this.cfg.log(`write calls by size: ${sizes.join(' ')}`);
       }
-      await this.fuse?.unmount().catch(async () => fusermount(['-uz'], this.cfg.mountpoint).catch(() => undefined));
+      // unmount() has run `fusermount -uz` already when it fails: running it again would not help.
+      await this.fuse?.unmount().catch((err: Error) => this.cfg.log(`unmounting ${this.cfg.mountpoint} failed: ${err.message}`));
       await this.freeing;
       if (!this.readOnly) await this.finishWriting().catch((err: Error) => this.cfg.log(`could not finish compressing and merging: ${err.message}`));
       this.control?.close();

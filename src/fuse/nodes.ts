@@ -1,5 +1,5 @@
 import type { TreeNode } from '../repo/tree.js';
-import { claimInode } from './inodes.js';
+import type { InodeTable } from './inodes.js';
 import { chunkStarts } from './offsets.js';
 
 export interface Meta {
@@ -49,8 +49,8 @@ export class DirNode {
     public meta: Meta,
     public subtree: string | null,
     readonly readOnly: boolean,
-    /** From claimInode(parent, name); the default is the root's. */
-    readonly ino = claimInode(0, ''),
+    /** From the mount's InodeTable. */
+    readonly ino: number,
   ) {}
 }
 
@@ -121,8 +121,8 @@ export type FsNode = DirNode | FileNode | LinkNode;
 const storedNs = (ns: string | undefined): bigint => (ns ? BigInt(ns) : nowNs());
 
 /** A node loaded from an entry of the tree of the folder numbered `parentIno`. */
-export function nodeFromTree(n: TreeNode, readOnly: boolean, parentIno: number): FsNode {
-  const ino = claimInode(parentIno, n.name);
+export function nodeFromTree(n: TreeNode, readOnly: boolean, parentIno: number, inodes: InodeTable): FsNode {
+  const ino = inodes.claim(parentIno, n.name);
   const meta: Meta = { mode: n.mode, uid: n.uid, gid: n.gid, mtimeNs: storedNs(n.mtimeNs), ctimeNs: storedNs(n.ctimeNs ?? n.mtimeNs) };
   if (n.type === 'dir') return new DirNode(meta, n.subtree ?? null, readOnly, ino);
   if (n.type === 'symlink') return new LinkNode(ino, meta, n.target ?? '');

@@ -1,6 +1,6 @@
 import type { SnapshotLister } from '../repo/interfaces.js';
 import type { StoredSnapshot } from '../repo/snapshot.js';
-import { claimInode } from './inodes.js';
+import type { InodeTable } from './inodes.js';
 import { DirNode } from './nodes.js';
 
 const REFRESH_MS = 2000;
@@ -26,7 +26,10 @@ export class SnapshotsDir {
   private loadedAt = 0;
   private loading: Promise<void> | null = null;
 
-  constructor(private readonly repo: SnapshotLister) {}
+  constructor(
+    private readonly repo: SnapshotLister,
+    private readonly inodes: InodeTable,
+  ) {}
 
   async entries(): Promise<Map<string, DirNode>> {
     if (Date.now() - this.loadedAt > REFRESH_MS) {
@@ -41,7 +44,7 @@ export class SnapshotsDir {
     for (const [name, snap] of snapshotNames(await this.repo.listSnapshots())) {
       const existing = this.byName.get(name);
       const ns = BigInt(Date.parse(snap.time)) * 1_000_000n;
-      next.set(name, existing && existing.subtree === snap.tree ? existing : new DirNode({ mode: 0o555, uid: 0, gid: 0, mtimeNs: ns, ctimeNs: ns }, snap.tree, true, claimInode(0, `.snapshots/${name}`)));
+      next.set(name, existing && existing.subtree === snap.tree ? existing : new DirNode({ mode: 0o555, uid: 0, gid: 0, mtimeNs: ns, ctimeNs: ns }, snap.tree, true, this.inodes.claim(0, `.snapshots/${name}`)));
     }
     this.byName = next;
     this.loadedAt = Date.now();

@@ -1,6 +1,7 @@
-import type { TreeLoader, TreeSaver } from '../repo/interfaces.js';
+import type { BlobHolder, TreeLoader, TreeSaver } from '../repo/interfaces.js';
 import type { TreeNode } from '../repo/tree.js';
 import type { FileIo } from './file-io.js';
+import type { InodeTable } from './inodes.js';
 import { ReaderTurns } from './reader-turns.js';
 import { DirEntries, DirNode, FileNode, nodeFromTree } from './nodes.js';
 
@@ -16,8 +17,10 @@ export class TreeStore {
   private readonly loading = new Map<DirNode, Promise<DirEntries>>();
 
   constructor(
-    private readonly repo: TreeLoader & TreeSaver,
+    private readonly repo: TreeLoader & TreeSaver & BlobHolder,
     private readonly io: FileIo,
+    /** The mount's inode numbers: loaded nodes claim theirs here, the filesystem its new ones. */
+    readonly inodes: InodeTable,
   ) {}
 
   children(dir: DirNode): Promise<DirEntries> {
@@ -34,7 +37,7 @@ export class TreeStore {
     const map = new DirEntries();
     if (dir.subtree) {
       for (const n of (await this.repo.loadTree(dir.subtree)).nodes) {
-        const node = nodeFromTree(n, dir.readOnly, dir.ino);
+        const node = nodeFromTree(n, dir.readOnly, dir.ino, this.inodes);
         if (node.type === 'file') this.io.restoreHoles(node);
         map.set(n.name, node);
       }
@@ -46,25 +49,23 @@ export class TreeStore {
   /**
    * Tree id of a directory, saving every changed directory below it (file data must be sealed first).
    * One `turns` for the whole commit: many small folders let readers in as one big folder does.
+   * `storedOnly`: a commit on a full disk, of what is stored (FileIo.storedChunks); a folder whose
+   * tree was in a pack that could not be written is saved again.
    */
-  async save(dir: DirNode, changed: Set<DirNode>, turns = new ReaderTurns(READER_TURN_ENTRIES)): Promise<string> {
-    if (dir.subtree && !changed.has(dir)) return dir.subtree;
+  async save(dir: DirNode, changed: Set<DirNode>, turns = new ReaderTurns(READER_TURN_ENTRIES), storedOnly = false): Promise<string> {
+    if (dir.subtree && !changed.has(dir) && this.repo.holdsBlob(dir.subtree)) return dir.subtree;
     const nodes: TreeNode[] = [];
     for (const [name, node] of await this.children(dir)) {
       await turns.step();
       if (isUnlinkedOpenFile(name)) continue;
       const base = { name, mode: node.meta.mode, uid: node.meta.uid, gid: node.meta.gid, mtimeNs: node.meta.mtimeNs.toString(), ctimeNs: node.meta.ctimeNs.toString() };
-      if (node.type === 'dir') nodes.push({ ...base, type: 'dir', size: 0, subtree: await this.save(node, changed, turns) });
+      if (node.type === 'dir') nodes.push({ ...base, type: 'dir', size: 0, subtree: await this.save(node, changed, turns, storedOnly) });
       else if (node.type === 'symlink') nodes.push({ ...base, type: 'symlink', size: 0, target: node.target });
-      else nodes.push({ ...base, type: 'file', size: node.size, chunks: await this.fileChunks(node), ...(node.sha256 ? { sha256: node.sha256 } : {}) });
+      else nodes.push({ ...base, type: 'file', size: node.size, chunks: await this.io.storedChunks(node, storedOnly), ...(node.sha256 ? { sha256: node.sha256 } : {}) });
     }
     dir.subtree = await this.repo.saveTree({ nodes });
     changed.delete(dir);
     return dir.subtree;
-  }
-
-  private fileChunks(file: FileNode): Promise<Array<[string, number]>> {
-    return this.io.storedChunks(file);
   }
 }
 

@@ -29,7 +29,7 @@ export interface BlobWriterOptions {
  * those stages; docs/DESIGN.md, "The store pipeline", tells the whole story.
  */
 export class BlobWriter {
-  readonly stats: WriteStats = { blobsWritten: 0, plainBytesWritten: 0, packsWritten: 0, packBytesWritten: 0 };
+  readonly stats: WriteStats = { blobsWritten: 0, plainBytesWritten: 0, packsWritten: 0, packBytesWritten: 0, rawBytesSuperseded: 0 };
   private readonly uploader: PackUploader;
   private readonly maxInFlight = Math.max(2, availableParallelism()) * 2;
   private readonly inFlight = new Set<Promise<void>>();
@@ -144,7 +144,7 @@ export class BlobWriter {
     const job: Promise<void> = work
       .catch((err: unknown) => {
         // A failed pack write is kept and retried (see throwIfFailed); anything else ends the pipeline.
-        if (err !== this.uploader.lastWriteError) this.failure ??= err;
+        if (!this.uploader.isWriteError(err)) this.failure ??= err;
       })
       .finally(() => {
         if (compresses) this.compressing -= 1;
@@ -185,6 +185,7 @@ export class BlobWriter {
         const payload = await encodeBlob(plain, true, this.config.compression.preset, this.xz, { compactXz: this.format2 });
         if (payload[0] === BlobEncoding.Raw) return;
         this.uploader.add(BlobKind.Data, id, payload, plain.length);
+        this.stats.rawBytesSuperseded += this.indexFiles.index.get(id)?.length ?? 0;
       } finally {
         this.recompressing.delete(id);
       }
@@ -249,6 +250,24 @@ export class BlobWriter {
     if (this.failure) throw this.failure;
     await this.uploader.publish();
     return this.uploader.indexWrittenPacks();
+  }
+
+  /**
+   * Every blob queued and not yet in a written pack is forgotten (see PackUploader.dropUnwritten),
+   * once the jobs still compressing have added theirs; returns how many.
+   */
+  async dropUnwritten(): Promise<number> {
+    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
+    const dropped = await this.uploader.dropUnwritten();
+    for (const e of dropped) {
+      this.pending.delete(e.id);
+      this.storedRawEarly.delete(e.id);
+    }
+    return dropped.length;
+  }
+
+  setPackTarget(bytes: number): void {
+    this.uploader.packTarget = bytes;
   }
 
   /** Re-seals an already encoded payload into the open pack, even though the index knows the blob (repacking). */

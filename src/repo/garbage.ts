@@ -21,6 +21,12 @@ export interface GarbageOptions {
   maxUnused: number;
   /** At most this many bytes of used blobs are moved in one go; the packs with the most garbage per byte moved come first. */
   moveBudget: number;
+  /**
+   * Repacking stops once the unused bytes left are at most this share of the used ones (the mount's
+   * rounds: as little copying as keeps the store within its bound). Without it, every pack over
+   * maxUnused is repacked (prune).
+   */
+  keepUnusedShare?: number;
 }
 
 /**
@@ -48,8 +54,12 @@ export function planGarbage(repo: Repository, isUsed: (id: string) => boolean, o
   }
   candidates.sort((a, b) => b.unused / b.used - a.unused / a.used);
   let budget = options.moveBudget;
+  let left = plan.bytesUnused - plan.bytesToFree;
+  const keep = options.keepUnusedShare === undefined ? -1 : options.keepUnusedShare * (plan.bytesIndexed - plan.bytesUnused);
   for (const c of candidates) {
+    if (left <= keep) break;
     if (c.used > budget) continue;
+    left -= c.unused;
     budget -= c.used;
     plan.repackPacks.push(c.packId);
     plan.bytesToFree += c.unused;
@@ -84,7 +94,7 @@ export async function moveUsedPayloads(repo: Repository, packIds: Iterable<strin
   return moved;
 }
 
-export async function collectGarbage(repo: Repository, isUsed: (id: string) => boolean, plan: GarbagePlan): Promise<void> {
+export async function collectGarbage(repo: Repository, isUsed: (id: string) => boolean, plan: GarbagePlan, options: { sealState?: boolean } = {}): Promise<void> {
   const dropped = new Set([...plan.deletePacks, ...plan.repackPacks]);
   if (dropped.size === 0) return;
   await moveUsedPayloads(repo, plan.repackPacks, isUsed);
@@ -115,5 +125,6 @@ export async function collectGarbage(repo: Repository, isUsed: (id: string) => b
     await repo.backend.remove(packPath(packId));
     repo.index.dropPack(packId);
   }
-  await repo.commitState({ exclusive: true });
+  // sealState false: the caller writes SHA256SUMS and the generation itself, once, after more removals.
+  if (options.sealState !== false) await repo.commitState({ exclusive: true });
 }

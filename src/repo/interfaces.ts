@@ -28,6 +28,10 @@ export interface ChunkSaver extends BlobSaver {
   queueBlobOrDefer(kind: BlobKind, id: string, plain: Buffer, compress: boolean): Promise<'exists' | 'queued' | 'deferred'>;
   /** The sealed length of a stored blob, undefined when the index does not know it. */
   storedLength(id: string): number | undefined;
+  /** The plaintext length of a blob in a written pack; undefined when it is in none. */
+  storedPlainLength(id: string): number | undefined;
+  /** Accepted by the writer but in no written pack yet. */
+  isQueued(id: string): boolean;
 }
 
 /** What the mount's recompression when idle needs: raw blobs compressed, queued ones told apart, room on the disk. */
@@ -44,6 +48,11 @@ export interface TreeLoader {
 
 export interface TreeSaver {
   saveTree(tree: Tree): Promise<string>;
+}
+
+/** Whether a blob is in a written pack or queued for one (the mount's commit on a full disk asks it of trees). */
+export interface BlobHolder {
+  holdsBlob(id: string): boolean;
 }
 
 export interface SnapshotLister {

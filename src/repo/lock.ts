@@ -82,6 +82,9 @@ export class StoreLock {
   private timer: NodeJS.Timeout | null = null;
   private lastRefreshMs = Date.now();
   private lost: SinkiError | null = null;
+  /** asOneCommit() sections running, and whether the lock was verified in the current one. */
+  private commits = 0;
+  private verifiedInCommit = false;
   private constructor(
     private readonly backend: Backend,
     /** null: no lock file was written (read-only store). */
@@ -178,8 +181,24 @@ export class StoreLock {
   async ensureHeld(): Promise<void> {
     if (this.id === null) return;
     if (this.lost) throw this.lost;
+    if (this.commits > 0 && this.verifiedInCommit) return;
     if (Date.now() - this.lastRefreshMs > HELD_MS) await this.refresh();
     else await this.verify();
+    if (this.commits > 0) this.verifiedInCommit = true;
+  }
+
+  /**
+   * Runs `fn` as one commit: ensureHeld reads the lock file before its first write only, not before
+   * each of the index segment, refs/head and generation files that a mount's commit writes.
+   */
+  async asOneCommit<T>(fn: () => Promise<T>): Promise<T> {
+    this.commits += 1;
+    try {
+      return await fn();
+    } finally {
+      this.commits -= 1;
+      if (this.commits === 0) this.verifiedInCommit = false;
+    }
   }
 
   async release(): Promise<void> {

@@ -12,6 +12,8 @@ export interface WriteStats {
   plainBytesWritten: number;
   packsWritten: number;
   packBytesWritten: number;
+  /** Sealed bytes of raw copies that a compressed copy queued by recompressBlob made unused. */
+  rawBytesSuperseded: number;
 }
 
 /**
@@ -28,8 +30,16 @@ export class PackUploader {
   private unindexed: PackRecord[] = [];
   /** The error of the last pack write, while that pack waits for its retry. */
   lastWriteError: unknown = null;
+  /** Every pack write error so far: they are retried (or the packs dropped), never the pipeline's end. */
+  private readonly writeErrors = new WeakSet<object>();
   /** Packs this process wrote. */
   readonly newPackIds = new Set<string>();
+  /**
+   * The open pack is written once it reaches this size. Set below the store's pack size (the mount,
+   * while the store is small), a blob that would take the open pack past it starts a new one: a
+   * chunk rewritten later then empties a pack of its own, which is deleted without copying.
+   */
+  packTarget: number;
 
   /**
    * `version`: the pack version of the store's format. `onWritten`: the pack's blobs are on disk and
@@ -43,7 +53,9 @@ export class PackUploader {
     private readonly packSize: number,
     private readonly stats: WriteStats,
     private readonly onWritten: (entries: readonly PackEntry[]) => void,
-  ) {}
+  ) {
+    this.packTarget = packSize;
+  }
 
   /** Packs waiting for a slow disk hold memory: writers wait while two or more pile up. */
   async waitWhileBackedUp(throwIfFailed: () => void): Promise<void> {
@@ -53,14 +65,23 @@ export class PackUploader {
     }
   }
 
+  /** Whether `err` came from writing a pack (see lastWriteError), even after that pack was written or dropped since. */
+  isWriteError(err: unknown): boolean {
+    return typeof err === 'object' && err !== null && this.writeErrors.has(err);
+  }
+
   /** Seals a blob into the open pack (a new one if none is open). */
   add(kind: BlobKind, id: string, payload: PayloadPieces, plainLength: number): void {
+    if (this.pack && this.packTarget < this.packSize && this.pack.size + payloadLength(payload) > this.packTarget) {
+      // Written in order behind the others; a failed write is kept and retried (lastWriteError).
+      this.publish().catch(() => undefined);
+    }
     this.pack ??= new PackBuilder(this.keys, this.version);
     this.pack.add(kind, id, payload, plainLength);
   }
 
   async publishIfFull(): Promise<void> {
-    if (this.pack && this.pack.size >= this.packSize) await this.publish();
+    if (this.pack && this.pack.size >= this.packTarget) await this.publish();
   }
 
   /** Seals the open pack's header and writes it after any pack still waiting (one write at a time, in order). */
@@ -71,6 +92,20 @@ export class PackUploader {
     const run = this.writeChain.then(() => this.writeWaitingPacks());
     this.writeChain = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * Forgets the packs whose write failed (a full disk) and the open pack, once no write is under
+   * way: returns their blobs, which the caller must store again or do without.
+   */
+  async dropUnwritten(): Promise<PackEntry[]> {
+    await this.writeChain;
+    const entries = this.unwritten.flatMap((p) => p.entries);
+    if (this.pack) entries.push(...this.pack.finish().entries);
+    this.pack = null;
+    this.unwritten.length = 0;
+    this.lastWriteError = null;
+    return entries;
   }
 
   /** Writes one index segment naming the packs written since the last one; null when there are none. */
@@ -92,6 +127,7 @@ export class PackUploader {
         await this.writePack(this.unwritten[0]!);
       } catch (err) {
         this.lastWriteError = err;
+        if (typeof err === 'object' && err !== null) this.writeErrors.add(err);
         throw err;
       }
       this.unwritten.shift();
@@ -110,6 +146,10 @@ export class PackUploader {
     this.indexFiles.index.addPack(record);
     this.onWritten(pack.entries);
   }
+}
+
+function payloadLength(payload: PayloadPieces): number {
+  return Buffer.isBuffer(payload) ? payload.length : payload.reduce((n, p) => n + p.length, 0);
 }
 
 /** Format 2 packs carry compact blob lists (pack version 2); a format 1 store keeps version 1. */

@@ -7,7 +7,7 @@ import type { BlobIndex, PackRecord } from './blob-index.js';
 import { BlobReader } from './blob-reader.js';
 import { BlobWriter } from './blob-writer.js';
 import { IndexFiles, listPacks } from './index-files.js';
-import type { BlobLoader, ChunkSaver, Recompressing, SnapshotLister, TreeLoader, TreeSaver } from './interfaces.js';
+import type { BlobHolder, BlobLoader, ChunkSaver, Recompressing, SnapshotLister, TreeLoader, TreeSaver } from './interfaces.js';
 import { CONFIG_FILE } from './layout.js';
 import { MetadataFiles } from './metadata-files.js';
 import { BlobKind } from './pack-format.js';
@@ -55,7 +55,7 @@ export interface RepositoryOptions {
  * index and its segments (IndexFiles), blobs in (BlobWriter, PackUploader), blobs out (BlobReader),
  * trees (TreeBlobs), snapshots, SHA256SUMS and generations (MetadataFiles), key files (key-ring.ts).
  */
-export class Repository implements BlobLoader, ChunkSaver, Recompressing, TreeLoader, TreeSaver, SnapshotLister {
+export class Repository implements BlobHolder, BlobLoader, ChunkSaver, Recompressing, TreeLoader, TreeSaver, SnapshotLister {
   readonly xz: XzEngine;
   private readonly indexFiles: IndexFiles;
   private readonly reader: BlobReader;
@@ -196,6 +196,26 @@ export class Repository implements BlobLoader, ChunkSaver, Recompressing, TreeLo
 
   flush(options: { now?: boolean } = {}): Promise<string | null> {
     return this.writer.flush(options);
+  }
+
+  /** Forgets the packs a full disk kept from being written, and their blobs (the mount stores their chunks again later). */
+  dropUnwrittenPacks(): Promise<number> {
+    return this.writer.dropUnwritten();
+  }
+
+  /** In a written pack or queued for one (unlike hasBlob, it leaves the packs to confirm before a snapshot alone). */
+  holdsBlob(id: string): boolean {
+    return this.indexFiles.index.has(id) || this.writer.queued(id) !== undefined;
+  }
+
+  /** The plaintext length of a blob in a written pack; undefined when it is in none. */
+  storedPlainLength(id: string): number | undefined {
+    return this.indexFiles.index.get(id)?.plainLength;
+  }
+
+  /** Packs are written once they reach this size from now on (at most the store's pack size). */
+  setPackTarget(bytes: number): void {
+    this.writer.setPackTarget(Math.min(bytes, this.config.packSize));
   }
 
   // ---- blobs out (BlobReader) ---------------------------------------------------

@@ -34,6 +34,8 @@ function supersededBytes(repo: Repository, record: PackRecord): number {
 export interface TidyOptions {
   /** Bytes of live blobs that may be copied out of stale packs; a pack that would overrun it stays. */
   moveBudget?: number;
+  /** Write SHA256SUMS and a generation even when there is nothing to tidy (an earlier step removed files and left them to this). */
+  sealState?: boolean;
 }
 
 export async function tidySessionOutput(repo: Repository, options: TidyOptions = {}): Promise<TidyReport> {
@@ -58,7 +60,10 @@ export async function tidySessionOutput(repo: Repository, options: TidyOptions =
   }
   const smallBytes = small.reduce((n, id) => n + liveBytes(records.get(id)!), 0);
   if (small.length >= 2 && smallBytes <= budget) for (const packId of small) stale.add(packId);
-  if (stale.size === 0 && repo.newIndexSegments.size < 2) return report;
+  if (stale.size === 0 && repo.newIndexSegments.size < 2) {
+    if (options.sealState) await repo.commitState({ exclusive: true });
+    return report;
+  }
 
   report.blobsMoved = await moveUsedPayloads(repo, stale, () => true);
   await repo.flush();

@@ -21,7 +21,8 @@ describe('backing up files that fail mid-read (a mount of a damaged store)', () 
   beforeAll(async () => {
     damaged = await makeStore('source-errors', ['--chunk-size', '1M']);
     mnt = join(damaged.work, 'mnt');
-    // One mount session per pack; `at` is a byte of the new pack to flip (null: leave it whole).
+    // One mount session per state; `at` is a byte to flip in each pack it added that is that long
+    // (its data packs: a small store's mount writes a pack per chunk; null: leave them whole).
     // .zip is not compressed, so a file's chunks fill most of their pack.
     const session = async (write: () => Promise<void>, at: number | null): Promise<void> => {
       const before = await listPacks(damaged.path).catch(() => [] as string[]);
@@ -29,13 +30,19 @@ describe('backing up files that fail mid-read (a mount of a damaged store)', () 
       await write();
       await umount(m);
       const added = (await listPacks(damaged.path)).filter((p) => !before.includes(p));
-      expect(added).toHaveLength(1);
+      expect(added.length).toBeGreaterThan(0);
       if (at === null) return;
-      const file = join(damaged.path, added[0]!);
-      const bytes = await fs.readFile(file);
-      bytes[at] = bytes[at]! ^ 0x01;
-      await fs.chmod(file, 0o600);
-      await fs.writeFile(file, bytes);
+      let flipped = 0;
+      for (const pack of added) {
+        const file = join(damaged.path, pack);
+        const bytes = await fs.readFile(file);
+        if (bytes.length <= at) continue;
+        bytes[at] = bytes[at]! ^ 0x01;
+        await fs.chmod(file, 0o600);
+        await fs.writeFile(file, bytes);
+        flipped += 1;
+      }
+      expect(flipped).toBeGreaterThan(0);
     };
     await session(() => fs.writeFile(join(mnt, 'small.zip'), small), 50_000);
     // large.zip's first MiB (one whole chunk) in a sound pack, the other 3 MiB appended into a damaged one.
@@ -43,7 +50,7 @@ describe('backing up files that fail mid-read (a mount of a damaged store)', () 
       await fs.writeFile(join(mnt, 'large.zip'), large.subarray(0, MiB));
       await fs.writeFile(join(mnt, 'fine.txt'), 'unharmed\n');
     }, null);
-    await session(() => fs.appendFile(join(mnt, 'large.zip'), large.subarray(MiB)), 1_500_000);
+    await session(() => fs.appendFile(join(mnt, 'large.zip'), large.subarray(MiB)), 500_000);
     m = await mount(damaged, mnt);
   });
 

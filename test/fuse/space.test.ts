@@ -139,4 +139,51 @@ describe('space that frees itself', () => {
     expect((await fs.readdir(mnt)).sort()).toEqual(['.snapshots', 'c.bin', 'd.bin', 'note.txt']);
     await umount(again);
   });
+
+  it('a pack that a full disk kept from being written does not block later commits: deletes commit, space comes back, later writes land, nothing committed is lost', async () => {
+    const work = await tempDir('space-enospc');
+    const disk = join(work, 'disk');
+    await mountTmpfs(disk, '40m');
+    const store = { path: join(disk, 'store'), work };
+    await initStore(store.path, ['--chunk-size', '1M', '--pack-size', '1M']);
+    const mnt = join(work, 'mnt');
+    const m = await mount(store, mnt, ['--commit-delay', '200ms', '--no-snapshot-on-unmount']);
+    const c = randomBytes(8 * MiB);
+    for (const [name, data] of [['a.bin', randomBytes(8 * MiB)], ['b.bin', randomBytes(8 * MiB)], ['c.bin', c]] as const) await writeDurably(join(mnt, name), data);
+    let filler = '';
+    for (let i = 0; i < 20 && (await freeBytes(disk)) >= 256 * 1024; i++) {
+      filler = await fillLeaving(disk, 128 * 1024);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    // 4 MiB more cannot be stored: a pack write fails (in a write, or in the fsync's commit).
+    const big = randomBytes(4 * MiB);
+    const failed = await writeDurably(join(mnt, 'big.bin'), big).then(
+      () => null,
+      (err: NodeJS.ErrnoException) => err.code,
+    );
+    expect(failed).toBe('ENOSPC');
+    // Deleting files commits (what is stored), and a round frees their 16 MiB without a remount.
+    await fs.rm(join(mnt, 'a.bin'));
+    await fs.rm(join(mnt, 'b.bin'));
+    let free = await freeBytes(disk);
+    for (let i = 0; i < 100 && free < 12 * MiB; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      free = await freeBytes(disk);
+    }
+    expect(free, await readLog(mnt)).toBeGreaterThanOrEqual(12 * MiB);
+    expect(await readLog(mnt)).toMatch(/no space left on device.*: committing what is stored \(deletes included\)/i);
+    // Writes land again, and whatever of big.bin the mount shows is what survives the remount.
+    const fresh = randomBytes(4 * MiB);
+    await writeDurably(join(mnt, 'd.bin'), fresh);
+    const bigNow = await sha256File(join(mnt, 'big.bin'));
+    await umount(m);
+    await fs.rm(filler);
+    await sinkiOk(['check', '--read-data'], { store: store.path });
+    const again = await mount(store, mnt);
+    expect((await fs.readdir(mnt)).sort()).toEqual(['.snapshots', 'big.bin', 'c.bin', 'd.bin']);
+    expect(await sha256File(join(mnt, 'c.bin'))).toBe(sha256(c));
+    expect(await sha256File(join(mnt, 'd.bin'))).toBe(sha256(fresh));
+    expect(await sha256File(join(mnt, 'big.bin'))).toBe(bigNow);
+    await umount(again);
+  });
 });

@@ -9,6 +9,7 @@ import { ChunkCache } from '../../src/fuse/chunk-cache.js';
 import { FileIo } from '../../src/fuse/file-io.js';
 import { SinkiFilesystem } from '../../src/fuse/filesystem.js';
 import { FsError } from '../../src/fuse/fuse-adapter.js';
+import { InodeTable } from '../../src/fuse/inodes.js';
 import { Mutex } from '../../src/fuse/mutex.js';
 import { DirEntries, DirNode, nowNs } from '../../src/fuse/nodes.js';
 import { SnapshotsDir } from '../../src/fuse/snapshots-dir.js';
@@ -72,13 +73,14 @@ async function buildFs(repo: Repository, storePath: string, options: InProcessOp
   const mutex = new Mutex();
   const cache = new ChunkCache(repo, options.cacheSize ?? 64 * 2 ** 20);
   const io = new FileIo(repo, cache, repo.config.chunkSize, options.writeBuffer ?? 64 * 2 ** 20);
-  const trees = new TreeStore(repo, io);
+  const inodes = new InodeTable();
+  const trees = new TreeStore(repo, io, inodes);
   const head = await readHead(repo);
   let headTree = head?.tree ?? null;
   const now = nowNs();
-  const root = new DirNode({ mode: 0o755, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, mtimeNs: now, ctimeNs: now }, headTree, false);
+  const root = new DirNode({ mode: 0o755, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, mtimeNs: now, ctimeNs: now }, headTree, false, inodes.root);
   if (!head) root.children = new DirEntries();
-  const snapshots = new SnapshotsDir(repo);
+  const snapshots = new SnapshotsDir(repo, inodes);
   let dirty = false;
   const released: number[] = [];
 
@@ -109,6 +111,7 @@ async function buildFs(repo: Repository, storePath: string, options: InProcessOp
       dirty = true;
     },
     released: (bytes) => released.push(bytes),
+    roomToWrite: () => Promise.resolve(),
     commitNow: async () => {
       await commit();
     },

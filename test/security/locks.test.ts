@@ -68,6 +68,37 @@ describe('locks come before the index, and a writer that lost its lock commits n
     await lock.release();
   });
 
+  it('one commit (a mount writing index, refs/head and generation) reads its lock file once; the next commit asks again', async () => {
+    const raw = new LocalBackend(store);
+    const lock = await StoreLock.acquire(raw, false, 'mount');
+    let lockReads = 0;
+    const counting = Object.create(raw) as LocalBackend;
+    counting.read = (path: string, max?: number) => {
+      if (path.startsWith('locks/')) lockReads += 1;
+      return raw.read(path, max);
+    };
+    const guarded = new GuardedBackend(raw);
+    const counted = await StoreLock.acquire(counting, false, 'mount: counted', { besides: lock });
+    guarded.attach(counted);
+    lockReads = 0; // acquiring read every lock
+    try {
+      await counted.asOneCommit(async () => {
+        await guarded.write('snapshots/' + HEX64, Buffer.from('x'));
+        await guarded.write('refs/head', Buffer.from('x'));
+        await guarded.remove('snapshots/' + HEX64);
+      });
+      expect(lockReads).toBe(1);
+      await guarded.write('refs/head', Buffer.from('y'));
+      expect(lockReads).toBe(2);
+      // The next commit still notices a lock that went meanwhile.
+      expect((await sinkiOk(['unlock', '--all'], { store })).stdout).toBe('removed 2 locks\n');
+      await expect(counted.asOneCommit(() => guarded.write('refs/head', Buffer.from('z')))).rejects.toMatchObject({ code: 'LOCKED' });
+    } finally {
+      await fs.rm(join(store, 'refs', 'head'), { force: true });
+      await fs.rm(join(store, 'snapshots', HEX64), { force: true });
+    }
+  });
+
   it('a lock not refreshed for longer than the stale age (a suspended machine) is lost even if its file is still there', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     const raw = new LocalBackend(store);

@@ -110,7 +110,7 @@ describe('FileIo dirty chunks', () => {
 describe('DirEntries', () => {
   it('counts its subfolders through adds, replacements and removals', () => {
     const entries = new DirEntries();
-    const dir = (): DirNode => new DirNode(meta(), null, false);
+    const dir = (): DirNode => new DirNode(meta(), null, false, 1);
     entries.set('a', dir());
     entries.set('b', dir());
     entries.set('f', newFile());

@@ -377,6 +377,15 @@ describe('metadata', () => {
     expect((await fs.getattr('/nl/renamed')).ino).toBe(file.ino);
   });
 
+  it('two filesystems in one process number alike: each mount has its own inode table', async () => {
+    await fs.mkdir('/d', 0o755);
+    await writeFile(fs, '/d/f', Buffer.from('x'));
+    await h.commit();
+    const other = (await h.remount()).fs;
+    // Both hold the same paths at once; a table shared between them would give the second the next free numbers.
+    for (const path of ['/', '/d', '/d/f', '/.snapshots']) expect((await other.getattr(path)).ino).toBe((await fs.getattr(path)).ino);
+  });
+
   it('create and mkdir keep only the permission bits of the mode they are given, in getattr and in the stored tree', async () => {
     await fs.release('/f', await fs.create('/f', S_IFREG | 0o640));
     await fs.mkdir('/d', S_IFDIR | 0o1750);

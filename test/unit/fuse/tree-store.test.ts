@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChunkCache } from '../../../src/fuse/chunk-cache.js';
 import { FileIo } from '../../../src/fuse/file-io.js';
+import { InodeTable } from '../../../src/fuse/inodes.js';
 import { DirEntries, DirNode, FileNode, nowNs, type Meta } from '../../../src/fuse/nodes.js';
 import { TreeStore } from '../../../src/fuse/tree-store.js';
 import type { Repository } from '../../../src/repo/repository.js';
@@ -33,8 +34,8 @@ describe('a commit of a big folder', () => {
 
   it('lets the event loop turn while it seals and saves, so reads (getattr, readdir, read) are answered meanwhile', async () => {
     const io = new FileIo(repo, new ChunkCache(repo, 1 << 20), 4 << 20, 1 << 30);
-    const trees = new TreeStore(repo, io);
-    const dir = new DirNode(meta(), null, false);
+    const trees = new TreeStore(repo, io, new InodeTable());
+    const dir = new DirNode(meta(), null, false, 1);
     dir.children = new DirEntries();
     for (let i = 0; i < 5000; i++) {
       const file = new FileNode(i + 1, meta(), 0, [], `f${i}`, false);

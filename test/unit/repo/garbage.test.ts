@@ -91,6 +91,28 @@ describe('freeing what is no longer used (the mount\'s own prune)', () => {
     expect(plan.bytesToMove).toBeLessThanOrEqual(700 * KiB);
   });
 
+  it('with keepUnusedShare, repacking stops once the unused bytes left are that share of the used ones, the most garbage per byte moved first', async () => {
+    const { repo } = await newStore();
+    const chunks = await storeChunks(repo, 20);
+    const packs = repo.index.packIds().map((p) => repo.index.packEntries(p)!.map((e) => e.id));
+    expect(packs.length).toBeGreaterThanOrEqual(4);
+    // One blob unused in each pack, and a second one in the first; the last pack is the smallest (2 blobs).
+    const unused = new Set([...packs.map((p) => p[0]!), packs[0]![1]!]);
+    const isUsed = (id: string): boolean => !unused.has(id);
+    const all = planGarbage(repo, isUsed, { maxUnused: 0, moveBudget: Infinity });
+    expect(all.repackPacks.length).toBe(packs.length);
+    const usedBytes = all.bytesIndexed - all.bytesUnused;
+    // Room for one blob's garbage and a half: all but one of the packs with a blob unused are repacked.
+    const share = (1.5 * 200 * KiB) / usedBytes;
+    const some = planGarbage(repo, isUsed, { maxUnused: 0, moveBudget: Infinity, keepUnusedShare: share });
+    expect(some.repackPacks.length).toBe(packs.length - 1);
+    // Most garbage per byte moved first: the last pack (half unused), then the first (a third).
+    const ids = repo.index.packIds();
+    expect(some.repackPacks.slice(0, 2)).toEqual([ids.at(-1), ids[0]]);
+    expect(some.bytesUnused - some.bytesToFree).toBeLessThanOrEqual(share * usedBytes);
+    expect(chunks.length).toBe(20);
+  });
+
   it('interrupted at every write and remove, leaves a store that opens, reads every used blob and checks clean', async () => {
     const { dir, repo } = await newStore();
     const chunks = await storeChunks(repo, 16);
