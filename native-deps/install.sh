@@ -15,6 +15,8 @@ command -v git >/dev/null 2>&1 || missing+=(git)
 command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
 command -v vim >/dev/null 2>&1 || missing+=(vim)
 dpkg -s liblzma-dev >/dev/null 2>&1 || missing+=(liblzma-dev)
+# for the tests of the units in contrib/ (systemd-analyze verify)
+command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 
 if ((${#missing[@]})); then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -35,5 +37,12 @@ if [ -x native-deps/build-lzma-system.sh ]; then
 fi
 native-deps/build-fuse-native-patched.sh || echo "native-deps: the patched fuse-native did not build; the shipped one is used (cp -a into the mount then loses mtimes, and times are whole milliseconds)"
 npx tsc -p tsconfig.json
-chmod +x dist/cli/main.js
+chmod +x dist/cli/main.js dist/cli/mount-helper.js
+# mount(8) finds the helper for `mount -t fuse.sinki` (and fstab lines of that type) in /sbin only.
+if [ "$(id -u)" -eq 0 ]; then
+  ln -sfn "$PWD/dist/cli/mount-helper.js" /sbin/mount.fuse.sinki
+  echo "native-deps: /sbin/mount.fuse.sinki -> $PWD/dist/cli/mount-helper.js"
+else
+  echo "native-deps: for mount -t fuse.sinki and fstab lines, run: sudo ln -sfn $PWD/dist/cli/mount-helper.js /sbin/mount.fuse.sinki"
+fi
 node native-deps/checks.mjs
