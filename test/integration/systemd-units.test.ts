@@ -6,7 +6,7 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CLI, run } from '../helpers/cli.js';
+import { CLI, PASSWORD, initStore, run, sinkiOk, type RunResult } from '../helpers/cli.js';
 import { removeTempDirs, tempDir } from '../helpers/temp.js';
 
 const CONTRIB = new URL('../../contrib/', import.meta.url).pathname;
@@ -45,13 +45,83 @@ describe('systemd units in contrib/', () => {
     expect((await verify(dir)).stderr).toMatch(/nonexistent\/sinki is not executable/);
   });
 
-  it('the backup service backs up, forgets by the policy with --prune, and pushes when a remote is set', async () => {
-    const text = await fs.readFile(join(CONTRIB, 'sinki-backup@.service'), 'utf8');
-    const steps = text.split('\n').filter((l) => l.startsWith('ExecStart='));
+  it('the backup service, its steps run as systemd runs them: backs up, forgets by the policy and prunes, pushes, with metrics and hooks', async () => {
+    const work = await tempDir('units-run');
+    const store = join(work, 'store');
+    const remote = join(work, 'remote');
+    const credentials = join(work, 'credentials');
+    await fs.mkdir(credentials);
+    await fs.writeFile(join(credentials, 'password'), `${PASSWORD}\n`, { mode: 0o600 });
+    for (const dir of ['a', 'b']) {
+      await fs.mkdir(join(work, dir));
+      await fs.writeFile(join(work, dir, 'file.txt'), `${dir}\n`);
+    }
+    await initStore(store);
+    const steps = execStartLines(await fs.readFile(join(CONTRIB, 'sinki-backup@.service'), 'utf8'));
     expect(steps).toHaveLength(3);
-    expect(steps[0]).toMatch(/ backup \$SINKI_BACKUP_PATHS/);
-    expect(steps[1]).toMatch(/ forget \$SINKI_FORGET_POLICY --prune$/);
-    expect(steps[2]).toMatch(/ push "\$SINKI_PUSH_REMOTE"/);
-    expect(await fs.readFile(join(CONTRIB, 'sinki-backup@.timer'), 'utf8')).toMatch(/^OnCalendar=/m);
+    const conf = {
+      SINKI_STORE: store,
+      SINKI_BACKUP_PATHS: `${join(work, 'a')} ${join(work, 'b')}`,
+      SINKI_FORGET_POLICY: '--keep-last 1',
+      SINKI_PUSH_REMOTE: remote,
+      SINKI_PUSH_OPTIONS: '--transfers 2',
+      SINKI_METRICS_FILE: join(work, 'sinki.prom'),
+      SINKI_ON_SUCCESS: `echo "$(head -c 40) ok" >> ${join(work, 'hooks.log')}`,
+    };
+    for (let night = 0; night < 2; night++) {
+      for (const step of steps) {
+        const r = await runExecStart(step, { ...unitDefaults(await fs.readFile(join(CONTRIB, 'sinki-backup@.service'), 'utf8')), ...conf, CREDENTIALS_DIRECTORY: credentials });
+        expect({ step, code: r.code, stderr: r.stderr }).toEqual({ step, code: 0, stderr: '' });
+      }
+    }
+    const ids = async (at: string): Promise<string[]> => (JSON.parse((await sinkiOk(['snapshots', '--json'], { store: at })).stdout) as Array<{ id: string }>).map((x) => x.id);
+    const snapshots = JSON.parse((await sinkiOk(['snapshots', '--json'], { store })).stdout) as Array<{ id: string; paths: string[] }>;
+    expect(snapshots.map((x) => x.paths)).toEqual([[join(work, 'a'), join(work, 'b')]]); // two nights, --keep-last 1
+    const pushed = await ids(remote);
+    expect(pushed).toHaveLength(2); // push without --delete (SINKI_PUSH_OPTIONS) keeps what forget removed here
+    expect(pushed).toContain(snapshots[0]!.id);
+    const metrics = await fs.readFile(conf.SINKI_METRICS_FILE, 'utf8');
+    for (const command of ['backup', 'forget', 'push']) expect(metrics).toContain(`sinki_last_run_success{command="${command}",store="${store}"} 1`);
+    const hooks = (await fs.readFile(join(work, 'hooks.log'), 'utf8')).trim().split('\n');
+    expect(hooks.map((l) => /"command":"(\w+)"/.exec(l)?.[1])).toEqual(['backup', 'forget', 'push', 'backup', 'forget', 'push']);
+
+    // Without a remote the push step does nothing and succeeds; without metrics and hooks, none.
+    const bare = { ...unitDefaults(await fs.readFile(join(CONTRIB, 'sinki-backup@.service'), 'utf8')), SINKI_STORE: store, SINKI_BACKUP_PATHS: join(work, 'a'), SINKI_FORGET_POLICY: '--keep-last 5', CREDENTIALS_DIRECTORY: credentials };
+    for (const step of steps) expect((await runExecStart(step, bare)).code).toBe(0);
+    expect(await ids(store)).toHaveLength(2);
+    expect(await ids(remote)).toEqual(pushed);
   });
 });
+
+/** The ExecStart= command lines of a unit, in order. */
+function execStartLines(unit: string): string[] {
+  return unit.split('\n').filter((l) => l.startsWith('ExecStart=')).map((l) => l.slice('ExecStart='.length));
+}
+
+/** The unit's Environment= assignments (NAME=value, space-separated; values without spaces). */
+function unitDefaults(unit: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const l of unit.split('\n').filter((x) => x.startsWith('Environment='))) {
+    for (const a of l.slice('Environment='.length).split(/\s+/).filter(Boolean)) env[a.slice(0, a.indexOf('='))] = a.slice(a.indexOf('=') + 1);
+  }
+  return env;
+}
+
+/**
+ * A command line as systemd runs it (systemd.service(5), "Command lines"): words split at
+ * whitespace, quotes group; a word that is exactly $NAME becomes the value split at whitespace (zero
+ * or more words); ${NAME} anywhere becomes the value as it is. /usr/local/bin/sinki is this CLI.
+ */
+async function runExecStart(line: string, env: Record<string, string>): Promise<RunResult> {
+  const words: string[] = [];
+  for (const m of line.matchAll(/'([^']*)'|"([^"]*)"|(\S+)/g)) {
+    const raw = m[1] ?? m[2] ?? m[3]!;
+    const plain = m[3] !== undefined;
+    const whole = plain ? /^\$([A-Za-z_]\w*)$/.exec(raw) : null;
+    if (whole) words.push(...(env[whole[1]!] ?? '').split(/\s+/).filter(Boolean));
+    else words.push(raw.replace(/\$\{(\w+)\}/g, (_s, name: string) => env[name] ?? '').replaceAll(INSTALLED_CLI, CLI));
+  }
+  const [program, ...args] = words;
+  // The unit runs as root with systemd's environment: nothing of sinki's but what the unit sets.
+  return run(program!, args, { env: { SINKI_PASSWORD: undefined, SINKI_STORE: undefined, ...env } });
+}
