@@ -6,8 +6,10 @@
 import { promises as fs } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, PASSWORD, expectOneErrorLine, run, type RunResult } from '../helpers/cli.js';
-import { cleanup, errCode, forgetMount, isMounted, makeStore, trackMount, waitForExit, type Store } from './harness.js';
+import { CLI, PASSWORD, expectOneErrorLine, run, sinkiOk, type RunResult } from '../helpers/cli.js';
+import { spawn } from 'node:child_process';
+import { execStartArgv, execStartLines, unitDefaults } from '../helpers/systemd.js';
+import { cleanup, errCode, forgetMount, isMounted, makeStore, trackMount, waitFor, waitForExit, type Store } from './harness.js';
 
 const HELPER_LINK = '/sbin/mount.fuse.sinki';
 const HELPER = join(dirname(CLI), 'mount-helper.js');
@@ -122,5 +124,35 @@ describe('mount -t fuse.sinki and fstab lines (mount.fuse.sinki)', () => {
     await fs.writeFile(wrong, 'not it\n');
     expectOneErrorLine(await mountCmd(['-t', 'fuse.sinki', store.path, mnt, '-o', `password_file=${wrong}`]), 12);
     expect(await isMounted(mnt)).toBe(false);
+  });
+
+  it('sinki-mount@.service: its ExecStart mounts in the foreground; SIGTERM (systemctl stop) commits, snapshots and unmounts', async () => {
+    const unit = await fs.readFile(new URL('../../contrib/sinki-mount@.service', import.meta.url), 'utf8');
+    const [line] = execStartLines(unit);
+    const mnt = join(store.work, 'unit');
+    await fs.mkdir(mnt);
+    const credentials = join(store.work, 'credentials');
+    await fs.mkdir(credentials);
+    await fs.copyFile(passwordFile, join(credentials, 'password'));
+    const argv = execStartArgv(line!, { ...unitDefaults(unit), SINKI_STORE: store.path, SINKI_MOUNTPOINT: mnt, SINKI_MOUNT_OPTIONS: '--commit-delay 100ms', CREDENTIALS_DIRECTORY: credentials });
+    const env: NodeJS.ProcessEnv = { ...process.env, SINKI_STORE: store.path };
+    delete env.SINKI_PASSWORD;
+    const child = spawn(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+    let log = '';
+    child.stderr.on('data', (b: Buffer) => (log += b.toString()));
+    await waitFor('the unit\'s mount', () => isMounted(mnt)).catch((err: Error) => {
+      child.kill('SIGKILL');
+      throw new Error(`${err.message}\n${log}`);
+    });
+    const m = trackMount(mnt);
+    expect(m.pid).toBe(child.pid); // in the foreground: the process systemd watches is the mount
+    await fs.writeFile(join(mnt, 'from-the-unit.txt'), 'unit\n');
+    child.kill('SIGTERM'); // KillSignal=SIGTERM, KillMode=mixed: the main process first
+    expect(await exited).toBe(0);
+    forgetMount(m);
+    expect(await isMounted(mnt)).toBe(false);
+    expect(log).toMatch(/unmounted /);
+    expect((await sinkiOk(['ls', 'latest'], { store: store.path })).stdout).toContain('/from-the-unit.txt');
   });
 });

@@ -6,12 +6,12 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CLI, PASSWORD, initStore, run, sinkiOk, type RunResult } from '../helpers/cli.js';
+import { CLI, PASSWORD, initStore, run, sinkiOk } from '../helpers/cli.js';
+import { execStartLines, INSTALLED_CLI, runExecStart, unitDefaults } from '../helpers/systemd.js';
 import { removeTempDirs, tempDir } from '../helpers/temp.js';
 
 const CONTRIB = new URL('../../contrib/', import.meta.url).pathname;
 const UNITS = ['sinki-mount@.service', 'sinki-backup@.service', 'sinki-backup@.timer'];
-const INSTALLED_CLI = '/usr/local/bin/sinki';
 
 async function unitsFor(dir: string, edit: (name: string, text: string) => string = (_n, t) => t): Promise<void> {
   for (const name of UNITS) {
@@ -92,36 +92,3 @@ describe('systemd units in contrib/', () => {
     expect(await ids(remote)).toEqual(pushed);
   });
 });
-
-/** The ExecStart= command lines of a unit, in order. */
-function execStartLines(unit: string): string[] {
-  return unit.split('\n').filter((l) => l.startsWith('ExecStart=')).map((l) => l.slice('ExecStart='.length));
-}
-
-/** The unit's Environment= assignments (NAME=value, space-separated; values without spaces). */
-function unitDefaults(unit: string): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const l of unit.split('\n').filter((x) => x.startsWith('Environment='))) {
-    for (const a of l.slice('Environment='.length).split(/\s+/).filter(Boolean)) env[a.slice(0, a.indexOf('='))] = a.slice(a.indexOf('=') + 1);
-  }
-  return env;
-}
-
-/**
- * A command line as systemd runs it (systemd.service(5), "Command lines"): words split at
- * whitespace, quotes group; a word that is exactly $NAME becomes the value split at whitespace (zero
- * or more words); ${NAME} anywhere becomes the value as it is. /usr/local/bin/sinki is this CLI.
- */
-async function runExecStart(line: string, env: Record<string, string>): Promise<RunResult> {
-  const words: string[] = [];
-  for (const m of line.matchAll(/'([^']*)'|"([^"]*)"|(\S+)/g)) {
-    const raw = m[1] ?? m[2] ?? m[3]!;
-    const plain = m[3] !== undefined;
-    const whole = plain ? /^\$([A-Za-z_]\w*)$/.exec(raw) : null;
-    if (whole) words.push(...(env[whole[1]!] ?? '').split(/\s+/).filter(Boolean));
-    else words.push(raw.replace(/\$\{(\w+)\}/g, (_s, name: string) => env[name] ?? '').replaceAll(INSTALLED_CLI, CLI));
-  }
-  const [program, ...args] = words;
-  // The unit runs as root with systemd's environment: nothing of sinki's but what the unit sets.
-  return run(program!, args, { env: { SINKI_PASSWORD: undefined, SINKI_STORE: undefined, ...env } });
-}
