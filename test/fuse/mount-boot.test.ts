@@ -155,4 +155,21 @@ describe('mount -t fuse.sinki and fstab lines (mount.fuse.sinki)', () => {
     expect(log).toMatch(/unmounted /);
     expect((await sinkiOk(['ls', 'latest'], { store: store.path })).stdout).toContain('/from-the-unit.txt');
   });
+
+  it('sinki doctor says whether /sbin/mount.fuse.sinki is there and runs this installation', async () => {
+    const helperCheck = async (): Promise<{ ok: boolean; detail: string; fix?: string }> => {
+      const r = await run(process.execPath, [CLI, 'doctor', '--json']);
+      return (JSON.parse(r.stdout) as Array<{ name: string; ok: boolean; detail: string; fix?: string }>).find((c) => c.name === 'mount.fuse.sinki')!;
+    };
+    expect(await helperCheck()).toMatchObject({ ok: true, detail: `${HELPER_LINK} -> ${await fs.realpath(HELPER)}` });
+    await fs.rm(HELPER_LINK);
+    try {
+      expect(await helperCheck()).toMatchObject({ ok: false, detail: expect.stringMatching(/missing: mount -t fuse.sinki and fstab lines will not work$/), fix: expect.stringContaining(`ln -sfn ${HELPER} ${HELPER_LINK}`) });
+      await fs.symlink('/bin/true', HELPER_LINK);
+      expect(await helperCheck()).toMatchObject({ ok: false, detail: expect.stringMatching(/runs \/(usr\/)?bin\/true, not this installation's /) });
+    } finally {
+      await fs.rm(HELPER_LINK, { force: true });
+      await fs.symlink(HELPER, HELPER_LINK);
+    }
+  });
 });
