@@ -147,6 +147,10 @@ export const JSON_SCHEMAS: Readonly<Record<string, JsonSchema>> = {
   },
   snapshot: line('snapshot', { id: hexId, short_id: str, taken_by_mount: bool }),
   umount: line('umount', { mountpoint: str, result: { enum: ['unmounted', 'cleared-stale'] } }),
+  mounts: {
+    type: 'array',
+    items: obj({ mountpoint: str, read_only: bool, state: { enum: ['answering', 'stale', 'silent'] }, pid: { type: ['integer', 'null'] }, write_sizes: { oneOf: [{ type: 'null' }, { type: 'object' }] } }),
+  },
   push: { oneOf: [pushProgress, pushSummary] },
   check,
   forget: { oneOf: [forget, prune] },

@@ -61,14 +61,27 @@ describe('--json on every command that prints, against docs/JSON.md\'s schemas',
     expect(restore.at(-1)).toMatchObject({ type: 'summary', files: 2, failed: 0 });
   });
 
-  it('snapshot and umount, on a real mount; doctor', async () => {
+  it('snapshot, mounts and umount, on a real mount; doctor', async () => {
     const mnt = join(work, 'mnt');
     const m = await mount({ path: store, work }, mnt);
     await fs.writeFile(join(mnt, 'live.txt'), 'live\n');
     expect((await jsonOf('snapshot', ['snapshot'], s))[0]).toMatchObject({ type: 'snapshot', taken_by_mount: true });
+    const [mounts] = (await jsonOf('mounts', ['mounts'])) as Array<Array<{ mountpoint: string }>>;
+    expect(mounts!.find((x) => x.mountpoint === mnt)).toMatchObject({ read_only: false, state: 'answering', pid: m.pid });
+    expect((await sinkiOk(['mounts'])).stdout).toContain(`${mnt}  rw  pid ${m.pid}\n`);
     expect(await jsonOf('umount', ['umount', mnt])).toEqual([{ type: 'umount', mountpoint: mnt, result: 'unmounted' }]);
     await waitForExit(m.pid);
     forgetMount(m);
+    expect(((await jsonOf('mounts', ['mounts']))[0] as Array<{ mountpoint: string }>).map((x) => x.mountpoint)).not.toContain(mnt);
+    // A mount whose process died: stale, and `sinki umount` clears it.
+    const dead = await mount({ path: store, work }, mnt);
+    process.kill(dead.pid, 'SIGKILL');
+    await waitForExit(dead.pid);
+    const [after] = (await jsonOf('mounts', ['mounts'])) as Array<Array<{ mountpoint: string }>>;
+    expect(after!.find((x) => x.mountpoint === mnt)).toMatchObject({ state: 'stale', pid: null });
+    expect((await sinkiOk(['mounts'])).stdout).toContain(`${mnt}  rw  stale: its process is gone; clear it with "sinki umount"\n`);
+    expect((await jsonOf('umount', ['umount', mnt]))[0]).toMatchObject({ result: 'cleared-stale' });
+    forgetMount(dead);
     const [checks] = (await jsonOf('doctor', ['doctor'], {}, 'any')) as Array<Array<{ name: string }>>;
     expect(checks!.length).toBeGreaterThan(2);
   });
@@ -81,7 +94,7 @@ describe('--json on every command that prints, against docs/JSON.md\'s schemas',
     await jsonOf('prune', ['prune', '--dry-run'], s);
     await jsonOf('compact', ['compact'], s);
     expect((await jsonOf('repair index', ['repair', 'index'], s))[0]).toMatchObject({ type: 'repair-index', damaged: [] });
-    expect(await jsonOf('unlock', ['unlock'], s)).toEqual([{ type: 'unlock', removed: 0 }]);
+    expect(await jsonOf('unlock', ['unlock'], s)).toEqual([{ type: 'unlock', removed: 1 }]); // the lock of the mount killed above
   });
 
   it('key list, key add, key passwd, key remove', async () => {
