@@ -108,6 +108,22 @@ describe('--json on every command that prints, against docs/JSON.md\'s schemas',
     expect(await jsonOf('key remove', ['key', 'remove', old], { ...s, password: 'a third password' })).toEqual([{ type: 'key-remove', id: old }]);
   });
 
+  it('check --json on a damaged store: ok false, the problems in the line and not on stderr, exit 13', async () => {
+    const damaged = join(work, 'damaged');
+    await fs.cp(store, damaged, { recursive: true });
+    const packs = (await fs.readdir(join(damaged, 'packs'), { recursive: true, withFileTypes: true })).filter((e) => e.isFile());
+    const pack = join(packs[0]!.parentPath, packs[0]!.name);
+    const bytes = await fs.readFile(pack);
+    bytes[bytes.length >> 1]! ^= 0xff;
+    await fs.writeFile(pack, bytes);
+    const r = await sinki(['check', '--read-data', '--json'], { store: damaged, password: 'a third password' });
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 13, stderr: '' });
+    const line = JSON.parse(r.stdout) as { ok: boolean; problems: string[] };
+    expect(schemaErrors(JSON_SCHEMAS.check!, line)).toEqual([]);
+    expect(line.ok).toBe(false);
+    expect(line.problems.join('\n')).toContain(packs[0]!.name);
+  });
+
   it('docs/JSON.md has a section for every schema, and every schema met real output here (hook: test/integration/run-report.test.ts)', async () => {
     const doc = await fs.readFile(new URL('../../docs/JSON.md', import.meta.url), 'utf8');
     for (const command of Object.keys(JSON_SCHEMAS)) expect(doc).toContain(`## ${command}\n`);
