@@ -63,8 +63,8 @@ export function helperCommand(argv: readonly string[], env: { SINKI_PASSWORD?: s
       if (value === undefined) throw new SinkiError('USAGE', 'mount.fuse.sinki: -o needs a value');
       options.push(...splitMountOptions(value));
     } else if (a.startsWith('-o') && a.length > 2) options.push(...splitMountOptions(a.slice(2)));
-    else if (a === '-t') i++; // the type: fuse.sinki, or whatever name the helper was linked under
-    else if (/^-[sfnvNi]+$/.test(a)) {
+    else if (a === '-t' || a === '-N') i++; // the type (fuse.sinki); a mount namespace (newer mount(8)s), which is mount's business
+    else if (/^-[sfnvi]+$/.test(a)) {
       sloppy ||= a.includes('s');
       fake ||= a.includes('f');
       verbose ||= a.includes('v');

@@ -22,8 +22,8 @@ describe('mount.fuse.sinki: mount(8) arguments into a sinki command line', () =>
     });
   });
 
-  it('ro is --read-only; -f is a fake mount, -v shows output; -n and -t are accepted', () => {
-    const cmd = helperCommand(['-n', 's', 'm', '-fv', '-t', 'fuse.sinki', '-oro,password_file=p'], {});
+  it('ro is --read-only; -f is a fake mount, -v shows output; -n, -t TYPE and -N NS are accepted', () => {
+    const cmd = helperCommand(['-n', 's', 'm', '-fv', '-t', 'fuse.sinki', '-N', '1234', '-oro,password_file=p'], {});
     expect(cmd).toEqual({ args: ['--store', 's', '--password-file', 'p', 'mount', 'm', '--background', '--read-only'], fake: true, verbose: true });
   });
 
