@@ -15,8 +15,10 @@ command -v git >/dev/null 2>&1 || missing+=(git)
 command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
 command -v vim >/dev/null 2>&1 || missing+=(vim)
 dpkg -s liblzma-dev >/dev/null 2>&1 || missing+=(liblzma-dev)
-# for the tests of the units in contrib/ (systemd-analyze verify)
+# for the tests of the units in contrib/ (systemd-analyze verify) and of mount -t fuse.sinki
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
+command -v mount >/dev/null 2>&1 || missing+=(mount)
+command -v script >/dev/null 2>&1 || missing+=(bsdutils)
 
 if ((${#missing[@]})); then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
