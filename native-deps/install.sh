@@ -19,6 +19,10 @@ dpkg -s liblzma-dev >/dev/null 2>&1 || missing+=(liblzma-dev)
 command -v pcmanfm >/dev/null 2>&1 || missing+=(pcmanfm)
 command -v Xvfb >/dev/null 2>&1 || missing+=(xvfb)
 command -v convert >/dev/null 2>&1 && convert -version 2>/dev/null | grep -q ImageMagick || missing+=(imagemagick)
+# for the tests of the units in contrib/ (systemd-analyze verify) and of mount -t fuse.sinki
+command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
+command -v mount >/dev/null 2>&1 || missing+=(mount)
+command -v script >/dev/null 2>&1 || missing+=(bsdutils)
 
 if ((${#missing[@]})); then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -39,5 +43,12 @@ if [ -x native-deps/build-lzma-system.sh ]; then
 fi
 native-deps/build-fuse-native-patched.sh || echo "native-deps: the patched fuse-native did not build; the shipped one is used (cp -a into the mount then loses mtimes, and times are whole milliseconds)"
 npx tsc -p tsconfig.json
-chmod +x dist/cli/main.js
+chmod +x dist/cli/main.js dist/cli/mount-helper.js
+# mount(8) finds the helper for `mount -t fuse.sinki` (and fstab lines of that type) in /sbin only.
+if [ "$(id -u)" -eq 0 ]; then
+  ln -sfn "$PWD/dist/cli/mount-helper.js" /sbin/mount.fuse.sinki
+  echo "native-deps: /sbin/mount.fuse.sinki -> $PWD/dist/cli/mount-helper.js"
+else
+  echo "native-deps: for mount -t fuse.sinki and fstab lines, run: sudo ln -sfn $PWD/dist/cli/mount-helper.js /sbin/mount.fuse.sinki"
+fi
 node native-deps/checks.mjs

@@ -9,6 +9,7 @@ import { formatBytes, formatDuration, parsePositiveInt } from '../units.js';
 import type { CliContext } from './context.js';
 import { printJson, warnLine } from './output.js';
 import { ProgressLine } from './progress.js';
+import { RunRecorder } from './run-report.js';
 
 export interface BackupFlags {
   tag: string[];
@@ -28,7 +29,7 @@ export function remoteBaseName(remote: string): string {
 }
 
 /** `sinki backup`: local paths, or a remote pulled into a private staging folder first. */
-export async function runBackup(ctx: CliContext, paths: string[], flags: BackupFlags): Promise<number> {
+export async function runBackup(ctx: CliContext, paths: string[], flags: BackupFlags, rec = new RunRecorder()): Promise<number> {
   const excludes = [...flags.exclude];
   for (const f of flags.excludeFile) {
     try {
@@ -58,7 +59,7 @@ export async function runBackup(ctx: CliContext, paths: string[], flags: BackupF
           progress.done();
           sources = [staging];
         }
-        return await backupSources(repo, sources, flags, excludes);
+        return await backupSources(repo, sources, flags, excludes, rec);
       } finally {
         if (staging) await fs.rm(staging, { recursive: true, force: true });
       }
@@ -67,7 +68,7 @@ export async function runBackup(ctx: CliContext, paths: string[], flags: BackupF
   );
 }
 
-async function backupSources(repo: Repository, sources: string[], flags: BackupFlags, excludes: string[]): Promise<number> {
+async function backupSources(repo: Repository, sources: string[], flags: BackupFlags, excludes: string[], rec: RunRecorder): Promise<number> {
   const recorded = flags.from ? [flags.from] : sources;
   const parent = flags.force ? null : findParent(await repo.listSnapshots(), hostname(), recorded);
   const progress = ProgressLine.choose(Boolean(flags.json), 'backup');
@@ -89,8 +90,10 @@ async function backupSources(repo: Repository, sources: string[], flags: BackupF
   });
   progress.done();
   const s = result.snapshot.summary!;
+  const summary = { type: 'summary', snapshot_id: result.id, parent: parent?.id ?? null, files: s.files, files_new: s.filesNew ?? 0, files_changed: s.filesChanged ?? 0, files_unchanged: s.filesUnchanged ?? 0, dirs: s.dirs, bytes: s.bytes, new_bytes: s.newBytes, stored_bytes: s.storedBytes, packs_written: s.packsWritten, duration_ms: s.durationMs, warnings: result.warnings };
+  rec.record({ bytes: s.bytes, files: s.files, errors: result.warnings, summary });
   if (flags.json) {
-    printJson({ type: 'summary', snapshot_id: result.id, parent: parent?.id ?? null, files: s.files, files_new: s.filesNew ?? 0, files_changed: s.filesChanged ?? 0, files_unchanged: s.filesUnchanged ?? 0, dirs: s.dirs, bytes: s.bytes, new_bytes: s.newBytes, stored_bytes: s.storedBytes, packs_written: s.packsWritten, duration_ms: s.durationMs, warnings: result.warnings });
+    printJson(summary);
   } else {
     process.stdout.write(
       `snapshot ${result.id.slice(0, 12)} saved${parent ? ` (parent ${parent.id.slice(0, 12)})` : ''}\n` +

@@ -6,6 +6,7 @@ import type { Repository } from '../repo/repository.js';
 import { formatBytes, parseDuration, parsePositiveInt } from '../units.js';
 import type { CliContext } from './context.js';
 import { printJson } from './output.js';
+import { RunRecorder } from './run-report.js';
 
 export interface ForgetFlags {
   keepLast?: string;
@@ -44,16 +45,20 @@ function describePlan(plan: PrunePlan, dryRun: boolean): string {
   );
 }
 
-async function pruneStore(repo: Repository, maxUnused: number, dryRun: boolean, json: boolean): Promise<void> {
+async function pruneStore(repo: Repository, maxUnused: number, dryRun: boolean, json: boolean, rec: RunRecorder): Promise<void> {
   const log = (m: string): void => void (process.stderr.isTTY && !json && process.stderr.write(`prune: ${m}\n`));
   const plan = await planPrune(repo, { maxUnused, onProgress: log });
-  if (json) printJson({ type: 'prune', dry_run: dryRun, used_blobs: plan.usedBlobs, delete_packs: plan.deletePacks.length, repack_packs: plan.repackPacks.length, unindexed_packs: plan.unindexedPacks.length, kept_packs: plan.keptPacks, bytes_to_free: plan.bytesToFree });
+  const summary = { type: 'prune', dry_run: dryRun, used_blobs: plan.usedBlobs, delete_packs: plan.deletePacks.length, repack_packs: plan.repackPacks.length, unindexed_packs: plan.unindexedPacks.length, kept_packs: plan.keptPacks, bytes_to_free: plan.bytesToFree };
+  // prune: bytes freed and packs deleted; forget --prune: snapshots removed, bytes freed, and both summaries.
+  if (rec.stats.summary) rec.record({ bytes: plan.bytesToFree, summary: { ...rec.stats.summary, prune: summary } });
+  else rec.record({ bytes: plan.bytesToFree, files: plan.deletePacks.length + plan.unindexedPacks.length, errors: 0, summary });
+  if (json) printJson(summary);
   else process.stdout.write(describePlan(plan, dryRun));
   if (!dryRun) await executePrune(repo, plan, { maxUnused, onProgress: log });
 }
 
 /** `sinki forget` */
-export async function runForget(ctx: CliContext, f: ForgetFlags): Promise<void> {
+export async function runForget(ctx: CliContext, f: ForgetFlags, rec = new RunRecorder()): Promise<void> {
   const n = (v: string | undefined, name: string): number | undefined => (v === undefined ? undefined : parsePositiveInt(v, name, 0));
   const policy: RetentionPolicy = {
     last: n(f.keepLast, '--keep-last'),
@@ -79,21 +84,23 @@ export async function runForget(ctx: CliContext, f: ForgetFlags): Promise<void> 
       }
     }
     const remove = out.filter((d) => !d.keep);
-    if (f.json) printJson({ type: 'forget', dry_run: Boolean(f.dryRun), snapshots: out });
+    const summary = { type: 'forget', dry_run: Boolean(f.dryRun), snapshots: out };
+    rec.record({ files: remove.length, errors: 0, summary });
+    if (f.json) printJson(summary);
     if (!f.dryRun && remove.length > 0) {
       await repo.commitGeneration({ exclusive: true, removing: remove.map((d) => snapshotPath(d.id)) });
       for (const d of remove) await repo.backend.remove(snapshotPath(d.id));
     }
     if (!f.json) process.stdout.write(`${f.dryRun ? 'would remove' : 'removed'} ${remove.length} of ${out.length} snapshots\n`);
-    if (f.prune) await pruneStore(repo, maxUnused, Boolean(f.dryRun), Boolean(f.json));
+    if (f.prune) await pruneStore(repo, maxUnused, Boolean(f.dryRun), Boolean(f.json), rec);
     else if (!f.dryRun) await repo.commitState({ exclusive: true });
   });
 }
 
 /** `sinki prune` */
-export async function runPrune(ctx: CliContext, f: PruneFlags): Promise<void> {
+export async function runPrune(ctx: CliContext, f: PruneFlags, rec = new RunRecorder()): Promise<void> {
   const maxUnused = parseMaxUnused(f.maxUnused);
-  return ctx.withStore('prune', !f.dryRun, (repo) => pruneStore(repo, maxUnused, Boolean(f.dryRun), Boolean(f.json)));
+  return ctx.withStore('prune', !f.dryRun, (repo) => pruneStore(repo, maxUnused, Boolean(f.dryRun), Boolean(f.json), rec));
 }
 
 /** `sinki compact`: compress what mounts left uncompressed (their backlog on this machine), then prune. */
@@ -107,6 +114,6 @@ export async function runCompact(ctx: CliContext, f: PruneFlags): Promise<void> 
     await repo.flush();
     await backlog.save([]);
     if (!f.json) process.stdout.write(`compressed ${ids.length} chunks that a mount had stored uncompressed\n`);
-    await pruneStore(repo, maxUnused, false, Boolean(f.json));
+    await pruneStore(repo, maxUnused, false, Boolean(f.json), new RunRecorder());
   });
 }

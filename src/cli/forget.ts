@@ -2,9 +2,10 @@ import type { Command } from 'commander';
 import { action } from './action.js';
 import type { ForgetFlags, PruneFlags } from './forget-run.js';
 import { collect } from './options.js';
+import { reportOptions, withRunReport, type ReportFlags } from './run-report.js';
 
 export function registerForget(program: Command): void {
-  program
+  const forget = program
     .command('forget')
     .description('remove snapshots by a retention policy (grouped by host and paths); --prune then frees their data')
     .option('--keep-last <n>', 'keep the newest N snapshots')
@@ -18,16 +19,26 @@ export function registerForget(program: Command): void {
     .option('--dry-run', 'show what would be removed; change nothing')
     .option('--prune', 'prune afterwards')
     .option('--max-unused <percent>', 'with --prune: repack packs with more unused space than this', '10%')
-    .option('--json', 'print as JSON')
-    .action(action(async (ctx, flags: ForgetFlags) => (await import('./forget-run.js')).runForget(ctx, flags)));
+    .option('--json', 'print as JSON');
+  reportOptions(forget).action(
+    action(async (ctx, flags: ForgetFlags & ReportFlags) => {
+      const { runForget } = await import('./forget-run.js');
+      return withRunReport('forget', ctx, flags, (rec) => runForget(ctx, flags, rec));
+    }),
+  );
 
-  program
+  const prune = program
     .command('prune')
     .description('free the space of data no snapshot uses: delete unused packs, repack mostly unused ones; the new index is durable before anything is deleted')
     .option('--dry-run', 'show what would be done')
     .option('--max-unused <percent>', 'repack packs with more unused space than this', '10%')
-    .option('--json', 'print as JSON')
-    .action(action(async (ctx, flags: PruneFlags) => (await import('./forget-run.js')).runPrune(ctx, flags)));
+    .option('--json', 'print as JSON');
+  reportOptions(prune).action(
+    action(async (ctx, flags: PruneFlags & ReportFlags) => {
+      const { runPrune } = await import('./forget-run.js');
+      return withRunReport('prune', ctx, flags, (rec) => runPrune(ctx, flags, rec));
+    }),
+  );
 
   program
     .command('compact')

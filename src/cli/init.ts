@@ -6,7 +6,7 @@ import { parseExtList } from '../codec/policy.js';
 import { DEFAULT_NO_COMPRESS_EXT, DEFAULTS, validateStoreParams, type StoreParams } from '../repo/store-config.js';
 import { formatBytes, parsePositiveInt, parseSize } from '../units.js';
 import { action } from './action.js';
-import { warnLine } from './output.js';
+import { printJson, warnLine } from './output.js';
 
 interface InitFlags {
   cipher: string;
@@ -19,6 +19,7 @@ interface InitFlags {
   preset?: string;
   compressExt: string | boolean;
   minCompressSize?: string;
+  json?: boolean;
 }
 
 export const DEFAULT_KDF_MS = 1000;
@@ -65,6 +66,7 @@ export function registerInit(program: Command): void {
     .option('--preset <n>', 'xz preset 0-9 (higher: smaller and slower)', String(DEFAULTS.preset))
     .option('--no-compress-ext <list>', `extensions stored without compression (default: ${DEFAULT_NO_COMPRESS_EXT.join(',')})`)
     .option('--min-compress-size <bytes>', 'blobs smaller than this are not compressed', String(DEFAULTS.minCompressSize))
+    .option('--json', 'print as JSON')
     .action(
       action(async (ctx, flags: InitFlags) => {
         if (!isCipherName(flags.cipher)) throw new SinkiError('USAGE', `--cipher must be one of ${CIPHERS.join(', ')}`);
@@ -85,7 +87,8 @@ export function registerInit(program: Command): void {
         const { Repository } = await import('../repo/repository.js');
         const repo = await Repository.init(ctx.backend(), password, params, kdf, { keys: { memory: ctx.keyMemory() } });
         const key = repo.unlockedKey.file;
-        process.stdout.write(
+        if (flags.json) printJson({ type: 'init', id: repo.config.id, format: repo.config.format, location: repo.backend.location, cipher: params.cipher, key_id: repo.unlockedKey.id, kdf: key.kdf.name, chunk_size: params.chunkSize, pack_size: params.packSize, preset: params.compression.preset });
+        else process.stdout.write(
           `created store ${repo.config.id} (format ${repo.config.format}) at ${repo.backend.location}\n` +
             `  cipher ${params.cipher}, key ${describeKdf(key.kdf)}\n` +
             `  split size ${formatBytes(params.chunkSize)}, packs ${formatBytes(params.packSize)}, xz preset ${params.compression.preset}\n` +

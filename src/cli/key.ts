@@ -39,12 +39,14 @@ export function registerKey(program: Command): void {
     );
 
   newKeyOptions(key.command('add').description('add a password'))
+    .option('--json', 'print as JSON')
     .action(
-      action(async (ctx, flags: NewKeyFlags) => {
+      action(async (ctx, flags: NewKeyFlags & { json?: boolean }) => {
         const kdf = parseKdf(flags);
         return ctx.withStore('key add', false, async (repo) => {
           const file = await repo.addKey(await newPassword(flags), kdf);
-          process.stdout.write(`added key ${file.id}\n`);
+          if (flags.json) printJson({ type: 'key-add', id: file.id, kdf: file.kdf.name });
+          else process.stdout.write(`added key ${file.id}\n`);
           warnIfWeakKey(file.id, file.kdf);
         });
       }),
@@ -54,24 +56,28 @@ export function registerKey(program: Command): void {
     .command('remove')
     .description('remove a password (not the one in use, not the last)')
     .argument('<id>', 'key id, as "sinki key list" shows')
+    .option('--json', 'print as JSON')
     .action(
-      action(async (ctx, id: string) =>
+      action(async (ctx, id: string, flags: { json?: boolean }) =>
         ctx.withStore('key remove', true, async (repo) => {
           await repo.removeKey(id);
-          process.stdout.write(`removed key ${id}\n`);
+          if (flags.json) printJson({ type: 'key-remove', id });
+          else process.stdout.write(`removed key ${id}\n`);
         }),
       ),
     );
 
   newKeyOptions(key.command('passwd').description('change the password in use (adds the new key, then removes the old)'))
+    .option('--json', 'print as JSON')
     .action(
-      action(async (ctx, flags: NewKeyFlags) => {
+      action(async (ctx, flags: NewKeyFlags & { json?: boolean }) => {
         const kdf = parseKdf(flags);
         return ctx.withStore('key passwd', true, async (repo) => {
           const file = await repo.addKey(await newPassword(flags), kdf);
           await repo.backend.remove(keyPath(repo.unlockedKey.id));
           await ctx.keyMemory().remember(repo.config.id, file.id);
-          process.stdout.write(`password changed (key ${repo.unlockedKey.id} replaced by ${file.id})\n`);
+          if (flags.json) printJson({ type: 'key-passwd', old_id: repo.unlockedKey.id, new_id: file.id, kdf: file.kdf.name });
+          else process.stdout.write(`password changed (key ${repo.unlockedKey.id} replaced by ${file.id})\n`);
           warnIfWeakKey(file.id, file.kdf);
         });
       }),

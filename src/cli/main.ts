@@ -11,6 +11,7 @@ import { registerForget } from './forget.js';
 import { registerKey } from './key.js';
 import { registerRepair } from './repair.js';
 import { registerMount } from './mount.js';
+import { registerMounts } from './mounts.js';
 import { registerPush } from './push.js';
 import { registerRestore } from './restore.js';
 import { registerUnlock } from './unlock.js';
@@ -57,6 +58,7 @@ function buildProgram(): Command {
   registerBrowse(program);
   registerRestore(program);
   registerMount(program);
+  registerMounts(program);
   registerPush(program);
   registerCheck(program);
   registerForget(program);

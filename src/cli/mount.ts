@@ -14,6 +14,7 @@ import { parseStoreConfig } from '../repo/store-config.js';
 import { parseDuration, parseSize } from '../units.js';
 import { action } from './action.js';
 import { collect } from './options.js';
+import { printJson } from './output.js';
 
 interface MountFlags {
   background?: boolean;
@@ -160,15 +161,17 @@ export function registerMount(program: Command): void {
     .alias('unmount')
     .description('commit and unmount a sinki mount (clears a stale one too)')
     .argument('<mountpoint>')
+    .option('--json', 'print as JSON')
     .action(
-      action(async (ctx, mountpoint: string) => {
+      action(async (ctx, mountpoint: string, flags: { json?: boolean }) => {
+        const say = (how: 'unmounted' | 'cleared-stale', text: string): void => (flags.json ? printJson({ type: 'umount', mountpoint: resolve(mountpoint), result: how }) : void process.stdout.write(text));
         // The mount seals what is dirty and commits (it does not wait for the compressor): seconds,
         // longer only for a large write buffer on a slow disk. No time limit: the answer comes, or
         // the connection closes with the mount process.
         const waiting = setTimeout(() => process.stderr.write(`sinki: waiting for the mount at ${resolve(mountpoint)} to seal and commit what is still in its write buffer (its log says what it does)\n`), 3000);
         const reply = await sendControl(mountpointSocketPath(ctx.controlDir(), mountpoint), { op: 'unmount' }, null).finally(() => clearTimeout(waiting));
         if (reply?.ok) {
-          process.stdout.write(`unmounted ${resolve(mountpoint)}\n`);
+          say('unmounted', `unmounted ${resolve(mountpoint)}\n`);
           return;
         }
         if (reply && !reply.ok) throw new SinkiError('FATAL', `unmount failed: ${reply.error}`);
@@ -177,7 +180,8 @@ export function registerMount(program: Command): void {
           throw new SinkiError('NOT_FOUND', `nothing is mounted at ${mountpoint}`);
         }
         await fusermount(stale ? ['-uz'] : ['-u'], resolve(mountpoint));
-        process.stdout.write(stale ? `cleared the stale mount at ${resolve(mountpoint)} (its process had died; what it had committed is in the store)\n` : `unmounted ${resolve(mountpoint)}\n`);
+        if (stale) say('cleared-stale', `cleared the stale mount at ${resolve(mountpoint)} (its process had died; what it had committed is in the store)\n`);
+        else say('unmounted', `unmounted ${resolve(mountpoint)}\n`);
       }),
     );
 
@@ -185,15 +189,17 @@ export function registerMount(program: Command): void {
     .command('snapshot')
     .description('turn the live tree (what the read-write mount shows) into a snapshot; works while mounted')
     .option('--tag <tag>', 'tag the snapshot (repeatable)', collect, [])
+    .option('--json', 'print as JSON')
     .action(
-      action(async (ctx, flags: { tag: string[] }) => {
+      action(async (ctx, flags: { tag: string[]; json?: boolean }) => {
+        const say = (id: string, byMount: boolean): void => (flags.json ? printJson({ type: 'snapshot', id, short_id: id.slice(0, 12), taken_by_mount: byMount }) : void process.stdout.write(`snapshot ${id.slice(0, 12)} saved${byMount ? ' (taken by the running mount)' : ''}\n`));
         const config = parseStoreConfig((await ctx.backend().read(CONFIG_FILE).catch(() => {
           throw new SinkiError('NOT_A_STORE', `${ctx.storeLocation()} is not a sinki store`);
         })).toString());
         const reply = await sendControl(storeSocketPath(ctx.controlDir(), config.id), { op: 'snapshot', tags: flags.tag });
         if (reply && !reply.ok) throw new SinkiError('FATAL', `the mount could not take the snapshot: ${reply.error}`);
         if (reply?.ok) {
-          process.stdout.write(`snapshot ${(reply.result as { id: string }).id.slice(0, 12)} saved (taken by the running mount)\n`);
+          say((reply.result as { id: string }).id, true);
           return;
         }
         const { readHead, snapshotLiveTree } = await import('../repo/refs.js');
@@ -201,7 +207,7 @@ export function registerMount(program: Command): void {
           const head = await readHead(repo);
           if (!head) throw new SinkiError('NOT_FOUND', 'the store has no live tree yet: mount it and copy files in first');
           const id = await snapshotLiveTree(repo, head.tree, flags.tag);
-          process.stdout.write(`snapshot ${id.slice(0, 12)} saved\n`);
+          say(id, false);
         });
       }),
     );

@@ -1,5 +1,13 @@
 import { exitCodeOf, noSpaceError, SinkiError } from '../errors.js';
 
+/** The exit code an error ends the command with (what reportError returns, without printing). */
+export function errorExitCode(err: unknown): number {
+  const noSpace = noSpaceError(err);
+  if (noSpace) return noSpace.exitCode;
+  if (err instanceof SinkiError) return err.exitCode;
+  return exitCodeOf('FATAL');
+}
+
 /** One line per error on stderr, the stack only with --verbose; returns the exit code. */
 export function reportError(err: unknown, verbose: boolean): number {
   const noSpace = noSpaceError(err);

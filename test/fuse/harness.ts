@@ -67,6 +67,29 @@ export async function umount(m: Mounted): Promise<RunResult> {
   return r;
 }
 
+/**
+ * A mount made by other means (mount(8) and the mount.fuse.sinki helper): its process is found by
+ * its command line, and cleanup() unmounts it and stops that process like the others.
+ */
+export function trackMount(mnt: string): Mounted {
+  const abs = resolve(mnt);
+  const pid = readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .map(Number)
+    .find((p) => {
+      try {
+        const argv = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+        return argv.includes(CLI) && argv.includes('mount') && argv.some((a) => a && resolve(a) === abs);
+      } catch {
+        return false;
+      }
+    });
+  if (!pid) throw new Error(`no sinki mount process for ${mnt}`);
+  mounted.add(abs);
+  pids.add(pid);
+  return { mnt, pid, stdout: '' };
+}
+
 /** For a mount that ended without `sinki umount` (its process has exited): nothing left to clean up. */
 export function forgetMount(m: Mounted): void {
   mounted.delete(resolve(m.mnt));
