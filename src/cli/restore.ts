@@ -35,8 +35,7 @@ export function registerRestore(program: Command): void {
               if (flags.json) printJson({ type: 'error', path, message: err.message });
               else process.stderr.write(`sinki: cannot restore ${path}: ${err.message}\n`);
             },
-          });
-          await stopWorkers();
+          }).finally(stopWorkers);
           progress.done();
           if (flags.json) printJson({ type: 'summary', snapshot_id: snap.id, files: result.files, bytes: result.bytes, skipped: result.skipped, skipped_bytes: result.skippedBytes, failed: result.failed });
           else {

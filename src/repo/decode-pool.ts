@@ -36,6 +36,7 @@ const WORKER_FILE = fileURLToPath(new URL('./decode-worker.js', import.meta.url)
  */
 export class DecodePool {
   private readonly workers: Array<{ worker: Worker; busy: number }> = [];
+  private started = false;
   private readonly waiting = new Map<number, { resolve: (b: Buffer) => void; reject: (e: Error) => void; worker: number }>();
   private seq = 0;
   private failure: Error | null = null;
@@ -46,7 +47,15 @@ export class DecodePool {
     return new DecodePool(data, size);
   }
 
-  private constructor(data: DecodeWorkerData, size: number) {
+  private constructor(
+    private readonly data: DecodeWorkerData,
+    private readonly size: number,
+  ) {}
+
+  /** Workers start with the first blob: a restore that fails before reading any costs none. */
+  private start(): void {
+    this.started = true;
+    const { data, size } = this;
     for (let i = 0; i < size; i++) {
       const worker = new Worker(WORKER_FILE, { workerData: data });
       worker.unref();
@@ -61,6 +70,7 @@ export class DecodePool {
 
   decode(sealed: Buffer, key: Buffer, aad: Buffer, plainLength: number, id: string, what: string): Promise<Buffer> {
     if (this.failure) return Promise.reject(this.failure);
+    if (!this.started) this.start();
     // A Buffer that owns its memory moves as it is; a slice of a larger one (small reads share a pool) is copied.
     const own = sealed.byteOffset === 0 && sealed.byteLength === sealed.buffer.byteLength && sealed.buffer instanceof ArrayBuffer;
     const moving = own ? (sealed.buffer as ArrayBuffer) : new Uint8Array(sealed).buffer;
