@@ -24,6 +24,7 @@ export function registerRestore(program: Command): void {
           const snap = await repo.findSnapshot(ref);
           const total = snap.summary?.bytes;
           const progress = ProgressLine.choose(Boolean(flags.json), 'restore');
+          const stopWorkers = repo.decodeInWorkers();
           const result = await restore(repo, snap.tree, resolve(target), {
             include: flags.include,
             overwrite: Boolean(flags.overwrite),
@@ -34,7 +35,7 @@ export function registerRestore(program: Command): void {
               if (flags.json) printJson({ type: 'error', path, message: err.message });
               else process.stderr.write(`sinki: cannot restore ${path}: ${err.message}\n`);
             },
-          });
+          }).finally(stopWorkers);
           progress.done();
           if (flags.json) printJson({ type: 'summary', snapshot_id: snap.id, files: result.files, bytes: result.bytes, skipped: result.skipped, skipped_bytes: result.skippedBytes, failed: result.failed });
           else {
