@@ -40,6 +40,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
+import { die as dieAs, parseOptions } from './lib/cli.mjs';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -1452,9 +1453,9 @@ function summarize(entries) {
 
 // ───────────────────────────── CLI ─────────────────────────────
 
+/** @returns {never} */
 function die(msg) {
-  process.stderr.write(`${PROG}: ${msg}\n`);
-  process.exit(2);
+  return dieAs(PROG, msg);
 }
 
 function parseSize(s) {
@@ -1464,35 +1465,29 @@ function parseSize(s) {
   return Math.floor(Number(m[1]) * mult);
 }
 
+const USAGE = 'usage: node scripts/gen-dataset.mjs OUTDIR [--size 1G|100M|...] [--seed N] [--preset quick|full] [--mutate PERCENT]';
+
 function parseArgs(argv) {
-  const o = { out: null, size: null, seed: '42', preset: null, mutate: null };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const val = () => {
-      if (a.includes('=')) return a.slice(a.indexOf('=') + 1);
-      if (i + 1 >= argv.length) die(`missing value for ${a}`);
-      return argv[++i];
-    };
-    const key = a.split('=')[0];
-    if (key === '--size') o.size = parseSize(val());
-    else if (key === '--seed') o.seed = val();
-    else if (key === '--preset') o.preset = val();
-    else if (key === '--mutate') o.mutate = val();
-    else if (a === '-h' || a === '--help') {
-      process.stdout.write('usage: node scripts/gen-dataset.mjs OUTDIR [--size 1G|100M|...] [--seed N] [--preset quick|full] [--mutate PERCENT]\n');
-      process.exit(0);
-    } else if (a.startsWith('-') && a !== '-') die(`unknown option ${a}`);
-    else if (o.out === null) o.out = a;
-    else die(`unexpected argument ${a}`);
+  const { values: v, positionals } = parseOptions(
+    PROG,
+    argv,
+    { size: { type: 'string' }, seed: { type: 'string', default: '42' }, preset: { type: 'string' }, mutate: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    { positionals: 1 },
+  );
+  if (v.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
   }
-  if (!o.out) die('usage: node scripts/gen-dataset.mjs OUTDIR [--size 1G|100M|...] [--seed N] [--preset quick|full] [--mutate PERCENT]');
+  /** @type {{ out: string, size: number | null, seed: string, preset: string | null, mutate: number | null }} */
+  const o = { out: positionals[0] ?? '', size: v.size === undefined ? null : parseSize(v.size), seed: String(v.seed), preset: /** @type {string | undefined} */ (v.preset) ?? null, mutate: null };
+  if (!o.out) die(USAGE);
   if (o.preset !== null && !['quick', 'full'].includes(o.preset)) die(`unknown preset '${o.preset}' (quick|full)`);
   if (o.size === null) o.size = o.preset === 'quick' ? 100 * MiB : GiB;
   if (o.size < MiB) die('size must be at least 1M');
   o.seed = o.seed.replace(/^0+(?=\d+$)/, ''); // --seed 007 == --seed 7
-  if (o.mutate !== null) {
-    const p = Number(o.mutate);
-    if (!Number.isFinite(p) || p < 0 || p > 100) die(`invalid --mutate percent '${o.mutate}' (0..100)`);
+  if (v.mutate !== undefined) {
+    const p = Number(v.mutate);
+    if (!Number.isFinite(p) || p < 0 || p > 100) die(`invalid --mutate percent '${v.mutate}' (0..100)`);
     o.mutate = p;
   }
   return o;
@@ -1507,7 +1502,7 @@ function generate(o) {
     if (!st.isDirectory()) die(`${o.out} exists and is not a directory`);
     exists = true;
   } catch (e) {
-    if (e.code !== 'ENOENT') throw e;
+    if (/** @type {NodeJS.ErrnoException} */ (e).code !== 'ENOENT') throw e;
   }
   if (exists && fs.readdirSync(root).length > 0) die(`refusing to generate into non-empty directory ${o.out} (use an empty/new dir, or --mutate)`);
   fs.mkdirSync(root, { recursive: true });

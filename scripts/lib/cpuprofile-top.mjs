@@ -7,14 +7,10 @@
 //   node scripts/lib/cpuprofile-top.mjs PROFILE.cpuprofile [more...] [--top 25]
 import fs from 'node:fs';
 import path from 'node:path';
+import { parseOptions } from './cli.mjs';
 
-const argv = process.argv.slice(2);
-let top = 25;
-const files = [];
-for (let i = 0; i < argv.length; i++) {
-  if (argv[i] === '--top') top = Number(argv[++i]);
-  else files.push(argv[i]);
-}
+const { values, positionals: files } = parseOptions('cpuprofile-top', process.argv.slice(2), { top: { type: 'string', default: '25' } }, { positionals: Infinity });
+const top = Number(values.top);
 if (!files.length) {
   console.error('usage: cpuprofile-top.mjs PROFILE.cpuprofile [...] [--top N]');
   process.exit(2);

@@ -164,6 +164,7 @@ export class CrashSuite {
     this.remote = path.join(this.work, 'remote');
     this.mnt = path.join(this.work, 'mnt');
     this.pool = path.join(this.work, 'pool');
+    /** @type {NodeJS.ProcessEnv} */
     this.env = { ...process.env, SINKI_PASSWORD: PASSWORD };
     delete this.env.SINKI_STORE;
     /** @type {Map<string, Map<string, string>>} */

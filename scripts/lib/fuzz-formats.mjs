@@ -39,6 +39,7 @@ const FileKind = { Index: 1, Snapshot: 2, Ref: 3 };
 const EXTREMES = [0, 1, 0x7f, 0x80, 0xff, 0xffff, 0x7fffffff, 0x80000000, 0xffffffff];
 
 /** Byte-level mutations of a buffer. Each returns a new buffer and a short description. */
+/** @type {Array<[string, (random: () => number, bytes: Buffer) => Buffer]>} */
 const BYTE_MUTATIONS = [
   ['flip a bit', (r, b) => {
     if (!b.length) return b;
@@ -154,6 +155,7 @@ export async function buildCorpus(workdir) {
   };
   await collect(snap.tree);
   // A blob stored as compact xz (format 2), and the same plaintext as a whole .xz stream (format 1).
+  /** @type {{ id: unknown, plainLength: number } | null} */
   let compressedBlob = null;
   let compressedPayload = null;
   for (const e of [...repo.index.packEntries(treePack), ...repo.index.packEntries(dataPack)]) {
@@ -208,7 +210,7 @@ export async function buildCorpus(workdir) {
     return d.aead.open(keys.cipher, key, bytes.subarray(where.offset, where.offset + where.length), keys.packHeaderAad(bytes.subarray(0, d.packFormat.PACK_PREFIX_LENGTH)), 'header');
   })();
 
-  /** @type {Array<{ name: string, contract: 'sealed'|'inner', bytes: Buffer, decode: (b: Buffer) => unknown, json?: boolean }>} */
+  /** @type {Array<{ name: string, contract: 'sealed'|'inner', bytes: Buffer, decode: (b: Buffer) => unknown, json?: boolean, original?: unknown }>} */
   const targets = [
     { name: `pack (${dataPack.slice(0, 8)}, data)`, contract: 'sealed', bytes: read(`packs/${dataPack.slice(0, 2)}/${dataPack}`), decode: readPackAsStore(dataPack) },
     { name: `pack (${treePack.slice(0, 8)}, trees)`, contract: 'sealed', bytes: read(`packs/${treePack.slice(0, 2)}/${treePack}`), decode: readPackAsStore(treePack) },
@@ -244,11 +246,12 @@ export async function fuzz(o) {
   const { corpus } = o;
   const random = prng(`fuzz-${o.seed}`);
   const targets = corpus.targets.filter((t) => !o.only || o.only(t.name));
+  /** @type {Map<string, { tried: number, same: number, other: number, errors: Record<string, number>, failures: number }>} */
   const stats = new Map(targets.map((t) => [t.name, { tried: 0, same: 0, other: 0, errors: {}, failures: 0 }]));
   const failures = [];
   for (let i = 0; i < o.iterations; i++) {
     const t = targets[i % targets.length];
-    const s = stats.get(t.name);
+    const s = /** @type {NonNullable<ReturnType<typeof stats.get>>} */ (stats.get(t.name));
     const { bytes, how } = mutate(random, t, corpus);
     s.tried += 1;
     const started = Date.now();
@@ -256,7 +259,8 @@ export async function fuzz(o) {
     try {
       const value = await Promise.race([t.decode(bytes), new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer after ${SLOW_MS} ms (hang)`)), SLOW_MS).unref())]);
       outcome = value === t.original ? 'same' : t.contract === 'inner' ? 'other' : 'wrong';
-    } catch (err) {
+    } catch (thrown) {
+      const err = /** @type {any} */ (thrown);
       if (corpus.isSinkiError(err)) {
         s.errors[err.code] = (s.errors[err.code] ?? 0) + 1;
         outcome = 'error';
@@ -271,7 +275,7 @@ export async function fuzz(o) {
     }
     if (o.onProgress && (i + 1) % 500 === 0) o.onProgress(i + 1);
   }
-  return { stats: [...stats].map(([name, s]) => ({ name, contract: targets.find((t) => t.name === name).contract, ...s })), failures };
+  return { stats: [...stats].map(([name, s]) => ({ name, contract: targets.find((t) => t.name === name)?.contract, ...s })), failures };
 }
 
 function mutate(random, t, corpus) {

@@ -1,0 +1,48 @@
+// cli.mjs — the edge every script shares: options read with node:util parseArgs, usage errors (one
+// line, exit 2), and --help printed from the script's own header comment.
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+/** Prints `prog: msg` on stderr and exits 2 (bad usage). */
+/** @returns {never} */
+export function die(prog, msg) {
+  process.stderr.write(`${prog}: ${msg}\n`);
+  process.exit(2);
+}
+
+/**
+ * @typedef {{ type: 'string' | 'boolean', short?: string, default?: string | boolean }} OptionSpec
+ */
+
+/**
+ * Reads `argv` against `options` (as node:util parseArgs takes them; `--name value` and
+ * `--name=value` both work). An unknown option, a value-less string option, a value given to a
+ * switch, or more positionals than `positionals` allows: `fail(message)`, by default
+ * `prog: message` on stderr and exit 2.
+ * @param {string} prog
+ * @param {string[]} argv
+ * @param {Record<string, OptionSpec>} options
+ * @param {{ positionals?: number, fail?: (message: string) => never }} [how]
+ * @returns {{ values: Record<string, string | boolean | undefined>, positionals: string[] }}
+ */
+export function parseOptions(prog, argv, options, { positionals = 0, fail = (message) => die(prog, message) } = {}) {
+  const { values, positionals: rest, tokens } = parseArgs({ args: argv, options, strict: false, allowPositionals: true, tokens: true });
+  let seen = 0;
+  for (const t of tokens) {
+    if (t.kind === 'positional' && ++seen > positionals) fail(`unexpected argument ${t.value} (see --help)`);
+    if (t.kind !== 'option') continue;
+    const spec = options[t.name];
+    if (!spec) fail(`unknown argument ${t.rawName} (see --help)`);
+    if (spec.type === 'string' && t.value === undefined) fail(`${t.rawName} needs a value`);
+    if (spec.type === 'boolean' && t.inlineValue) fail(`${t.rawName} takes no value`);
+  }
+  return { values, positionals: rest };
+}
+
+/** The script's header comment (the `//` lines after the shebang) as plain text, for --help. */
+export function headerHelp(scriptUrl) {
+  const lines = fs.readFileSync(fileURLToPath(scriptUrl), 'utf8').split('\n').slice(1);
+  const end = lines.findIndex((l) => !l.startsWith('//'));
+  return `${lines.slice(0, end < 0 ? lines.length : end).map((l) => l.replace(/^\/\/ ?/, '')).join('\n')}\n`;
+}
