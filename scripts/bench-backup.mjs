@@ -64,6 +64,7 @@ if (!Number.isInteger(preset) || preset < 0 || preset > 9) die('--preset must be
 if (!fs.existsSync(CLI)) die(`${path.relative(process.cwd(), CLI)} is missing; run \`npx tsc -p tsconfig.json\` first`);
 for (const tool of ['tar', 'xz', 'diff', 'du', 'sync']) if (spawnSync('which', [tool]).status !== 0) die(`${tool} is not installed`);
 
+/** @type {NodeJS.ProcessEnv} */
 const env = { ...process.env, SINKI_PASSWORD: 'bench-backup' };
 delete env.SINKI_STORE;
 const t0 = Date.now();
@@ -149,7 +150,14 @@ async function benchSubset(s) {
   log(`[${s.label}] sinki backup`);
   const b1 = await measure('node', sinki('backup', base, '--json'), { cwd: parent, env });
   const sum1 = summary(b1.stdout, 'backup');
-  r.sinki = { backupS: b1.seconds, backupCpu: b1.cpuSeconds, backupRss: b1.peakRss, size: duBytes(store), packs: countPacks(store), packsWritten: sum1.packs_written };
+  r.sinki = {
+    backupS: b1.seconds,
+    backupCpu: b1.cpuSeconds,
+    backupRss: b1.peakRss,
+    size: duBytes(store),
+    packs: countPacks(store),
+    packsWritten: sum1.packs_written,
+  };
   warmPageCache(s.dir);
   sh('sync');
   log(`[${s.label}] sinki backup (again, nothing changed)`);
@@ -178,7 +186,9 @@ function verify(orig, restored, who, mtimeSlackMs) {
   const d = spawnSync('diff', ['-r', '--no-dereference', orig, restored], { encoding: 'utf8', maxBuffer: 64 * MiB });
   if (d.status !== 0) {
     const lines = `${d.stdout}${d.stderr}`.trim().split('\n');
-    throw new Error(`RESTORE NOT IDENTICAL (${who}): diff -r --no-dereference ${orig} ${restored} exited ${d.status}:\n${lines.slice(0, 20).join('\n')}${lines.length > 20 ? `\n... ${lines.length - 20} more lines` : ''}`);
+    throw new Error(
+      `RESTORE NOT IDENTICAL (${who}): diff -r --no-dereference ${orig} ${restored} exited ${d.status}:\n${lines.slice(0, 20).join('\n')}${lines.length > 20 ? `\n... ${lines.length - 20} more lines` : ''}`,
+    );
   }
   const { errors, dirMtimeDiffs } = compareTrees(orig, restored, { mtimeSlackMs });
   if (errors.length) throw new Error(`RESTORE NOT IDENTICAL (${who}): ${errors.length} metadata differences:\n${errors.slice(0, 20).join('\n')}`);
@@ -231,7 +241,10 @@ function render(results, elapsed) {
       ` on ${machine.nproc} cores.`,
     '',
   );
-  const tools = (r) => [[`tar \\| xz -T2 -${preset}`, r.xz], [`sinki (preset ${preset})`, r.sinki]];
+  const tools = (r) => [
+    [`tar \\| xz -T2 -${preset}`, r.xz],
+    [`sinki (preset ${preset})`, r.sinki],
+  ];
   L.push('Backup (sinki output = `du -sb` of the fresh store; CPU = user + system of all processes):', '');
   L.push('| data | files | MiB | tool | wall s | MB/s | CPU s | output MiB | output / data | peak RSS MiB |');
   L.push('|---|---:|---:|---|---:|---:|---:|---:|---:|---:|');

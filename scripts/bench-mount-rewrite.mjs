@@ -15,7 +15,6 @@
 // ≤ 1.5× live once a commit has passed, ≤ 1.25× after unmount; unmount within 5 s plus sealing what
 // is dirty.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { randomBytes, randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -68,7 +67,8 @@ process.on('SIGINT', () => process.exit(130));
 function packBytes() {
   let total = 0;
   const dir = path.join(store, 'packs');
-  for (const sub of fs.existsSync(dir) ? fs.readdirSync(dir) : []) for (const f of fs.readdirSync(path.join(dir, sub))) total += fs.statSync(path.join(dir, sub, f)).size;
+  for (const sub of fs.existsSync(dir) ? fs.readdirSync(dir) : [])
+    for (const f of fs.readdirSync(path.join(dir, sub))) total += fs.statSync(path.join(dir, sub, f)).size;
   return total;
 }
 function liveBytes() {
@@ -113,7 +113,8 @@ while (Date.now() < until) {
 }`;
 const start = Date.now();
 const until = start + seconds * 1000;
-for (const seed of ['a', 'b']) children.push(spawn(process.execPath, ['-e', writer, mnt, String(files / 2), String(fileSize), String(until), seed], { stdio: 'inherit' }));
+for (const seed of ['a', 'b'])
+  children.push(spawn(process.execPath, ['-e', writer, mnt, String(files / 2), String(fileSize), String(until), seed], { stdio: 'inherit' }));
 const sql = `
 PRAGMA journal_mode=WAL;
 CREATE TABLE IF NOT EXISTS t(id INTEGER PRIMARY KEY, k INTEGER, v BLOB);
@@ -146,9 +147,11 @@ for (let tick = 1; Date.now() < until + 1000; tick++) {
   // The last second of a pause: the burst's changes are committed and what they superseded freed.
   const quiet = tick % 12 === 0;
   samples.push({ t: tick, live, stored, quiet });
-  console.log(`${String(tick).padStart(4)} s  live ${(live / MiB).toFixed(1)} MiB  store ${(stored / MiB).toFixed(1)} MiB  ${(stored / Math.max(live, 1)).toFixed(2)}×${quiet ? '  (quiet)' : ''}`);
+  console.log(
+    `${String(tick).padStart(4)} s  live ${(live / MiB).toFixed(1)} MiB  store ${(stored / MiB).toFixed(1)} MiB  ${(stored / Math.max(live, 1)).toFixed(2)}×${quiet ? '  (quiet)' : ''}`,
+  );
 }
-await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r() : c.on('exit', r)))));
+await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(undefined) : c.on('exit', r)))));
 const written = JSON.parse(JSON.stringify(samples));
 const liveEnd = liveBytes();
 execFileSync('sync', [mnt]);
@@ -156,19 +159,34 @@ const u0 = Date.now();
 sinki('umount', mnt);
 const umountS = (Date.now() - u0) / 1000;
 const storedEnd = packBytes();
-const integrity = spawnSync('bash', ['-c', `node ${cli} -s ${store} mount ${mnt} --background --no-snapshot-on-unmount >/dev/null && sqlite3 ${mnt}/churn.db 'PRAGMA integrity_check;'; node ${cli} umount ${mnt} >/dev/null`], { env, encoding: 'utf8' }).stdout.trim();
+const integrity = spawnSync(
+  'bash',
+  [
+    '-c',
+    `node ${cli} -s ${store} mount ${mnt} --background --no-snapshot-on-unmount >/dev/null && sqlite3 ${mnt}/churn.db 'PRAGMA integrity_check;'; node ${cli} umount ${mnt} >/dev/null`,
+  ],
+  { env, encoding: 'utf8' },
+).stdout.trim();
 const log = fs.readFileSync(path.join(work, '.mnt.sinki-mount.log'), 'utf8');
 const roundMs = [...log.matchAll(/MiB moved, (\d+) ms\)/g)].map((m) => Number(m[1])).sort((a, b) => a - b);
 const rounds = roundMs.length;
 const ratio = (s) => s.stored / Math.max(s.live, 1);
-const ratios = written.filter((s) => s.t >= 4).map(ratio).sort((a, b) => a - b);
+const ratios = written
+  .filter((s) => s.t >= 4)
+  .map(ratio)
+  .sort((a, b) => a - b);
 const max = ratios.at(-1);
 const median = ratios[Math.floor(ratios.length / 2)];
 const quietRatios = written.filter((s) => s.quiet).map(ratio);
-const curve = written.filter((s) => s.t % 4 === 0).map((s) => `| ${s.t}${s.quiet ? ' (quiet)' : ''} | ${(s.live / MiB).toFixed(1)} | ${(s.stored / MiB).toFixed(1)} | ${ratio(s).toFixed(2)} |`);
+const curve = written
+  .filter((s) => s.t % 4 === 0)
+  .map((s) => `| ${s.t}${s.quiet ? ' (quiet)' : ''} | ${(s.live / MiB).toFixed(1)} | ${(s.stored / MiB).toFixed(1)} | ${ratio(s).toFixed(2)} |`);
 const section = `## Mount under rewrites (scripts/bench-mount-rewrite)
 
-${seconds} s on a fresh mount, in bursts of 8 s writing and 4 s pause: two writers overwriting random ranges (64 KiB–1 MiB of random bytes) of ${files} files of at most ${fileSize / MiB} MiB, with appends, truncates and an fsync every 4 writes, plus a SQLite database in WAL mode under churn (200 inserts, an update and a delete per transaction). ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} at the end, ${new Date().toISOString().slice(0, 10)}. mount pid ${mountPid || '?'}.
+${seconds} s on a fresh mount, in bursts of 8 s writing and 4 s pause: two writers overwriting random ranges (64 KiB–1 MiB of random bytes) of ${files} files of at most ${fileSize / MiB} MiB, with appends, truncates and an fsync every 4 writes, plus a SQLite database in WAL mode under churn (200 inserts, an update and a delete per transaction). ${os.cpus().length} cores, load average ${os
+  .loadavg()
+  .map((l) => l.toFixed(2))
+  .join(' ')} at the end, ${new Date().toISOString().slice(0, 10)}. mount pid ${mountPid || '?'}.
 
 Store (pack bytes) against live data (the files' apparent size), sampled every second; every fourth sample, and the last second of each pause (quiet):
 

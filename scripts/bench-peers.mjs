@@ -66,7 +66,8 @@ const sizeArg = args.size ?? (args.quick ? '100M' : '1G');
 const seed = String(args.seed ?? 42);
 const rounds = Math.max(1, Number(args.rounds ?? 3));
 const sinkiFrom = args.sinki === 'worktree' ? 'worktree' : 'HEAD';
-const allTools = toolList();
+/** @typedef {ReturnType<typeof toolList>[number] & { store: string, archive?: string, archives: number }} Tool */
+const allTools = /** @type {Tool[]} */ (toolList());
 const only = args.only ? String(args.only).split(',') : null;
 if (only) for (const id of only) if (!allTools.some((t) => t.id === id)) die(`unknown tool ${id}`);
 const tools = only ? allTools.filter((t) => only.includes(t.id)) : allTools;
@@ -78,8 +79,9 @@ const log = (s) => process.stderr.write(`bench-peers: ${s}  (load ${loadavg()}, 
 const children = new Map(); // pid -> expected command name (to never kill a recycled pid)
 const pidFiles = [];
 const mounts = new Set();
-let work = null;
+let work = ''; // made by setUp
 /** The mount-table parser of the sinki under test (dist/sys/mounts.js), loaded once it is built. */
+/** @type {{ mountAt: (table: unknown, mnt: string) => unknown, readMountTableSync: () => unknown } | null} */
 let mountTable = null;
 let ok = false;
 
@@ -118,7 +120,8 @@ function installPeers() {
   if (spawnSync('/usr/bin/time', ['--version'], { encoding: 'utf8' }).status !== 0) missing.push('time');
   if (spawnSync('sh', ['-c', 'command -v fusermount']).status !== 0) missing.push('fuse3');
   if (spawnSync('/usr/bin/python3', ['-c', 'import matplotlib']).status !== 0) missing.push('python3-matplotlib');
-  if (spawnSync('/usr/bin/python3', ['-c', 'import pyfuse3']).status !== 0 && spawnSync('/usr/bin/python3', ['-c', 'import llfuse']).status !== 0) missing.push('python3-pyfuse3'); // borg mount
+  if (spawnSync('/usr/bin/python3', ['-c', 'import pyfuse3']).status !== 0 && spawnSync('/usr/bin/python3', ['-c', 'import llfuse']).status !== 0)
+    missing.push('python3-pyfuse3'); // borg mount
   if (!missing.length) return;
   if (args['no-install']) die(`missing: ${missing.join(' ')} (apt-get install them, or drop --no-install)`);
   log(`installing from Debian: ${missing.join(' ')}`);
@@ -183,7 +186,41 @@ async function main() {
   report(ctx);
 }
 
-/** Installs what is missing, makes the work folder, builds sinki, generates the dataset, inits every tool's store. */
+/**
+ * What the phases share. single, readSet and finalStats are set by pickReadTargets (after the re-runs).
+ * @typedef {object} RunContext
+ * @property {string} workdir
+ * @property {string} loadBefore
+ * @property {ReturnType<typeof machineInfo>} machine
+ * @property {ReturnType<typeof buildSinki>} sinki
+ * @property {ReturnType<typeof versions>} vers
+ * @property {NodeJS.ProcessEnv} env
+ * @property {string} pwFile
+ * @property {string} src the dataset copy every tool backs up
+ * @property {string} genOut
+ * @property {ReturnType<typeof treeStats>} stats
+ * @property {string} writeFile
+ * @property {number} writeBytes
+ * @property {Record<string, any>} R results by tool id
+ * @property {Array<{ tool: string, phase: string, message: string }>} problems
+ * @property {string[]} mutations
+ * @property {ReturnType<typeof pickSingleFile> | null} single
+ * @property {ReturnType<typeof pickReadSet> | null} readSet
+ * @property {ReturnType<typeof treeStats> | null} finalStats
+ * @property {number} restoreRounds
+ */
+
+/** The read targets, once pickReadTargets has run. */
+function picked(ctx) {
+  const { single, readSet, finalStats } = ctx;
+  if (!single || !readSet || !finalStats) throw new Error('the single file and the read set are not picked yet');
+  return { single, readSet, finalStats };
+}
+
+/**
+ * Installs what is missing, makes the work folder, builds sinki, generates the dataset, inits every tool's store.
+ * @returns {Promise<RunContext>}
+ */
 async function setUp() {
   if (process.getuid?.() !== 0) log('not root: installing, drop_caches and FUSE may fail');
   installPeers();
@@ -229,6 +266,7 @@ async function setUp() {
     { mode: 0o600 },
   );
 
+  /** @type {RunContext} */
   const ctx = {
     workdir,
     loadBefore,
@@ -255,7 +293,18 @@ async function setUp() {
     if (tool.id !== 'sinki' && !tool.init.startsWith('restic') && !tool.init.startsWith('borg')) fs.mkdirSync(tool.store, { recursive: true });
     sh(fill(tool.init, vars(ctx, tool)), { env, stdio: ['ignore', 'pipe', 'pipe'] });
     tool.archives = 0;
-    ctx.R[tool.id] = { id: tool.id, label: tool.label, settings: tool.settings, kind: tool.kind, noChange: [], change: [], single: [], restore: [], mountRead: [], mountWrite: [] };
+    ctx.R[tool.id] = {
+      id: tool.id,
+      label: tool.label,
+      settings: tool.settings,
+      kind: tool.kind,
+      noChange: [],
+      change: [],
+      single: [],
+      restore: [],
+      mountRead: [],
+      mountWrite: [],
+    };
   }
   return ctx;
 }
@@ -290,17 +339,18 @@ function pickReadTargets(ctx) {
   ctx.finalStats = treeStats(ctx.src);
   ctx.single = pickSingleFile(ctx.src);
   ctx.readSet = pickReadSet(ctx.src, ctx.finalStats.bytes);
-  const { single, readSet } = ctx;
+  const { single, readSet } = picked(ctx);
   log(`single file ${single.rel} (${mib(single.size)} MiB, depth ${single.depth}); mount read set ${readSet.files.length} files, ${mib(readSet.bytes)} MiB`);
 }
 
 /** 4. Restore of the single file, checked with cmp. */
 async function singleFileRestores(ctx) {
+  const { single } = picked(ctx);
   await inRounds(ctx, { phase: 'single-file restore', key: 'single', rounds, offset: 2 }, async (tool) => {
     const T = freshDir(path.join(work, `restore-${tool.id}`));
     sh('sync');
     const m = await run(ctx, tool, tool.single, { T });
-    sh(`cmp ${shq(path.join(ctx.src, ctx.single.rel))} ${shq(tool.singlePath(T, ctx.single.rel))}`);
+    sh(`cmp ${shq(path.join(ctx.src, single.rel))} ${shq(tool.singlePath(T, single.rel))}`);
     fs.rmSync(T, { recursive: true, force: true });
     return { seconds: m.seconds, cpu: m.cpuSeconds, rss: m.peakRss };
   });
@@ -308,12 +358,13 @@ async function singleFileRestores(ctx) {
 
 /** 5. Full restore (verified the first time); one round only for a large dataset. */
 async function fullRestores(ctx) {
+  const { finalStats } = picked(ctx);
   ctx.restoreRounds = ctx.stats.bytes <= 256 * MiB ? rounds : 1;
   await inRounds(ctx, { phase: 'full restore', key: 'restore', rounds: ctx.restoreRounds, offset: 3 }, async (tool, round) => {
     const T = freshDir(path.join(work, `restore-${tool.id}`));
     sh('sync');
     const m = await run(ctx, tool, tool.restore, { T });
-    const res = { seconds: m.seconds, cpu: m.cpuSeconds, rss: m.peakRss, mbps: ctx.finalStats.bytes / 1e6 / m.seconds };
+    const res = { seconds: m.seconds, cpu: m.cpuSeconds, rss: m.peakRss, mbps: finalStats.bytes / 1e6 / m.seconds };
     if (round === 0) res.verify = verifyRestore(ctx.src, tool.restoredRoot(T));
     fs.rmSync(T, { recursive: true, force: true });
     return res;
@@ -322,17 +373,22 @@ async function fullRestores(ctx) {
 
 /** 6. Sequential read through the mounts (fresh mount, page cache dropped: cold; then again: cached). */
 async function mountReads(ctx) {
-  await inRounds(ctx, { phase: 'mount read', key: 'mountRead', rounds, offset: 4, when: (tool) => tool.mountRead }, (tool, round) => mountRead(ctx, tool, round === 0));
+  await inRounds(ctx, { phase: 'mount read', key: 'mountRead', rounds, offset: 4, when: (tool) => tool.mountRead }, (tool, round) =>
+    mountRead(ctx, tool, round === 0),
+  );
 }
 
 /** 7. Sequential write of compressible data through the mounts that can write. */
 async function mountWrites(ctx) {
-  await inRounds(ctx, { phase: 'mount write', key: 'mountWrite', rounds, offset: 5, when: (tool) => tool.mountWrite }, (tool, round) => mountWrite(ctx, tool, round));
+  await inRounds(ctx, { phase: 'mount write', key: 'mountWrite', rounds, offset: 5, when: (tool) => tool.mountWrite }, (tool, round) =>
+    mountWrite(ctx, tool, round),
+  );
 }
 
 /** The results as JSON (in --workdir), a chart, the markdown section (printed, and written to --out). */
 function report(ctx) {
-  const { R, problems, single, readSet } = ctx;
+  const { R, problems } = ctx;
+  const { single, readSet, finalStats } = picked(ctx);
   const loadAfter = loadavg();
   const elapsed = (Date.now() - t0) / 1000;
   const result = {
@@ -347,7 +403,13 @@ function report(ctx) {
     machine: ctx.machine,
     versions: ctx.vers,
     sinki: { commit: ctx.sinki.commit, engine: ctx.sinki.engine, from: sinkiFrom },
-    dataset: { gen: ctx.genOut.replace(/^gen-dataset: /, '').replace(/ in \S+ \[/, ' ['), files: ctx.stats.files, bytes: ctx.stats.bytes, finalBytes: ctx.finalStats.bytes, mutations: ctx.mutations },
+    dataset: {
+      gen: ctx.genOut.replace(/^gen-dataset: /, '').replace(/ in \S+ \[/, ' ['),
+      files: ctx.stats.files,
+      bytes: ctx.stats.bytes,
+      finalBytes: finalStats.bytes,
+      mutations: ctx.mutations,
+    },
     single,
     readSet: { count: readSet.files.length, bytes: readSet.bytes },
     writeBytes: ctx.writeBytes,
@@ -386,6 +448,9 @@ function report(ctx) {
 /**
  * `rounds` rounds of one phase: each round every tool that has a first backup (and, with `when`,
  * the thing the phase needs), in the order rotated by round + offset; results go to R[tool.id][key].
+ * @param {RunContext} ctx
+ * @param {{ phase: string, key: string, rounds: number, offset: number, when?: (tool: Tool) => unknown, beforeRound?: (round: number) => void }} how
+ * @param {(tool: Tool, round: number) => Promise<unknown>} fn
  */
 async function inRounds(ctx, { phase, key, rounds: n, offset, when = () => true, beforeRound = () => {} }, fn) {
   for (let round = 0; round < n; round++) {
@@ -431,9 +496,11 @@ async function run(ctx, tool, template, extra = {}, opts = {}) {
   const r = await measure('bash', ['-e', '-o', 'pipefail', '-c', fill(template, v)], { env: ctx.env, cwd: work, allowFail: true, ...opts });
   if (r.code !== 0) {
     // rclone crypt: an encrypted name longer than the backing filesystem allows fails that file only
-    const errors = r.stderr.split('\n').filter((l) => /\bERROR\b/.test(l) && !/Attempt \d+\/\d+ failed|not deleting|Failed to (copy|sync) with \d+ errors/.test(l));
+    const errors = r.stderr
+      .split('\n')
+      .filter((l) => /\bERROR\b/.test(l) && !/Attempt \d+\/\d+ failed|not deleting|Failed to (copy|sync) with \d+ errors/.test(l));
     if (tool.id === 'rclone' && errors.length && errors.every((l) => /file name too long/i.test(l))) {
-      const names = errors.map((l) => /ERROR : (.*?): /.exec(l)?.[1]).filter(Boolean);
+      const names = /** @type {string[]} */ (errors.map((l) => /ERROR : (.*?): /.exec(l)?.[1]).filter(Boolean));
       const note = `${names.length} file(s) not copied: the encrypted name is too long for the backing filesystem (${[...new Set(names)].map((n) => (n.length > 40 ? `${n.slice(0, 20)}…${n.slice(-12)} (${n.length} chars)` : n)).join(', ')}); rclone exits 1, the run goes on`;
       if (!ctx.problems.some((p) => p.message === note)) ctx.problems.push({ tool: tool.id, phase: 'all copies', message: note });
     } else {
@@ -488,19 +555,27 @@ async function startMount(ctx, tool, spec) {
   const child = spawn(argv[0], argv.slice(1), { env: ctx.env, cwd: work, stdio: ['ignore', 'ignore', 'pipe'] });
   const stderr = [];
   child.stderr.on('data', (b) => stderr.push(b));
+  /** @type {number | string | null} */
   let exited = null;
   child.on('exit', (c, s) => (exited = s ?? c));
   children.set(child.pid, { name: spec.start.split(' ')[0], mnt: v.MNT, exited: () => exited !== null });
   mounts.add(v.MNT);
   const root = spec.root(v.MNT);
-  const probe = spec.probe ?? (spec === tool.mountRead ? path.join(root, ctx.readSet.files[0].rel) : root);
+  const probe = spec.probe ?? (spec === tool.mountRead ? path.join(root, picked(ctx).readSet.files[0].rel) : root);
   for (;;) {
     if (exited !== null) throw new Error(`mount exited (${exited}): ${Buffer.concat(stderr).toString().trim().slice(-400)}`);
     if (isMounted(v.MNT) && fs.existsSync(probe)) break;
     if (performance.now() - started > 300_000) throw new Error('mount not up after 300 s');
     await sleep(50);
   }
-  return { child, mnt: v.MNT, root, upSeconds: (performance.now() - started) / 1000, exitedP: new Promise((res) => (exited !== null ? res() : child.on('exit', res))), stderr };
+  return {
+    child,
+    mnt: v.MNT,
+    root,
+    upSeconds: (performance.now() - started) / 1000,
+    exitedP: new Promise((res) => (exited !== null ? res(undefined) : child.on('exit', res))),
+    stderr,
+  };
 }
 
 async function stopMount(ctx, tool, spec, m) {
@@ -513,7 +588,7 @@ async function stopMount(ctx, tool, spec, m) {
 }
 
 async function mountRead(ctx, tool, verify) {
-  const { readSet } = ctx;
+  const { readSet } = picked(ctx);
   const m = await startMount(ctx, tool, tool.mountRead);
   try {
     const files = readSet.files.map((f) => shq(path.join(m.root, f.rel))).join(' ');
@@ -539,12 +614,14 @@ async function mountWrite(ctx, tool, round) {
   const name = `bench-write-${round}.bin`;
   const target = path.join(m.root, name);
   // rclone: the file lands in the backing folder's top level under a new (encrypted) name
-  const before = spec.asyncUpload ? new Set(fs.readdirSync(tool.store)) : null;
+  const before = new Set(spec.asyncUpload ? fs.readdirSync(tool.store) : []);
   // each round writes different bytes (the data shifted by a round-specific odd offset), so no
   // round can deduplicate against an earlier round's chunks still in the store
   const input = path.join(work, `write-data-${round}.bin`);
   const shift = 4099 * round + 17;
-  sh(`{ head -c ${shift} /dev/zero | tr '\\0' '${String.fromCharCode(65 + (round % 26))}'; head -c ${writeBytes - shift} ${shq(writeFile)}; } > ${shq(input)}; sync`);
+  sh(
+    `{ head -c ${shift} /dev/zero | tr '\\0' '${String.fromCharCode(65 + (round % 26))}'; head -c ${writeBytes - shift} ${shq(writeFile)}; } > ${shq(input)}; sync`,
+  );
   const dd = await measure('dd', [`if=${input}`, `of=${target}`, 'bs=1M', 'conv=fsync', 'status=none']);
   let durable = dd.seconds;
   if (spec.asyncUpload) {
@@ -628,6 +705,7 @@ function makeWriteFile(root, file, bytes) {
 function verifyRestore(a, b) {
   const d = spawnSync('diff', ['-r', '-q', '--no-dereference', a, b], { encoding: 'utf8', maxBuffer: 64 * MiB });
   const diffLines = `${d.stdout}`.trim().split('\n').filter(Boolean);
+  /** @type {number | null} */
   let meta = null;
   try {
     const c = compareTrees(a, b, { mtimeSlackMs: 1000 });
@@ -683,7 +761,10 @@ function alive(pid, name) {
 async function stopAfterFailure(tool, v) {
   const mnt = v.MNT;
   if (mounts.has(mnt) && isMounted(mnt)) {
-    const own = tool.id === 'sinki' ? spawnSync('bash', ['-c', fill(tool.mountRead.stop, v)], { timeout: 60_000 }) : spawnSync('fusermount', ['-u', mnt], { timeout: 60_000 });
+    const own =
+      tool.id === 'sinki'
+        ? spawnSync('bash', ['-c', fill(tool.mountRead.stop, v)], { timeout: 60_000 })
+        : spawnSync('fusermount', ['-u', mnt], { timeout: 60_000 });
     if (own.status !== 0 || isMounted(mnt)) spawnSync('fusermount', ['-uz', mnt]);
   }
   for (const [pid, c] of children) {
@@ -704,7 +785,13 @@ function cleanup() {
       /* best effort */
     }
   }
-  for (const [pid, c] of children) if (alive(pid, c.name)) try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ }
+  for (const [pid, c] of children)
+    if (alive(pid, c.name))
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        /* gone */
+      }
   for (const f of pidFiles) {
     try {
       const pid = Number(fs.readFileSync(f, 'utf8').trim());
@@ -737,9 +824,19 @@ function summarize(r) {
     noChange: { seconds: stat(r.noChange, 'seconds'), cpu: stat(r.noChange, 'cpu'), added: stat(r.noChange, 'added'), rss: stat(r.noChange, 'rss') },
     change: { seconds: stat(r.change, 'seconds'), cpu: stat(r.change, 'cpu'), added: stat(r.change, 'added'), rss: stat(r.change, 'rss') },
     single: { seconds: stat(r.single, 'seconds'), cpu: stat(r.single, 'cpu'), rss: stat(r.single, 'rss') },
-    restore: { seconds: stat(r.restore, 'seconds'), mbps: stat(r.restore, 'mbps'), cpu: stat(r.restore, 'cpu'), rss: stat(r.restore, 'rss'), verify: r.restore[0]?.verify ?? null },
-    mountRead: r.mountRead.length ? { up: stat(r.mountRead, 'up'), cold: stat(r.mountRead, 'cold'), cached: stat(r.mountRead, 'cached'), rss: stat(r.mountRead, 'rss') } : null,
-    mountWrite: r.mountWrite.length ? { up: stat(r.mountWrite, 'up'), fsync: stat(r.mountWrite, 'fsync'), durable: stat(r.mountWrite, 'durable'), rss: stat(r.mountWrite, 'rss') } : null,
+    restore: {
+      seconds: stat(r.restore, 'seconds'),
+      mbps: stat(r.restore, 'mbps'),
+      cpu: stat(r.restore, 'cpu'),
+      rss: stat(r.restore, 'rss'),
+      verify: r.restore[0]?.verify ?? null,
+    },
+    mountRead: r.mountRead.length
+      ? { up: stat(r.mountRead, 'up'), cold: stat(r.mountRead, 'cold'), cached: stat(r.mountRead, 'cached'), rss: stat(r.mountRead, 'rss') }
+      : null,
+    mountWrite: r.mountWrite.length
+      ? { up: stat(r.mountWrite, 'up'), fsync: stat(r.mountWrite, 'fsync'), durable: stat(r.mountWrite, 'durable'), rss: stat(r.mountWrite, 'rss') }
+      : null,
     raw: { noChange: r.noChange, change: r.change, single: r.single, restore: r.restore, mountRead: r.mountRead, mountWrite: r.mountWrite },
   };
 }
@@ -748,7 +845,8 @@ function targets(res) {
   const T = Object.fromEntries(res.tools.map((t) => [t.id, t]));
   const s = T.sinki;
   const out = [];
-  const add = (name, ratio, met, detail, cpuRatio = null) => out.push({ name, ratio, met: ratio === null ? null : met, detail, cpuRatio });
+  /** @type {(name: string, ratio: number | null, meets: (ratio: number) => boolean, detail: string, cpuRatio?: number | null) => void} */
+  const add = (name, ratio, meets, detail, cpuRatio = null) => out.push({ name, ratio, met: ratio === null ? null : meets(ratio), detail, cpuRatio });
   const b = T['borg-lzma1'];
   const r = T.restic;
   const g = T.gocryptfs;
@@ -756,19 +854,42 @@ function targets(res) {
   const m = (x) => x?.median ?? null;
   const div = (a, c) => (a !== null && c !== null && a !== undefined && c !== undefined && c !== 0 ? a / c : null);
   const sb = div(s?.first?.mbps, b?.first?.mbps);
-  add('backup MB/s ≥ 1.5× Borg (lzma,1)', sb, sb >= 1.5, `${f1(s?.first?.mbps)} vs ${f1(b?.first?.mbps)} MB/s`, div(b?.first?.cpu, s?.first?.cpu));
+  add('backup MB/s ≥ 1.5× Borg (lzma,1)', sb, (x) => x >= 1.5, `${f1(s?.first?.mbps)} vs ${f1(b?.first?.mbps)} MB/s`, div(b?.first?.cpu, s?.first?.cpu));
   const ss = div(s?.first?.store, b?.first?.store);
-  add('store size ≤ Borg (lzma,1)', ss, ss <= 1, `${mib(s?.first?.store)} vs ${mib(b?.first?.store)} MiB`);
+  add('store size ≤ Borg (lzma,1)', ss, (x) => x <= 1, `${mib(s?.first?.store)} vs ${mib(b?.first?.store)} MiB`);
   const nc = div(m(s?.noChange.seconds), m(r?.noChange.seconds));
-  add('no-change re-run ≤ restic', nc, nc <= 1, `${f2(m(s?.noChange.seconds))} vs ${f2(m(r?.noChange.seconds))} s`, div(m(s?.noChange.cpu), m(r?.noChange.cpu)));
+  add(
+    'no-change re-run ≤ restic',
+    nc,
+    (x) => x <= 1,
+    `${f2(m(s?.noChange.seconds))} vs ${f2(m(r?.noChange.seconds))} s`,
+    div(m(s?.noChange.cpu), m(r?.noChange.cpu)),
+  );
   const ch = div(m(s?.change.seconds), m(r?.change.seconds));
-  add('re-run after 1% change ≤ restic', ch, ch <= 1, `${f2(m(s?.change.seconds))} vs ${f2(m(r?.change.seconds))} s`, div(m(s?.change.cpu), m(r?.change.cpu)));
+  add(
+    're-run after 1% change ≤ restic',
+    ch,
+    (x) => x <= 1,
+    `${f2(m(s?.change.seconds))} vs ${f2(m(r?.change.seconds))} s`,
+    div(m(s?.change.cpu), m(r?.change.cpu)),
+  );
   const sf = div(m(s?.single.seconds), m(r?.single.seconds));
-  add('single-file restore ≤ restic', sf, sf <= 1, `${f2(m(s?.single.seconds))} vs ${f2(m(r?.single.seconds))} s`, div(m(s?.single.cpu), m(r?.single.cpu)));
+  add(
+    'single-file restore ≤ restic',
+    sf,
+    (x) => x <= 1,
+    `${f2(m(s?.single.seconds))} vs ${f2(m(r?.single.seconds))} s`,
+    div(m(s?.single.cpu), m(r?.single.cpu)),
+  );
   const mr = div(m(s?.mountRead?.cached), m(g?.mountRead?.cached));
-  add('mount cached sequential read ≥ 0.5× gocryptfs', mr, mr >= 0.5, `${f1(m(s?.mountRead?.cached))} vs ${f1(m(g?.mountRead?.cached))} MB/s`);
+  add('mount cached sequential read ≥ 0.5× gocryptfs', mr, (x) => x >= 0.5, `${f1(m(s?.mountRead?.cached))} vs ${f1(m(g?.mountRead?.cached))} MB/s`);
   const mw = div(m(s?.mountWrite?.durable), m(rc?.mountWrite?.durable));
-  add('mount write ≥ rclone crypt mount (writes), compressible data', mw, mw >= 1, `${f1(m(s?.mountWrite?.durable))} vs ${f1(m(rc?.mountWrite?.durable))} MB/s (until durable)`);
+  add(
+    'mount write ≥ rclone crypt mount (writes), compressible data',
+    mw,
+    (x) => x >= 1,
+    `${f1(m(s?.mountWrite?.durable))} vs ${f1(m(rc?.mountWrite?.durable))} MB/s (until durable)`,
+  );
   return out;
 }
 
@@ -833,7 +954,9 @@ function render(res, chartRel) {
   }
   L.push('First backup into a fresh store, and re-runs:');
   L.push('');
-  L.push('| tool | first backup s | MB/s | CPU s | store MiB | store / data | peak RSS MiB | no-change re-run s | CPU s | re-run after 1% change s | CPU s | 1% change: MiB added |');
+  L.push(
+    '| tool | first backup s | MB/s | CPU s | store MiB | store / data | peak RSS MiB | no-change re-run s | CPU s | re-run after 1% change s | CPU s | 1% change: MiB added |',
+  );
   L.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const t of T) {
     const f = t.first;
@@ -850,13 +973,24 @@ function render(res, chartRel) {
     const r = t.restore;
     const v = r.verify;
     L.push(
-      `| ${t.label} | ${med(r.seconds)} | ${r.mbps ? f1(r.mbps.median) : '–'} | ${r.cpu ? f1(r.cpu.median) : '–'} | ${r.rss ? mib(r.rss.max) : '–'} | ${v ? (v.identical ? 'yes' : `**no** (${v.diffs}: ${String(v.firstDiff).replace(/\|/g, '\\|').replace(new RegExp(escapeRe('/var/tmp/') + '\\S+?/', 'g'), '…/').slice(0, 80)})`) : '–'} | ${v ? dash(v.metaDiffs) : '–'} | ${med(t.single.seconds)} | ${t.single.cpu ? f2(t.single.cpu.median) : '–'} |`,
+      `| ${t.label} | ${med(r.seconds)} | ${r.mbps ? f1(r.mbps.median) : '–'} | ${r.cpu ? f1(r.cpu.median) : '–'} | ${r.rss ? mib(r.rss.max) : '–'} | ${
+        v
+          ? v.identical
+            ? 'yes'
+            : `**no** (${v.diffs}: ${String(v.firstDiff)
+                .replace(/\|/g, '\\|')
+                .replace(new RegExp(`${escapeRe('/var/tmp/')}\\S+?/`, 'g'), '…/')
+                .slice(0, 80)})`
+          : '–'
+      } | ${v ? dash(v.metaDiffs) : '–'} | ${med(t.single.seconds)} | ${t.single.cpu ? f2(t.single.cpu.median) : '–'} |`,
     );
   }
   L.push('');
   L.push('FUSE mounts (MB/s; "–" = the tool has no such mount):');
   L.push('');
-  L.push('| tool | mount up s | read cold MB/s | read cached MB/s | read: mount RSS MiB | write MB/s (dd returns) | write MB/s (durable) | write: mount RSS MiB |');
+  L.push(
+    '| tool | mount up s | read cold MB/s | read cached MB/s | read: mount RSS MiB | write MB/s (dd returns) | write MB/s (durable) | write: mount RSS MiB |',
+  );
   L.push('|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const t of T) {
     const r = t.mountRead;
@@ -867,29 +1001,42 @@ function render(res, chartRel) {
     );
   }
   L.push('');
-  L.push('Against the targets (wall-time ratio = sinki / peer for times and sizes, sinki\'s MB/s / peer\'s for rates; on a loaded machine the CPU-time ratio is the steadier one, oriented the same way):');
+  L.push(
+    "Against the targets (wall-time ratio = sinki / peer for times and sizes, sinki's MB/s / peer's for rates; on a loaded machine the CPU-time ratio is the steadier one, oriented the same way):",
+  );
   L.push('');
   L.push('| target | measured | ratio | CPU-time ratio | |');
   L.push('|---|---|---:|---:|---|');
-  for (const g of res.targets) L.push(`| ${g.name} | ${g.detail} | ${g.ratio === null ? '–' : `${g.ratio.toFixed(2)}×`} | ${g.cpuRatio === null || g.cpuRatio === undefined ? '–' : `${g.cpuRatio.toFixed(2)}×`} | ${g.met === null ? 'n/a' : g.met ? 'met' : '**missed**'} |`);
+  for (const g of res.targets)
+    L.push(
+      `| ${g.name} | ${g.detail} | ${g.ratio === null ? '–' : `${g.ratio.toFixed(2)}×`} | ${g.cpuRatio === null || g.cpuRatio === undefined ? '–' : `${g.cpuRatio.toFixed(2)}×`} | ${g.met === null ? 'n/a' : g.met ? 'met' : '**missed**'} |`,
+    );
   L.push('');
   L.push(`README line: ${readmeLine(res)}`);
   L.push('');
   if (res.problems.length) {
     L.push('Problems in this run:');
     L.push('');
-    for (const p of res.problems) L.push(`- ${p.tool}, ${p.phase}: ${p.message.replace(new RegExp(escapeRe('/var/tmp/') + '\\S+?/', 'g'), '…/')}`);
+    for (const p of res.problems) L.push(`- ${p.tool}, ${p.phase}: ${p.message.replace(new RegExp(`${escapeRe('/var/tmp/')}\\S+?/`, 'g'), '…/')}`);
     L.push('');
   }
   L.push('Settings:');
   L.push('');
   for (const t of T) L.push(`- **${t.label}**: ${t.settings}`);
   L.push('');
-  L.push('Versions: ' + Object.entries(res.versions).map(([k, v]) => `${k} \`${v}\``).join('; ') + `; sinki ${res.sinki.commit} (${res.sinki.from}), xz engine \`${res.sinki.engine}\`.`);
+  L.push(
+    'Versions: ' +
+      Object.entries(res.versions)
+        .map(([k, v]) => `${k} \`${v}\``)
+        .join('; ') +
+      `; sinki ${res.sinki.commit} (${res.sinki.from}), xz engine \`${res.sinki.engine}\`.`,
+  );
   L.push('');
   L.push(`1% mutations: ${res.dataset.mutations.map((m) => m.replace(/ \[.*$/, '')).join('; ')}.`);
   L.push('');
-  L.push('Commands (`$SRC` the dataset copy, `$STORE` the tool\'s store, `$T` an empty restore folder, `$REL` the single file, `$MNT` a mountpoint, `$ARCHIVE` the last Borg archive, `enc:` the rclone crypt remote):');
+  L.push(
+    "Commands (`$SRC` the dataset copy, `$STORE` the tool's store, `$T` an empty restore folder, `$REL` the single file, `$MNT` a mountpoint, `$ARCHIVE` the last Borg archive, `enc:` the rclone crypt remote):",
+  );
   L.push('');
   L.push('| tool | init | backup / re-run | restore | single file | mount (read; write) |');
   L.push('|---|---|---|---|---|---|');
@@ -902,7 +1049,9 @@ function render(res, chartRel) {
     );
   }
   L.push('');
-  L.push(`Reproduce: \`npx tsc -p tsconfig.json && npm run bench:peers${res.size === '100M' ? ' -- --quick' : res.size === '1G' ? '' : ` -- --size ${res.size}`}\` (as root; installs missing peers with apt-get).`);
+  L.push(
+    `Reproduce: \`npx tsc -p tsconfig.json && npm run bench:peers${res.size === '100M' ? ' -- --quick' : res.size === '1G' ? '' : ` -- --size ${res.size}`}\` (as root; installs missing peers with apt-get).`,
+  );
   return L.join('\n');
 }
 
@@ -919,11 +1068,11 @@ function readmeLine(res) {
 }
 
 function writeSection(file, size, block) {
-  let doc = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmarks\n';
+  const doc = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmarks\n';
   const head = `## ${SECTION}`;
   const start = doc.indexOf(head);
-  let blocks = {};
-  let before = doc.trimEnd() + '\n\n';
+  const blocks = {};
+  let before = `${doc.trimEnd()}\n\n`;
   let after = '';
   if (start >= 0) {
     const next = doc.indexOf('\n## ', start + head.length);
@@ -932,10 +1081,10 @@ function writeSection(file, size, block) {
     after = next >= 0 ? doc.slice(next + 1) : '';
     for (const m of old.matchAll(/<!-- bench-peers:(\S+) -->\n([\s\S]*?)<!-- \/bench-peers:\1 -->/g)) blocks[m[1]] = m[2];
   }
-  blocks[size] = block.trimEnd() + '\n';
+  blocks[size] = `${block.trimEnd()}\n`;
   const sizes = Object.keys(blocks).sort((a, b) => parseSize(b) - parseSize(a));
   const section = [intro(), ...sizes.map((s) => `<!-- bench-peers:${s} -->\n${blocks[s]}<!-- /bench-peers:${s} -->\n`)].join('\n');
-  fs.writeFileSync(file, before + section + (after ? '\n' + after : ''));
+  fs.writeFileSync(file, before + section + (after ? `\n${after}` : ''));
 }
 
 // ───────────────────────────── misc ─────────────────────────────

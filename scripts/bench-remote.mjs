@@ -87,10 +87,12 @@ const work = fs.mkdtempSync(path.join(path.resolve(args.workdir ?? os.tmpdir()),
 const served = path.join(work, 'served');
 const localRemote = path.join(work, 'local-remote');
 const rcloneConfig = path.join(work, 'rclone.conf');
+/** @type {NodeJS.ProcessEnv} */
 const env = { ...process.env, SINKI_PASSWORD: PASSWORD, RCLONE_CONFIG: rcloneConfig, XDG_CACHE_HOME: path.join(work, 'xdg-cache') };
 delete env.SINKI_STORE;
 delete env.SINKI_RCLONE;
 const log = (s) => process.stderr.write(`bench-remote: ${s}${s.startsWith('[') ? `  (load ${loadavg()})` : ''}\n`);
+/** @type {Awaited<ReturnType<typeof serveWebdav>> | null} */
 let server = null;
 const mounts = new Map(); // mountpoint → pid
 let ok = false;
@@ -133,8 +135,9 @@ async function main() {
   log(`work folder ${work}; ${machine.nproc} cores, load ${loadBefore}`);
   fs.mkdirSync(served);
   fs.mkdirSync(localRemote);
-  server = await serveWebdav();
-  log(`rclone serve webdav on 127.0.0.1:${server.port} (pid ${server.pid})`);
+  const webdav = await serveWebdav();
+  server = webdav;
+  log(`rclone serve webdav on 127.0.0.1:${webdav.port} (pid ${webdav.pid})`);
 
   const dataset = path.join(work, 'dataset');
   log(`generating dataset (${size}, seed ${seed}) plus ${LARGE_REL}`);
@@ -213,7 +216,11 @@ async function main() {
   const restoreTarget = path.join(work, 'restore');
   const restoreCache = path.join(work, 'cache-restore');
   before = serverWritten();
-  const restore = await measure('node', [CLI, '-s', remoteStore, '--cache-dir', restoreCache, 'restore', 'latest', restoreTarget, '--include', `/${path.basename(dataset)}/${LARGE_REL}`], { env });
+  const restore = await measure(
+    'node',
+    [CLI, '-s', remoteStore, '--cache-dir', restoreCache, 'restore', 'latest', restoreTarget, '--include', `/${path.basename(dataset)}/${LARGE_REL}`],
+    { env },
+  );
   const restoreFetched = serverWritten() - before;
   const restoreSha = sh(`sha256sum ${shq(path.join(restoreTarget, path.basename(dataset), LARGE_REL))}`).split(' ')[0];
   if (restoreSha !== largeSha) throw new Error('the restored file differs from the original');
@@ -261,10 +268,13 @@ async function serveWebdav() {
 
 /** Bytes the WebDAV server has written (to its sockets: what it sent) / read (what it received). */
 function serverWritten() {
-  return Number(/^wchar:\s*(\d+)/m.exec(fs.readFileSync(`/proc/${server.pid}/io`, 'utf8'))[1]);
+  return serverIo('wchar');
 }
 function serverRead() {
-  return Number(/^rchar:\s*(\d+)/m.exec(fs.readFileSync(`/proc/${server.pid}/io`, 'utf8'))[1]);
+  return serverIo('rchar');
+}
+function serverIo(field) {
+  return Number(new RegExp(`^${field}:\\s*(\\d+)`, 'm').exec(fs.readFileSync(`/proc/${server?.pid}/io`, 'utf8'))?.[1]);
 }
 
 /** Received bytes per second between 10% and 90% of what the server got. */
@@ -331,7 +341,7 @@ async function freePort() {
   return new Promise((res, rej) => {
     const s = net.createServer();
     s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
+      const { port } = /** @type {import('node:net').AddressInfo} */ (s.address());
       s.close(() => res(port));
     });
     s.on('error', rej);
@@ -382,27 +392,40 @@ function render({ machine, datasetBytes, storeBytes, backup, transfer, read, bw,
     'them, the index/snapshots/refs staged in a `.tmp-push-*` folder go up as concurrent jobs of that one',
     'process; then the staged files are renamed into place phase by phase (server-side moves) and the',
     'staging folder removed, so that the remote never shows a half-sent index or snapshot. What a push',
-    'costs beyond a copy is sinki\'s own start (node, opening the store, freezing its metadata) and those',
+    "costs beyond a copy is sinki's own start (node, opening the store, freezing its metadata) and those",
     'renames: fixed tenths of a second that weigh most on loopback, where the copy itself takes seconds.',
     '',
   );
   L.push(`### Results: ${size} dataset + one 100 MiB file, seed ${seed}${read ? '' : ' (push vs copy only)'}`, '');
-  L.push(`Run ${startedAt.toISOString().replace(/\.\d+Z$/, 'Z')}, took ${fmtDuration(elapsed)}; load average (1/5/15 min) ${loadBefore} at start, ${loadavg()} at end on ${machine.nproc} cores.`, '');
+  L.push(
+    `Run ${startedAt.toISOString().replace(/\.\d+Z$/, 'Z')}, took ${fmtDuration(elapsed)}; load average (1/5/15 min) ${loadBefore} at start, ${loadavg()} at end on ${machine.nproc} cores.`,
+    '',
+  );
   L.push(`Dataset ${mib(datasetBytes)} MiB; \`sinki backup\` took ${backup.seconds.toFixed(1)} s; store ${mib(storeBytes)} MiB (\`du -sb\`).`, '');
 
   L.push(`Push vs. copy of the store folder to a fresh remote path (${rounds} rounds, alternating order; load = 1-minute load average after the run):`, '');
   L.push('| remote | tool | round | wall s | MiB/s | peak RSS MiB | load |', '|---|---|---:|---:|---:|---:|---:|');
-  for (const t of transfer) L.push(`| ${t.kind} | ${t.tool === 'push' ? '`sinki push`' : '`rclone copy`'} | ${t.round} | ${t.seconds.toFixed(2)} | ${(storeBytes / MiB / t.seconds).toFixed(1)} | ${(t.peakRss / MiB).toFixed(0)} | ${t.load.split(' ')[0]} |`);
+  for (const t of transfer)
+    L.push(
+      `| ${t.kind} | ${t.tool === 'push' ? '`sinki push`' : '`rclone copy`'} | ${t.round} | ${t.seconds.toFixed(2)} | ${(storeBytes / MiB / t.seconds).toFixed(1)} | ${(t.peakRss / MiB).toFixed(0)} | ${t.load.split(' ')[0]} |`,
+    );
   L.push('');
   if (!read) return renderTargets(L, transfer, null, null, machine);
 
   L.push(`One ${mib(LARGE_SIZE, 0)} MiB file (\`${LARGE_REL}\`, packed size ${mib(read.packed, 2)} MiB) from the WebDAV store, empty --cache-dir each:`, '');
   L.push('| read | wall s | MiB/s | fetched from the remote MiB | fetched / packed | cache dir MiB |', '|---|---:|---:|---:|---:|---:|');
-  L.push(`| \`cat\` through the mount (mount already up; mounting took ${read.mountUpS.toFixed(1)} s) | ${read.cat.seconds.toFixed(2)} | ${(LARGE_SIZE / MiB / read.cat.seconds).toFixed(1)} | ${mib(read.mountFetched, 2)} | ${(read.mountFetched / read.packed).toFixed(3)} | ${mib(read.mountCached, 2)} |`);
-  L.push(`| \`sinki restore --include\` (whole command) | ${read.restore.seconds.toFixed(2)} | ${(LARGE_SIZE / MiB / read.restore.seconds).toFixed(1)} | ${mib(read.restoreFetched, 2)} | ${(read.restoreFetched / read.packed).toFixed(3)} | ${mib(read.restoreCached, 2)} |`);
+  L.push(
+    `| \`cat\` through the mount (mount already up; mounting took ${read.mountUpS.toFixed(1)} s) | ${read.cat.seconds.toFixed(2)} | ${(LARGE_SIZE / MiB / read.cat.seconds).toFixed(1)} | ${mib(read.mountFetched, 2)} | ${(read.mountFetched / read.packed).toFixed(3)} | ${mib(read.mountCached, 2)} |`,
+  );
+  L.push(
+    `| \`sinki restore --include\` (whole command) | ${read.restore.seconds.toFixed(2)} | ${(LARGE_SIZE / MiB / read.restore.seconds).toFixed(1)} | ${mib(read.restoreFetched, 2)} | ${(read.restoreFetched / read.packed).toFixed(3)} | ${mib(read.restoreCached, 2)} |`,
+  );
   L.push('');
 
-  L.push(`\`sinki push --bwlimit ${BW_LIMIT}\` of a ${mib(bw.bytes)} MiB store: ${(bw.steady / MiB).toFixed(2)} MiB/s received by the server over the 10%–90% stretch; ${(bw.bytes / MiB / bw.seconds).toFixed(2)} MiB/s for the whole push (${bw.seconds.toFixed(1)} s, including its rclone starts and renames).`, '');
+  L.push(
+    `\`sinki push --bwlimit ${BW_LIMIT}\` of a ${mib(bw.bytes)} MiB store: ${(bw.steady / MiB).toFixed(2)} MiB/s received by the server over the 10%–90% stretch; ${(bw.bytes / MiB / bw.seconds).toFixed(2)} MiB/s for the whole push (${bw.seconds.toFixed(1)} s, including its rclone starts and renames).`,
+    '',
+  );
 
   return renderTargets(L, transfer, read, bw, machine);
 }
@@ -419,7 +442,11 @@ function renderTargets(L, transfer, read, bw, machine) {
       pairs.push(of('copy') / of('push'));
     }
     const mid = median(pairs);
-    rows.push([`push throughput ≥ ${TARGETS.pushVsCopy}× rclone copy (${kind}, median of the ${rounds} side-by-side ratios: ${pairs.map((r) => r.toFixed(2)).join(', ')})`, `${mid.toFixed(2)}×`, mid >= TARGETS.pushVsCopy]);
+    rows.push([
+      `push throughput ≥ ${TARGETS.pushVsCopy}× rclone copy (${kind}, median of the ${rounds} side-by-side ratios: ${pairs.map((r) => r.toFixed(2)).join(', ')})`,
+      `${mid.toFixed(2)}×`,
+      mid >= TARGETS.pushVsCopy,
+    ]);
   }
   if (!read) {
     L.push('### Against the targets', '', '| target | measured | |', '|---|---:|---|');
@@ -430,11 +457,23 @@ function renderTargets(L, transfer, read, bw, machine) {
   const mountVsRestore = read.restore.seconds / read.cat.seconds;
   rows.push([`mount read ≥ ${TARGETS.mountVsRestore}× restore --include speed`, `${mountVsRestore.toFixed(2)}×`, mountVsRestore >= TARGETS.mountVsRestore]);
   const fetched = Math.max(read.mountFetched, read.restoreFetched) / read.packed;
-  rows.push([`bytes fetched ≤ ${TARGETS.fetchedVsPacked}× the file's packed size (worse of the two)`, `${fetched.toFixed(3)}×`, fetched <= TARGETS.fetchedVsPacked]);
+  rows.push([
+    `bytes fetched ≤ ${TARGETS.fetchedVsPacked}× the file's packed size (worse of the two)`,
+    `${fetched.toFixed(3)}×`,
+    fetched <= TARGETS.fetchedVsPacked,
+  ]);
   const bwErr = bw.steady / BW_LIMIT_BYTES - 1;
-  rows.push([`--bwlimit ${BW_LIMIT} honoured within ${TARGETS.bwTolerance * 100}% (steady rate)`, `${bwErr >= 0 ? '+' : ''}${(bwErr * 100).toFixed(1)}%`, Math.abs(bwErr) <= TARGETS.bwTolerance]);
+  rows.push([
+    `--bwlimit ${BW_LIMIT} honoured within ${TARGETS.bwTolerance * 100}% (steady rate)`,
+    `${bwErr >= 0 ? '+' : ''}${(bwErr * 100).toFixed(1)}%`,
+    Math.abs(bwErr) <= TARGETS.bwTolerance,
+  ]);
   const bwWhole = bw.bytes / bw.seconds / BW_LIMIT_BYTES - 1;
-  rows.push([`--bwlimit ${BW_LIMIT} honoured within ${TARGETS.bwTolerance * 100}% (whole push)`, `${bwWhole >= 0 ? '+' : ''}${(bwWhole * 100).toFixed(1)}%`, Math.abs(bwWhole) <= TARGETS.bwTolerance]);
+  rows.push([
+    `--bwlimit ${BW_LIMIT} honoured within ${TARGETS.bwTolerance * 100}% (whole push)`,
+    `${bwWhole >= 0 ? '+' : ''}${(bwWhole * 100).toFixed(1)}%`,
+    Math.abs(bwWhole) <= TARGETS.bwTolerance,
+  ]);
   L.push('### Against the targets', '', '| target | measured | |', '|---|---:|---|');
   for (const [what, value, met] of rows) L.push(`| ${what} | ${value} | ${met ? 'met' : '**missed**'} |`);
   L.push('');
@@ -447,7 +486,14 @@ function renderFooter(L, machine) {
   L.push(`- ${machine.nproc} cores (nproc), CPU: ${machine.cpu}, RAM ${machine.memGiB} GiB; ${machine.kernel}`);
   L.push(`- node ${process.version}; ${machine.rclone}`);
   L.push(`- sinki at ${machine.git}`, '');
-  L.push('### Reproduce', '', '```sh', `npx tsc -p tsconfig.json && scripts/bench-remote${args.quick ? ' --quick' : ` --size ${size}`} --seed ${seed}${rounds !== 2 ? ` --rounds ${rounds}` : ''}${args['push-only'] ? ' --push-only' : ''}`, '```', '');
+  L.push(
+    '### Reproduce',
+    '',
+    '```sh',
+    `npx tsc -p tsconfig.json && scripts/bench-remote${args.quick ? ' --quick' : ` --size ${size}`} --seed ${seed}${rounds !== 2 ? ` --rounds ${rounds}` : ''}${args['push-only'] ? ' --push-only' : ''}`,
+    '```',
+    '',
+  );
   L.push(
     'Commands measured (`w:` = the WebDAV remote, `l:` = local path; each push/copy to a new path):',
     '',
@@ -478,4 +524,3 @@ function machineInfo() {
     git: `commit ${head}${dirty ? ' (src/ has uncommitted changes)' : ''}`,
   };
 }
-

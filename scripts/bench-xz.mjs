@@ -23,7 +23,7 @@ if (args.help) {
   process.exit(0);
 }
 
-const { XZ_ENGINE_NAMES, tryXzEngineByName } = await import('../dist/codec/xz.js').catch((err) => {
+const { XZ_ENGINE_NAMES, tryXzEngineByName } = await import(new URL('../dist/codec/xz.js', import.meta.url).href).catch((err) => {
   console.error('bench-xz: cannot load dist/codec/xz.js; run `npx tsc -p tsconfig.json` first');
   throw err;
 });

@@ -29,18 +29,31 @@ import { parseOptions } from './lib/cli.mjs';
 import { CrashSuite, CLI, OPERATIONS, runCrashRounds } from './lib/crash-rounds.mjs';
 
 function parseArgs(argv) {
-  const { values: v } = parseOptions('crash-suite', argv, {
-    rounds: { type: 'string', default: '50' },
-    seed: { type: 'string', default: '1' },
-    size: { type: 'string', default: '4M' },
-    ops: { type: 'string', default: OPERATIONS.join(',') },
-    workdir: { type: 'string', default: os.tmpdir() },
-    keep: { type: 'boolean', default: false },
-    json: { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-  }, { fail: usage });
+  const { values: v } = parseOptions(
+    'crash-suite',
+    argv,
+    {
+      rounds: { type: 'string', default: '50' },
+      seed: { type: 'string', default: '1' },
+      size: { type: 'string', default: '4M' },
+      ops: { type: 'string', default: OPERATIONS.join(',') },
+      workdir: { type: 'string', default: os.tmpdir() },
+      keep: { type: 'boolean', default: false },
+      json: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    { fail: usage },
+  );
   if (v.help) usage();
-  const o = { rounds: Number(v.rounds), seed: v.seed, size: v.size, ops: String(v.ops).split(',').filter(Boolean), workdir: v.workdir, keep: v.keep, json: v.json ?? null };
+  const o = {
+    rounds: Number(v.rounds),
+    seed: String(v.seed),
+    size: String(v.size),
+    ops: String(v.ops).split(',').filter(Boolean),
+    workdir: String(v.workdir),
+    keep: Boolean(v.keep),
+    json: v.json ?? null,
+  };
   if (!Number.isInteger(o.rounds) || o.rounds < 1) usage('--rounds must be a positive integer');
   for (const op of o.ops) if (!OPERATIONS.includes(op)) usage(`unknown operation ${op} (use ${OPERATIONS.join(',')})`);
   return o;
@@ -49,7 +62,9 @@ function parseArgs(argv) {
 /** @returns {never} */
 function usage(message) {
   if (message) process.stderr.write(`crash-suite: ${message}\n`);
-  process.stderr.write('usage: scripts/crash-suite [--rounds N] [--seed S] [--size 4M] [--ops backup,mount,prune,push,snapshot,mount-snapshot] [--workdir DIR] [--keep] [--json FILE]\n');
+  process.stderr.write(
+    'usage: scripts/crash-suite [--rounds N] [--seed S] [--size 4M] [--ops backup,mount,prune,push,snapshot,mount-snapshot] [--workdir DIR] [--keep] [--json FILE]\n',
+  );
   process.exit(message ? 2 : 0);
 }
 
@@ -59,6 +74,7 @@ const work = fs.mkdtempSync(path.join(o.workdir, 'sinki-crash-'));
 const log = (line) => process.stdout.write(`${line}\n`);
 const suite = new CrashSuite({ workdir: work, seed: o.seed, size: o.size, log });
 const started = Date.now();
+/** @type {Awaited<ReturnType<typeof runCrashRounds>> | null} */
 let report = null;
 let code = 0;
 const onSignal = () => {
@@ -69,16 +85,19 @@ process.once('SIGTERM', onSignal);
 try {
   log(`crash suite: ${o.rounds} rounds of ${o.ops.join(', ')}, seed ${o.seed}, ${o.size} source, work folder ${work}`);
   await suite.setup();
-  report = await runCrashRounds({ suite, rounds: o.rounds, ops: o.ops });
+  const rounds = await runCrashRounds({ suite, rounds: o.rounds, ops: o.ops });
+  report = rounds;
   const unlock = await suite.finalUnlock();
   log(`\nsinki unlock removed ${unlock.removed} stale lock(s) of killed processes; left: ${unlock.left.length ? unlock.left.join(', ') : 'none'}`);
   if (unlock.left.length) code = 1;
   log(`\n| operation | rounds | killed mid-way | finished before the kill | survived (all checks passed) |`);
   log('| --- | ---: | ---: | ---: | ---: |');
-  for (const [op, f] of Object.entries(report.byOp)) log(`| ${op} | ${f.rounds} | ${f.killed} | ${f.completed} | ${f.survived} |`);
+  for (const [op, f] of Object.entries(rounds.byOp)) log(`| ${op} | ${f.rounds} | ${f.killed} | ${f.completed} | ${f.survived} |`);
   const restores = suite.restoreCount;
-  log(`\n${report.records.length} rounds in ${Math.round((Date.now() - started) / 1000)} s; ${restores} snapshot restores compared; ${report.failures.length} round(s) with problems`);
-  if (report.failures.length) code = 1;
+  log(
+    `\n${rounds.records.length} rounds in ${Math.round((Date.now() - started) / 1000)} s; ${restores} snapshot restores compared; ${rounds.failures.length} round(s) with problems`,
+  );
+  if (rounds.failures.length) code = 1;
 } catch (err) {
   process.stderr.write(`crash-suite: ${err.stack ?? err}\n`);
   code = 1;

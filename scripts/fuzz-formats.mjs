@@ -24,15 +24,25 @@ import path from 'node:path';
 import { parseOptions } from './lib/cli.mjs';
 import { buildCorpus, fuzz } from './lib/fuzz-formats.mjs';
 
-const { values: v } = parseOptions('fuzz-formats', process.argv.slice(2), {
-  iterations: { type: 'string', default: '20000' },
-  seed: { type: 'string', default: '1' },
-  only: { type: 'string' },
-  workdir: { type: 'string', default: os.tmpdir() },
-  help: { type: 'boolean', short: 'h' },
-}, { fail: usage });
+const { values: v } = parseOptions(
+  'fuzz-formats',
+  process.argv.slice(2),
+  {
+    iterations: { type: 'string', default: '20000' },
+    seed: { type: 'string', default: '1' },
+    only: { type: 'string' },
+    workdir: { type: 'string', default: os.tmpdir() },
+    help: { type: 'boolean', short: 'h' },
+  },
+  { fail: usage },
+);
 if (v.help) usage();
-const o = { iterations: Number(v.iterations), seed: String(v.seed), only: v.only === undefined ? null : new RegExp(String(v.only)), workdir: String(v.workdir) };
+const o = {
+  iterations: Number(v.iterations),
+  seed: String(v.seed),
+  only: v.only === undefined ? null : new RegExp(String(v.only)),
+  workdir: String(v.workdir),
+};
 if (!Number.isInteger(o.iterations) || o.iterations < 1) usage('--iterations must be a positive integer');
 
 /** @returns {never} */
@@ -52,14 +62,19 @@ try {
     corpus,
     iterations: o.iterations,
     seed: o.seed,
-    only: o.only ? (name) => o.only.test(name) : undefined,
+    only: o.only ? (name) => /** @type {RegExp} */ (o.only).test(name) : undefined,
     onProgress: (n) => tty && process.stderr.write(`\r${n}/${o.iterations}`),
   });
   if (tty) process.stderr.write('\r\x1b[K');
   process.stdout.write(`${o.iterations} mutations, seed ${o.seed}, ${Math.round((Date.now() - started) / 1000)} s\n\n`);
-  process.stdout.write('| target | contract | tried | original value | other value | SinkiError | failures |\n| --- | --- | ---: | ---: | ---: | ---: | ---: |\n');
+  process.stdout.write(
+    '| target | contract | tried | original value | other value | SinkiError | failures |\n| --- | --- | ---: | ---: | ---: | ---: | ---: |\n',
+  );
   for (const s of stats) {
-    const errors = Object.entries(s.errors).map(([k, v]) => `${v} ${k}`).join(', ') || '0';
+    const errors =
+      Object.entries(s.errors)
+        .map(([k, v]) => `${v} ${k}`)
+        .join(', ') || '0';
     process.stdout.write(`| ${s.name} | ${s.contract} | ${s.tried} | ${s.same} | ${s.contract === 'sealed' ? '—' : s.other} | ${errors} | ${s.failures} |\n`);
   }
   if (failures.length) {

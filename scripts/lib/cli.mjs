@@ -20,11 +20,12 @@ export function die(prog, msg) {
  * `--name=value` both work). An unknown option, a value-less string option, a value given to a
  * switch, or more positionals than `positionals` allows: `fail(message)`, by default
  * `prog: message` on stderr and exit 2.
+ * @template {Record<string, OptionSpec>} T
  * @param {string} prog
  * @param {string[]} argv
- * @param {Record<string, OptionSpec>} options
+ * @param {T} options
  * @param {{ positionals?: number, fail?: (message: string) => never }} [how]
- * @returns {{ values: Record<string, string | boolean | undefined>, positionals: string[] }}
+ * @returns {{ values: { [K in keyof T]?: T[K]['type'] extends 'string' ? string : boolean }, positionals: string[] }}
  */
 export function parseOptions(prog, argv, options, { positionals = 0, fail = (message) => die(prog, message) } = {}) {
   const { values, positionals: rest, tokens } = parseArgs({ args: argv, options, strict: false, allowPositionals: true, tokens: true });
@@ -37,12 +38,15 @@ export function parseOptions(prog, argv, options, { positionals = 0, fail = (mes
     if (spec.type === 'string' && t.value === undefined) fail(`${t.rawName} needs a value`);
     if (spec.type === 'boolean' && t.inlineValue) fail(`${t.rawName} takes no value`);
   }
-  return { values, positionals: rest };
+  return { values: /** @type {any} */ (values), positionals: rest };
 }
 
 /** The script's header comment (the `//` lines after the shebang) as plain text, for --help. */
 export function headerHelp(scriptUrl) {
   const lines = fs.readFileSync(fileURLToPath(scriptUrl), 'utf8').split('\n').slice(1);
   const end = lines.findIndex((l) => !l.startsWith('//'));
-  return `${lines.slice(0, end < 0 ? lines.length : end).map((l) => l.replace(/^\/\/ ?/, '')).join('\n')}\n`;
+  return `${lines
+    .slice(0, end < 0 ? lines.length : end)
+    .map((l) => l.replace(/^\/\/ ?/, ''))
+    .join('\n')}\n`;
 }

@@ -9,7 +9,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseOptions } from './cli.mjs';
 
-const { values, positionals: files } = parseOptions('cpuprofile-top', process.argv.slice(2), { top: { type: 'string', default: '25' } }, { positionals: Infinity });
+const { values, positionals: files } = parseOptions(
+  'cpuprofile-top',
+  process.argv.slice(2),
+  { top: { type: 'string', default: '25' } },
+  { positionals: Infinity },
+);
 const top = Number(values.top);
 if (!files.length) {
   console.error('usage: cpuprofile-top.mjs PROFILE.cpuprofile [...] [--top N]');
@@ -55,7 +60,8 @@ for (const file of files) {
   console.log(`profile ${(all / 1000).toFixed(2)} s, idle ${(idle / 1000).toFixed(2)} s, busy ${((all - idle) / 1000).toFixed(2)} s on this thread\n`);
   const table = (title, m, n) => {
     console.log(`## ${title}\n\n| ms | % | function |\n|---:|---:|---|`);
-    for (const [k, v] of [...m].sort((a, b) => b[1] - a[1]).slice(0, n)) console.log(`| ${v.toFixed(0)} | ${((100 * v) / all).toFixed(1)} | ${k.replace(/\|/g, '\\|')} |`);
+    for (const [k, v] of [...m].sort((a, b) => b[1] - a[1]).slice(0, n))
+      console.log(`| ${v.toFixed(0)} | ${((100 * v) / all).toFixed(1)} | ${k.replace(/\|/g, '\\|')} |`);
     console.log('');
   };
   table('Self time by function', self, top);
