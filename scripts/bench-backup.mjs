@@ -30,9 +30,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { die as dieAs, headerHelp, parseOptions } from './lib/cli.mjs';
+import { BENCH_OPTIONS, die as dieAs, parseOptions } from './lib/cli.mjs';
 import { measure, sh, shq, warmPageCache, gnuTime } from './lib/measure.mjs';
-import { MiB, duBytes, fmtDuration, loadavg, mib, writeSection } from './lib/report.mjs';
+import { MiB, duBytes, fmtDuration, gitHead, loadavg, machineInfo, mib, writeSection } from './lib/report.mjs';
 import { treeStats, compareTrees } from './lib/tree-compare.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -42,20 +42,7 @@ const SECTION = 'Backup and restore (scripts/bench-backup)';
 const TARGETS = { backupVsXz: 0.85, storeVsXz: 1.1, restoreVsBackup: 2, peakRssMiB: 300 };
 
 const die = (msg) => dieAs('bench-backup', msg);
-const { values: args } = parseOptions('bench-backup', process.argv.slice(2), {
-  size: { type: 'string' },
-  preset: { type: 'string' },
-  seed: { type: 'string' },
-  out: { type: 'string' },
-  workdir: { type: 'string' },
-  quick: { type: 'boolean' },
-  keep: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-});
-if (args.help) {
-  process.stdout.write(headerHelp(import.meta.url));
-  process.exit(0);
-}
+const { values: args } = parseOptions('bench-backup', process.argv.slice(2), { ...BENCH_OPTIONS, preset: { type: 'string' } }, { help: import.meta.url });
 const size = args.size ?? (args.quick ? '100M' : '1G');
 const preset = Number(args.preset ?? 1);
 const seed = String(args.seed ?? 42);
@@ -70,7 +57,7 @@ delete env.SINKI_STORE;
 const t0 = Date.now();
 const startedAt = new Date();
 const loadBefore = loadavg();
-const machine = machineInfo();
+const machine = benchMachine();
 const work = fs.mkdtempSync(path.join(path.resolve(args.workdir ?? os.tmpdir()), 'sinki-bench-'));
 const log = (s) => process.stderr.write(`bench-backup: ${s}${s.startsWith('[') ? `  (load ${loadavg()})` : ''}\n`);
 let ok = false;
@@ -287,7 +274,7 @@ function render(results, elapsed) {
   L.push(`- ${machine.nproc} cores (nproc), CPU: ${machine.cpu}, RAM ${machine.memGiB} GiB; ${machine.kernel}`);
   L.push(`- node ${process.version}; ${machine.xz}; ${machine.tar}`);
   L.push(`- sinki doctor: xz engine \`${machine.engine}\`; lzma-native: ${machine.lzmaNative}`);
-  const headNow = gitHead();
+  const headNow = gitHead(ROOT);
   const moved = headNow !== machine.head ? `; HEAD moved to ${headNow} during the run (dist/ may have been rebuilt meanwhile)` : '';
   L.push(`- peak RSS via ${gnuTime() ? 'GNU time + /proc polling' : '/proc polling only (GNU time not installed)'}; sinki at ${machine.git}${moved}`);
   L.push('', '### Reproduce', '', '```sh', cmd, '```', '');
@@ -299,9 +286,8 @@ function render(results, elapsed) {
   return L.join('\n');
 }
 
-function machineInfo() {
-  const cpuinfo = fs.readFileSync('/proc/cpuinfo', 'utf8');
-  const cpu = (cpuinfo.match(/^model name\s*:\s*(.*)$/m) ?? [])[1] ?? os.cpus()[0]?.model ?? '?';
+/** The machine, the tools' versions and the xz engine sinki doctor reports. */
+function benchMachine() {
   const xzv = spawnSync('xz', ['--version'], { encoding: 'utf8' }).stdout.trim().split('\n');
   let engine = '?';
   let lzmaNative = '?';
@@ -314,27 +300,17 @@ function machineInfo() {
   } catch {
     /* doctor output not JSON: leave '?' */
   }
-  const git = gitHead();
-  const dirty = spawnSync('git', ['-C', ROOT, 'status', '--porcelain', '--', 'src'], { encoding: 'utf8' }).stdout.trim();
   return {
-    nproc: sh('nproc').trim(),
-    cpu,
-    memGiB: (os.totalmem() / 1024 ** 3).toFixed(1),
-    kernel: `Linux ${os.release()}`,
+    ...machineInfo(ROOT),
     xz: xzv.join(', '),
     tar: spawnSync('tar', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0],
     engine,
     lzmaNative,
-    head: git,
-    git: `commit ${git}${dirty ? ' (src/ has uncommitted changes)' : ''}`,
   };
 }
 
 // ───────────────────────────── small helpers ─────────────────────────────
 
-function gitHead() {
-  return spawnSync('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout.trim() || '?';
-}
 function cpu(s) {
   return s == null ? '?' : s.toFixed(1);
 }

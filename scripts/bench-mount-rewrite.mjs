@@ -19,20 +19,20 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { headerHelp, parseOptions } from './lib/cli.mjs';
+import { parseOptions } from './lib/cli.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const { values: args } = parseOptions('bench-mount-rewrite', process.argv.slice(2), {
-  seconds: { type: 'string', default: '90' },
-  files: { type: 'string', default: '4' },
-  'file-size': { type: 'string', default: '16M' },
-  out: { type: 'string', default: 'docs/BENCHMARKS.md' },
-  help: { type: 'boolean', short: 'h' },
-});
-if (args.help) {
-  process.stdout.write(headerHelp(import.meta.url));
-  process.exit(0);
-}
+const { values: args } = parseOptions(
+  'bench-mount-rewrite',
+  process.argv.slice(2),
+  {
+    seconds: { type: 'string', default: '90' },
+    files: { type: 'string', default: '4' },
+    'file-size': { type: 'string', default: '16M' },
+    out: { type: 'string', default: 'docs/BENCHMARKS.md' },
+  },
+  { help: import.meta.url },
+);
 const seconds = Number(args.seconds);
 const files = Number(args.files);
 const parseSize = (s) => {

@@ -32,10 +32,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { die as dieAs, headerHelp, parseOptions } from './lib/cli.mjs';
+import { BENCH_OPTIONS, die as dieAs, parseOptions } from './lib/cli.mjs';
 import { measure, sh, shq, warmPageCache } from './lib/measure.mjs';
 import { toolList, fill, DATASET_NAME } from './lib/peers-tools.mjs';
-import { MiB, fmtDuration, loadavg, median, mib as mibFixed } from './lib/report.mjs';
+import { MiB, fmtDuration, loadavg, machineInfo, median, mib as mibFixed } from './lib/report.mjs';
 import { treeStats, compareTrees, walk } from './lib/tree-compare.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -45,23 +45,18 @@ const SECTION = 'Side by side with restic, Borg, gocryptfs and rclone (npm run b
 const PASSWORD = 'bench-peers-password';
 
 const die = (msg) => dieAs('bench-peers', msg);
-const { values: args } = parseOptions('bench-peers', process.argv.slice(2), {
-  size: { type: 'string' },
-  seed: { type: 'string' },
-  rounds: { type: 'string' },
-  only: { type: 'string' },
-  out: { type: 'string' },
-  workdir: { type: 'string' },
-  sinki: { type: 'string' },
-  quick: { type: 'boolean' },
-  keep: { type: 'boolean' },
-  'no-install': { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-});
-if (args.help) {
-  process.stdout.write(headerHelp(import.meta.url));
-  process.exit(0);
-}
+const { values: args } = parseOptions(
+  'bench-peers',
+  process.argv.slice(2),
+  {
+    ...BENCH_OPTIONS,
+    rounds: { type: 'string' },
+    only: { type: 'string' },
+    sinki: { type: 'string' },
+    'no-install': { type: 'boolean' },
+  },
+  { help: import.meta.url },
+);
 const sizeArg = args.size ?? (args.quick ? '100M' : '1G');
 const seed = String(args.seed ?? 42);
 const rounds = Math.max(1, Number(args.rounds ?? 3));
@@ -191,7 +186,7 @@ async function main() {
  * @typedef {object} RunContext
  * @property {string} workdir
  * @property {string} loadBefore
- * @property {ReturnType<typeof machineInfo>} machine
+ * @property {ReturnType<typeof benchMachine>} machine
  * @property {ReturnType<typeof buildSinki>} sinki
  * @property {ReturnType<typeof versions>} vers
  * @property {NodeJS.ProcessEnv} env
@@ -227,7 +222,7 @@ async function setUp() {
   const workdir = path.resolve(args.workdir ?? '/var/tmp');
   work = fs.mkdtempSync(path.join(workdir, 'sinki-bench-peers-'));
   const loadBefore = loadavg();
-  const machine = machineInfo();
+  const machine = benchMachine();
   log(`work folder ${work}; ${machine.nproc} cores (${machine.cpu}), load ${loadBefore}`);
   log(`building sinki (${sinkiFrom}) into the work folder`);
   const sinki = buildSinki(path.join(work, 'sinki'));
@@ -1105,7 +1100,8 @@ function f2(x) {
 function mib(b) {
   return b === null || b === undefined ? '–' : mibFixed(b, b < 10 * MiB ? 1 : 0);
 }
-function machineInfo() {
-  const cpu = /model name\s*:\s*(.*)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown';
-  return { nproc: Number(sh('nproc').trim()), cpu, ramGiB: (os.totalmem() / 1024 ** 3).toFixed(1), kernel: os.release() };
+/** The machine, as the JSON results and the chart name its fields. */
+function benchMachine() {
+  const { nproc, cpu, memGiB } = machineInfo(ROOT);
+  return { nproc, cpu, ramGiB: memGiB, kernel: os.release() };
 }

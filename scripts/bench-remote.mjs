@@ -39,9 +39,9 @@ import net from 'node:net';
 import crypto from 'node:crypto';
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { die as dieAs, headerHelp, parseOptions } from './lib/cli.mjs';
+import { BENCH_OPTIONS, die as dieAs, parseOptions } from './lib/cli.mjs';
 import { measure, sh, shq, warmPageCache } from './lib/measure.mjs';
-import { MiB, duBytes, fmtDuration, loadavg, median, mib, writeSection } from './lib/report.mjs';
+import { MiB, duBytes, fmtDuration, loadavg, machineInfo, median, mib, writeSection } from './lib/report.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const GEN = path.join(ROOT, 'scripts/gen-dataset.mjs');
@@ -55,22 +55,17 @@ const BW_LIMIT_BYTES = 5 * MiB;
 const TARGETS = { pushVsCopy: 0.9, mountVsRestore: 0.8, fetchedVsPacked: 1.1, bwTolerance: 0.1 };
 
 const die = (msg) => dieAs('bench-remote', msg);
-const { values: args } = parseOptions('bench-remote', process.argv.slice(2), {
-  size: { type: 'string' },
-  seed: { type: 'string' },
-  rounds: { type: 'string' },
-  out: { type: 'string' },
-  workdir: { type: 'string' },
-  cli: { type: 'string' },
-  quick: { type: 'boolean' },
-  keep: { type: 'boolean' },
-  'push-only': { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-});
-if (args.help) {
-  process.stdout.write(headerHelp(import.meta.url));
-  process.exit(0);
-}
+const { values: args } = parseOptions(
+  'bench-remote',
+  process.argv.slice(2),
+  {
+    ...BENCH_OPTIONS,
+    rounds: { type: 'string' },
+    cli: { type: 'string' },
+    'push-only': { type: 'boolean' },
+  },
+  { help: import.meta.url },
+);
 const size = args.size ?? (args.quick ? '100M' : '1G');
 const seed = String(args.seed ?? 42);
 const rounds = Number(args.rounds ?? 2);
@@ -131,7 +126,7 @@ function cleanup() {
 }
 
 async function main() {
-  const machine = machineInfo();
+  const machine = benchMachine();
   log(`work folder ${work}; ${machine.nproc} cores, load ${loadBefore}`);
   fs.mkdirSync(served);
   fs.mkdirSync(localRemote);
@@ -510,17 +505,7 @@ function renderFooter(L, machine) {
   return L.join('\n');
 }
 
-function machineInfo() {
-  const cpuinfo = fs.readFileSync('/proc/cpuinfo', 'utf8');
-  const cpu = (cpuinfo.match(/^model name\s*:\s*(.*)$/m) ?? [])[1] ?? os.cpus()[0]?.model ?? '?';
-  const head = spawnSync('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout.trim() || '?';
-  const dirty = spawnSync('git', ['-C', ROOT, 'status', '--porcelain', '--', 'src'], { encoding: 'utf8' }).stdout.trim();
-  return {
-    nproc: sh('nproc').trim(),
-    cpu,
-    memGiB: (os.totalmem() / 1024 ** 3).toFixed(1),
-    kernel: `Linux ${os.release()}`,
-    rclone: spawnSync('rclone', ['version'], { encoding: 'utf8' }).stdout.split('\n')[0],
-    git: `commit ${head}${dirty ? ' (src/ has uncommitted changes)' : ''}`,
-  };
+/** The machine and rclone's version. */
+function benchMachine() {
+  return { ...machineInfo(ROOT), rclone: spawnSync('rclone', ['version'], { encoding: 'utf8' }).stdout.split('\n')[0] };
 }

@@ -8,20 +8,20 @@
 import { spawn } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import os from 'node:os';
-import { headerHelp, parseOptions } from './lib/cli.mjs';
+import { parseOptions } from './lib/cli.mjs';
 import { median } from './lib/report.mjs';
 
-const { values: args } = parseOptions('bench-xz', process.argv.slice(2), {
-  mib: { type: 'string' },
-  presets: { type: 'string' },
-  engines: { type: 'string' },
-  quick: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-});
-if (args.help) {
-  process.stdout.write(headerHelp(import.meta.url));
-  process.exit(0);
-}
+const { values: args } = parseOptions(
+  'bench-xz',
+  process.argv.slice(2),
+  {
+    mib: { type: 'string' },
+    presets: { type: 'string' },
+    engines: { type: 'string' },
+    quick: { type: 'boolean' },
+  },
+  { help: import.meta.url },
+);
 
 const { XZ_ENGINE_NAMES, tryXzEngineByName } = await import(new URL('../dist/codec/xz.js', import.meta.url).href).catch((err) => {
   console.error('bench-xz: cannot load dist/codec/xz.js; run `npx tsc -p tsconfig.json` first');

@@ -19,27 +19,44 @@ export function die(prog, msg) {
  * Reads `argv` against `options` (as node:util parseArgs takes them; `--name value` and
  * `--name=value` both work). An unknown option, a value-less string option, a value given to a
  * switch, or more positionals than `positionals` allows: `fail(message)`, by default
- * `prog: message` on stderr and exit 2.
+ * `prog: message` on stderr and exit 2. With `help` (the script's import.meta.url), -h and --help
+ * print the script's header comment and exit 0.
  * @template {Record<string, OptionSpec>} T
  * @param {string} prog
  * @param {string[]} argv
  * @param {T} options
- * @param {{ positionals?: number, fail?: (message: string) => never }} [how]
+ * @param {{ positionals?: number, help?: string, fail?: (message: string) => never }} [how]
  * @returns {{ values: { [K in keyof T]?: T[K]['type'] extends 'string' ? string : boolean }, positionals: string[] }}
  */
-export function parseOptions(prog, argv, options, { positionals = 0, fail = (message) => die(prog, message) } = {}) {
-  const { values, positionals: rest, tokens } = parseArgs({ args: argv, options, strict: false, allowPositionals: true, tokens: true });
+export function parseOptions(prog, argv, options, { positionals = 0, help, fail = (message) => die(prog, message) } = {}) {
+  /** @type {Record<string, OptionSpec>} */
+  const all = help ? { ...options, help: { type: 'boolean', short: 'h' } } : options;
+  const { values, positionals: rest, tokens } = parseArgs({ args: argv, options: all, strict: false, allowPositionals: true, tokens: true });
   let seen = 0;
   for (const t of tokens) {
     if (t.kind === 'positional' && ++seen > positionals) fail(`unexpected argument ${t.value} (see --help)`);
     if (t.kind !== 'option') continue;
-    const spec = options[t.name];
+    const spec = all[t.name];
     if (!spec) fail(`unknown argument ${t.rawName} (see --help)`);
     if (spec.type === 'string' && t.value === undefined) fail(`${t.rawName} needs a value`);
     if (spec.type === 'boolean' && t.inlineValue) fail(`${t.rawName} takes no value`);
   }
+  if (help && values.help) {
+    process.stdout.write(headerHelp(help));
+    process.exit(0);
+  }
   return { values: /** @type {any} */ (values), positionals: rest };
 }
+
+/** What every bench-* script takes: the dataset (--size, --quick, --seed), the work folder (--workdir, --keep), the report (--out). */
+export const BENCH_OPTIONS = /** @type {const} */ ({
+  size: { type: 'string' },
+  seed: { type: 'string' },
+  out: { type: 'string' },
+  workdir: { type: 'string' },
+  quick: { type: 'boolean' },
+  keep: { type: 'boolean' },
+});
 
 /** The script's header comment (the `//` lines after the shebang) as plain text, for --help. */
 export function headerHelp(scriptUrl) {

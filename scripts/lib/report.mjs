@@ -1,5 +1,6 @@
 // report.mjs — the numbers and the markdown plumbing the bench scripts share: MiB and durations as
 // printed, medians, the load average, store sizes, and replacing one "## " section of a doc.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,6 +32,26 @@ export function loadavg() {
     .loadavg()
     .map((x) => x.toFixed(2))
     .join(' ');
+}
+
+/** The short commit of the checkout at root, '?' outside git. */
+export function gitHead(root) {
+  return spawnSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout.trim() || '?';
+}
+
+/** The machine a benchmark runs on, and the commit of the checkout at root it measures (uncommitted src/ changes noted). */
+export function machineInfo(root) {
+  const cpu = /^model name\s*:\s*(.*)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? os.cpus()[0]?.model ?? '?';
+  const head = gitHead(root);
+  const dirty = spawnSync('git', ['-C', root, 'status', '--porcelain', '--', 'src'], { encoding: 'utf8' }).stdout.trim();
+  return {
+    nproc: Number(sh('nproc').trim()),
+    cpu,
+    memGiB: (os.totalmem() / 1024 ** 3).toFixed(1),
+    kernel: `Linux ${os.release()}`,
+    head,
+    git: `commit ${head}${dirty ? ' (src/ has uncommitted changes)' : ''}`,
+  };
 }
 
 /** `du -sb` of a path: bytes on disk. */
