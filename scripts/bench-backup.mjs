@@ -30,7 +30,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { BENCH_OPTIONS, die as dieAs, parseOptions } from './lib/cli.mjs';
+import { BENCH_OPTIONS, die as dieAs, parseOptions, runMain } from './lib/cli.mjs';
 import { measure, sh, shq, warmPageCache, gnuTime } from './lib/measure.mjs';
 import { MiB, duBytes, fmtDuration, gitHead, loadavg, machineInfo, mib, writeSection } from './lib/report.mjs';
 import { treeStats, compareTrees } from './lib/tree-compare.mjs';
@@ -66,16 +66,7 @@ process.on('exit', () => {
   else fs.rmSync(work, { recursive: true, force: true });
   if (!ok) log('FAILED');
 });
-process.on('SIGINT', () => process.exit(130));
-process.on('SIGTERM', () => process.exit(143));
-
-try {
-  await main();
-  ok = true;
-} catch (err) {
-  process.stderr.write(`\nbench-backup: ${err.message}\n`);
-  process.exitCode = 1;
-}
+ok = await runMain('bench-backup', main);
 
 async function main() {
   log(`work folder ${work}; ${machine.nproc} cores, load ${loadBefore}`);

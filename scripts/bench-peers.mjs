@@ -32,7 +32,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { BENCH_OPTIONS, die as dieAs, parseOptions } from './lib/cli.mjs';
+import { BENCH_OPTIONS, die as dieAs, parseOptions, runMain } from './lib/cli.mjs';
 import { measure, sh, shq, warmPageCache } from './lib/measure.mjs';
 import { toolList, fill, DATASET_NAME } from './lib/peers-tools.mjs';
 import { MiB, fmtDuration, loadavg, machineInfo, median, mib as mibFixed } from './lib/report.mjs';
@@ -86,16 +86,7 @@ process.on('exit', () => {
   else if (work) fs.rmSync(work, { recursive: true, force: true });
   if (!ok) process.stderr.write('bench-peers: FAILED\n');
 });
-process.on('SIGINT', () => process.exit(130));
-process.on('SIGTERM', () => process.exit(143));
-
-try {
-  await main();
-  ok = true;
-} catch (err) {
-  process.stderr.write(`\nbench-peers: ${err.stack || err.message}\n`);
-  process.exitCode = 1;
-}
+ok = await runMain('bench-peers', main, { stack: true });
 process.exit(); // runs the cleanup even if a stuck mount process still holds the event loop
 
 // ───────────────────────────── setup ─────────────────────────────

@@ -39,7 +39,7 @@ import net from 'node:net';
 import crypto from 'node:crypto';
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { BENCH_OPTIONS, die as dieAs, parseOptions } from './lib/cli.mjs';
+import { BENCH_OPTIONS, die as dieAs, parseOptions, runMain } from './lib/cli.mjs';
 import { measure, sh, shq, warmPageCache } from './lib/measure.mjs';
 import { MiB, duBytes, fmtDuration, loadavg, machineInfo, median, mib, writeSection } from './lib/report.mjs';
 
@@ -94,18 +94,8 @@ let ok = false;
 let cleanedUp = false;
 
 process.on('exit', cleanup);
-process.on('SIGINT', () => process.exit(130));
-process.on('SIGTERM', () => process.exit(143));
-
-try {
-  await main();
-  ok = true;
-} catch (err) {
-  process.stderr.write(`\nbench-remote: ${err.message}\n`);
-  process.exitCode = 1;
-} finally {
-  cleanup(); // the server child would keep node running
-}
+ok = await runMain('bench-remote', main);
+cleanup(); // the server child would keep node running
 
 /** Unmounts, stops the server (by pid), removes the work folder; runs once. */
 function cleanup() {

@@ -48,6 +48,26 @@ export function parseOptions(prog, argv, options, { positionals = 0, help, fail 
   return { values: /** @type {any} */ (values), positionals: rest };
 }
 
+/**
+ * Runs a script's main: SIGINT and SIGTERM exit 130 and 143 (so that its 'exit' handlers clean up),
+ * a thrown error is reported as `prog: message` (with the stack when `stack`) and exit status 1.
+ * Resolves to whether main finished.
+ * @param {string} prog
+ * @param {() => Promise<void>} main
+ */
+export async function runMain(prog, main, { stack = false } = {}) {
+  process.on('SIGINT', () => process.exit(130));
+  process.on('SIGTERM', () => process.exit(143));
+  try {
+    await main();
+    return true;
+  } catch (err) {
+    process.stderr.write(`\n${prog}: ${(stack && err.stack) || err.message}\n`);
+    process.exitCode = 1;
+    return false;
+  }
+}
+
 /** What every bench-* script takes: the dataset (--size, --quick, --seed), the work folder (--workdir, --keep), the report (--out). */
 export const BENCH_OPTIONS = /** @type {const} */ ({
   size: { type: 'string' },
