@@ -1,11 +1,14 @@
-// cli.mjs — the edge every script shares: options read with node:util parseArgs, usage errors (one
-// line, exit 2), and --help printed from the script's own header comment.
+// cli.mjs — the edge every script shares: options read with node:util parseArgs (and the ones every
+// bench script takes), usage errors (one line, exit 2), --help printed from the script's own header
+// comment, and the run of a main (signals, one line on failure, exit 1).
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-/** Prints `prog: msg` on stderr and exits 2 (bad usage). */
-/** @returns {never} */
+/**
+ * Prints `prog: msg` on stderr and exits 2 (bad usage).
+ * @returns {never}
+ */
 export function die(prog, msg) {
   process.stderr.write(`${prog}: ${msg}\n`);
   process.exit(2);
