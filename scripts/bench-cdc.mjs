@@ -8,9 +8,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 const modulePath = process.argv[2] ?? process.env.CDC_MODULE;
-const moduleUrl = modulePath
-  ? pathToFileURL(resolve(modulePath)).href
-  : new URL('../dist/backup/fastcdc.js', import.meta.url).href;
+const moduleUrl = modulePath ? pathToFileURL(resolve(modulePath)).href : new URL('../dist/backup/fastcdc.js', import.meta.url).href;
 const { CdcChunker, DEFAULT_CDC } = await import(moduleUrl);
 
 const TOTAL = 256 * 1024 * 1024;

@@ -40,6 +40,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
+import { die as dieAs, parseOptions } from './lib/cli.mjs';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -132,7 +133,10 @@ class Rng {
   }
   /** fill u8[start,end) with random bytes, defined as a stream of little-endian u32 words. */
   fill(u8, start = 0, end = u8.length) {
-    let a = this.a, b = this.b, c = this.c, d = this.d;
+    let a = this.a,
+      b = this.b,
+      c = this.c,
+      d = this.d;
     let i = start;
     let t = 0;
     if (LE && ((u8.byteOffset + i) & 3) === 0) {
@@ -158,7 +162,10 @@ class Rng {
       c = (c + t) | 0;
       for (let k = 0; k < 4 && i < end; k++) u8[i++] = (t >>> (8 * k)) & 255;
     }
-    this.a = a; this.b = b; this.c = c; this.d = d;
+    this.a = a;
+    this.b = b;
+    this.c = c;
+    this.d = d;
     return u8;
   }
   bytes(n) {
@@ -224,7 +231,11 @@ class Vocab {
     // global identifier pool
     const ids = new Set();
     while (ids.size < 3000) {
-      const n = rng.weighted([[3, 1], [5, 2], [2, 3]]);
+      const n = rng.weighted([
+        [3, 1],
+        [5, 2],
+        [2, 3],
+      ]);
       const parts = [];
       for (let i = 0; i < n; i++) parts.push(rng.pickSkew(TECH, 2));
       ids.add(parts.join('_'));
@@ -252,7 +263,15 @@ class Vocab {
       if (i > 1 && i < n - 1 && rng.chance(0.06)) out[i] += ',';
     }
     out[0] = cap(out[0]);
-    return out.join(' ') + rng.weighted([[12, '.'], [1, '?'], [1, '!'], [1, ':']]);
+    return (
+      out.join(' ') +
+      rng.weighted([
+        [12, '.'],
+        [1, '?'],
+        [1, '!'],
+        [1, ':'],
+      ])
+    );
   }
   paragraph(rng) {
     const n = rng.range(2, 7);
@@ -274,12 +293,40 @@ function styleId(parts, style) {
 }
 
 const LANGS = {
-  ts: { ext: 'ts', cmt: '//', braces: true, style: 'camel', decl: ['const', 'let'], types: ['string', 'number', 'boolean', 'Buffer', 'Uint8Array', 'Promise<void>', 'string[]', 'Map<string, number>', 'unknown'] },
+  ts: {
+    ext: 'ts',
+    cmt: '//',
+    braces: true,
+    style: 'camel',
+    decl: ['const', 'let'],
+    types: ['string', 'number', 'boolean', 'Buffer', 'Uint8Array', 'Promise<void>', 'string[]', 'Map<string, number>', 'unknown'],
+  },
   js: { ext: 'js', cmt: '//', braces: true, style: 'camel', decl: ['const', 'let'], types: [] },
-  c: { ext: 'c', cmt: '//', braces: true, style: 'snake', decl: ['int', 'size_t', 'uint32_t', 'const char *', 'struct ctx *', 'uint8_t *'], types: ['int', 'void', 'size_t', 'uint64_t', 'const char *', 'struct entry *'] },
+  c: {
+    ext: 'c',
+    cmt: '//',
+    braces: true,
+    style: 'snake',
+    decl: ['int', 'size_t', 'uint32_t', 'const char *', 'struct ctx *', 'uint8_t *'],
+    types: ['int', 'void', 'size_t', 'uint64_t', 'const char *', 'struct entry *'],
+  },
   go: { ext: 'go', cmt: '//', braces: true, style: 'camel', decl: ['var'], types: ['int', 'string', 'error', '[]byte', 'uint64', '*Node', 'bool'] },
-  rs: { ext: 'rs', cmt: '//', braces: true, style: 'snake', decl: ['let', 'let mut'], types: ['u64', 'usize', '&str', 'String', 'Vec<u8>', 'Result<(), Error>', 'Option<&Entry>', 'bool'] },
-  java: { ext: 'java', cmt: '//', braces: true, style: 'camel', decl: ['final var', 'int', 'String', 'long'], types: ['int', 'String', 'long', 'void', 'List<Entry>', 'byte[]', 'boolean'] },
+  rs: {
+    ext: 'rs',
+    cmt: '//',
+    braces: true,
+    style: 'snake',
+    decl: ['let', 'let mut'],
+    types: ['u64', 'usize', '&str', 'String', 'Vec<u8>', 'Result<(), Error>', 'Option<&Entry>', 'bool'],
+  },
+  java: {
+    ext: 'java',
+    cmt: '//',
+    braces: true,
+    style: 'camel',
+    decl: ['final var', 'int', 'String', 'long'],
+    types: ['int', 'String', 'long', 'void', 'List<Entry>', 'byte[]', 'boolean'],
+  },
   py: { ext: 'py', cmt: '#', braces: false, style: 'snake', decl: [''], types: ['int', 'str', 'bytes', 'list[str]', 'dict', 'None', 'bool'] },
 };
 const OPS = ['+', '-', '*', '==', '!=', '<', '>', '<=', '&&', '||', '&', '|', '>>', '%'];
@@ -302,7 +349,14 @@ class CodeGen {
     this.fns = mk(rng.range(15, 40), this.L.style);
     this.members = mk(rng.range(10, 30), this.L.style);
     this.typesP = mk(8, 'pascal');
-    this.indentUnit = langKey === 'go' || (langKey === 'c' && rng.chance(0.5)) ? '\t' : rng.chance(0.7) ? (langKey === 'py' || langKey === 'java' || langKey === 'rs' ? '    ' : '  ') : '    ';
+    this.indentUnit =
+      langKey === 'go' || (langKey === 'c' && rng.chance(0.5))
+        ? '\t'
+        : rng.chance(0.7)
+          ? langKey === 'py' || langKey === 'java' || langKey === 'rs'
+            ? '    '
+            : '  '
+          : '    ';
     this.recent = [];
   }
   id() {
@@ -316,7 +370,7 @@ class CodeGen {
     return r.weighted([
       [6, () => String(r.int(10))],
       [3, () => String(r.int(1000))],
-      [1, () => '0x' + r.hex(r.pick([2, 4, 8]))],
+      [1, () => `0x${r.hex(r.pick([2, 4, 8]))}`],
       [1, () => String(r.pick([16, 32, 64, 256, 1024, 4096, 65536]))],
     ])();
   }
@@ -339,7 +393,12 @@ class CodeGen {
     return `${this.id()}[${this.rng.chance(0.5) ? this.num() : this.id()}]`;
   }
   args() {
-    const n = this.rng.weighted([[2, 0], [4, 1], [3, 2], [1, 3]]);
+    const n = this.rng.weighted([
+      [2, 0],
+      [4, 1],
+      [3, 2],
+      [1, 3],
+    ]);
     const a = [];
     for (let i = 0; i < n; i++) a.push(this.rng.chance(0.6) ? this.id() : this.expr(1));
     return a.join(', ');
@@ -390,22 +449,39 @@ class CodeGen {
     for (let i = 0; i < nargs; i++) {
       const a = this.id();
       switch (this.lang) {
-        case 'ts': args.push(`${a}: ${r.pickSkew(L.types)}`); break;
-        case 'c': case 'java': args.push(`${r.pickSkew(L.types)} ${a}`); break;
-        case 'go': args.push(`${a} ${r.pickSkew(L.types)}`); break;
-        case 'rs': args.push(`${a}: ${r.pickSkew(L.types)}`); break;
-        default: args.push(a);
+        case 'ts':
+          args.push(`${a}: ${r.pickSkew(L.types)}`);
+          break;
+        case 'c':
+        case 'java':
+          args.push(`${r.pickSkew(L.types)} ${a}`);
+          break;
+        case 'go':
+          args.push(`${a} ${r.pickSkew(L.types)}`);
+          break;
+        case 'rs':
+          args.push(`${a}: ${r.pickSkew(L.types)}`);
+          break;
+        default:
+          args.push(a);
       }
     }
     const as = args.join(', ');
     switch (this.lang) {
-      case 'ts': return `${r.chance(0.5) ? 'export ' : ''}${r.chance(0.3) ? 'async ' : ''}function ${name}(${as}): ${r.pickSkew(L.types)} {`;
-      case 'js': return `${r.chance(0.5) ? 'export ' : ''}function ${name}(${as}) {`;
-      case 'c': return `${r.chance(0.4) ? 'static ' : ''}${r.pickSkew(L.types)} ${name}(${as || 'void'}) {`;
-      case 'go': return `func ${r.chance(0.4) ? `(s *${r.pick(this.typesP)}) ` : ''}${cap(name)}(${as}) ${r.pickSkew(L.types)} {`;
-      case 'rs': return `${r.chance(0.5) ? 'pub ' : ''}fn ${name}(${as}) -> ${r.pickSkew(L.types)} {`;
-      case 'java': return `${r.pick(['public', 'private', 'protected'])} ${r.chance(0.3) ? 'static ' : ''}${r.pickSkew(L.types)} ${name}(${as}) {`;
-      case 'py': return `def ${name}(${r.chance(0.4) ? 'self' + (as ? ', ' : '') : ''}${as}):`;
+      case 'ts':
+        return `${r.chance(0.5) ? 'export ' : ''}${r.chance(0.3) ? 'async ' : ''}function ${name}(${as}): ${r.pickSkew(L.types)} {`;
+      case 'js':
+        return `${r.chance(0.5) ? 'export ' : ''}function ${name}(${as}) {`;
+      case 'c':
+        return `${r.chance(0.4) ? 'static ' : ''}${r.pickSkew(L.types)} ${name}(${as || 'void'}) {`;
+      case 'go':
+        return `func ${r.chance(0.4) ? `(s *${r.pick(this.typesP)}) ` : ''}${cap(name)}(${as}) ${r.pickSkew(L.types)} {`;
+      case 'rs':
+        return `${r.chance(0.5) ? 'pub ' : ''}fn ${name}(${as}) -> ${r.pickSkew(L.types)} {`;
+      case 'java':
+        return `${r.pick(['public', 'private', 'protected'])} ${r.chance(0.3) ? 'static ' : ''}${r.pickSkew(L.types)} ${name}(${as}) {`;
+      case 'py':
+        return `def ${name}(${r.chance(0.4) ? `self${as ? ', ' : ''}` : ''}${as}):`;
     }
     return '';
   }
@@ -417,13 +493,14 @@ class CodeGen {
     if (k < 30) {
       const decl = r.pickSkew(L.decl);
       if (this.lang === 'go' && r.chance(0.7)) return `${this.id()} := ${this.expr()}`;
-      return `${decl ? decl + ' ' : ''}${this.id()} = ${this.expr()}${semi}`;
+      return `${decl ? `${decl} ` : ''}${this.id()} = ${this.expr()}${semi}`;
     }
-    if (k < 50) return `${r.chance(0.5) ? this.id() + '.' : ''}${this.fn()}(${this.args()})${semi}`;
+    if (k < 50) return `${r.chance(0.5) ? `${this.id()}.` : ''}${this.fn()}(${this.args()})${semi}`;
     if (k < 58) return `${this.id()} ${r.pick(['+=', '-=', '|=', '='])} ${this.expr(1)}${semi}`;
     if (k < 68) return `${L.cmt} ${this.v.sentence(r, 3, 12)}`;
     if (k < 74) return `return ${this.expr()}${semi}`;
-    if (k < 79) return `${this.lang === 'py' ? 'raise ' : this.lang === 'go' ? 'return ' : this.lang === 'rs' ? 'return Err(' : 'throw new '}${this.lang === 'go' ? `fmt.Errorf(${this.str()})` : `${r.pick(['Error', 'ValueError', 'IOException', 'RangeError', 'Error'])}(${this.str()})`}${this.lang === 'rs' ? ')' : ''}${semi}`;
+    if (k < 79)
+      return `${this.lang === 'py' ? 'raise ' : this.lang === 'go' ? 'return ' : this.lang === 'rs' ? 'return Err(' : 'throw new '}${this.lang === 'go' ? `fmt.Errorf(${this.str()})` : `${r.pick(['Error', 'ValueError', 'IOException', 'RangeError', 'Error'])}(${this.str()})`}${this.lang === 'rs' ? ')' : ''}${semi}`;
     return `${r.chance(0.5) ? 'log' : this.id()}.${r.pick(['debug', 'info', 'warn', 'push', 'add', 'set', 'get'])}(${this.str()}, ${this.id()})${semi}`;
   }
   blockHead() {
@@ -432,13 +509,35 @@ class CodeGen {
     const i = this.id();
     switch (this.lang) {
       case 'py':
-        return r.weighted([[5, `if ${cond.replace(/&&/g, 'and').replace(/\|\|/g, 'or')}:`], [3, `for ${i} in ${this.id()}:`], [1, `while ${this.id()}:`], [1, 'try:'], [1, `with open(${this.id()}) as ${i}:`]]);
+        return r.weighted([
+          [5, `if ${cond.replace(/&&/g, 'and').replace(/\|\|/g, 'or')}:`],
+          [3, `for ${i} in ${this.id()}:`],
+          [1, `while ${this.id()}:`],
+          [1, 'try:'],
+          [1, `with open(${this.id()}) as ${i}:`],
+        ]);
       case 'go':
-        return r.weighted([[5, `if ${cond} {`], [3, `for _, ${i} := range ${this.id()} {`], [1, `if err != nil {`], [1, `switch ${i} {`]]);
+        return r.weighted([
+          [5, `if ${cond} {`],
+          [3, `for _, ${i} := range ${this.id()} {`],
+          [1, `if err != nil {`],
+          [1, `switch ${i} {`],
+        ]);
       case 'rs':
-        return r.weighted([[5, `if ${cond} {`], [3, `for ${i} in ${this.id()}.iter() {`], [1, `match ${i} {`], [1, `while let Some(${i}) = ${this.id()}.next() {`]]);
+        return r.weighted([
+          [5, `if ${cond} {`],
+          [3, `for ${i} in ${this.id()}.iter() {`],
+          [1, `match ${i} {`],
+          [1, `while let Some(${i}) = ${this.id()}.next() {`],
+        ]);
       default:
-        return r.weighted([[5, `if (${cond}) {`], [3, `for (${this.lang === 'c' ? 'size_t' : this.lang === 'java' ? 'int' : 'let'} ${i} = 0; ${i} < ${this.id()}; ${i}++) {`], [1, `while (${this.id()}) {`], [1, `} else {`], [1, 'try {']]);
+        return r.weighted([
+          [5, `if (${cond}) {`],
+          [3, `for (${this.lang === 'c' ? 'size_t' : this.lang === 'java' ? 'int' : 'let'} ${i} = 0; ${i} < ${this.id()}; ${i}++) {`],
+          [1, `while (${this.id()}) {`],
+          [1, `} else {`],
+          [1, 'try {'],
+        ]);
     }
   }
   /** generate approx `target` chars of source code */
@@ -482,7 +581,7 @@ class CodeGen {
         depth++;
       } else if (k < 20 + depth * 4) {
         depth--;
-        line = braces ? ind[depth] + '}' : '';
+        line = braces ? `${ind[depth]}}` : '';
         if (depth === 0 && this.lang === 'c' && r.chance(0.2)) line = '}\n';
       } else if (k < 92) {
         const s = this.stmt();
@@ -497,9 +596,9 @@ class CodeGen {
     }
     while (depth > 0 && braces) {
       depth--;
-      lines.push(ind[depth] + '}');
+      lines.push(`${ind[depth]}}`);
     }
-    return lines.join('\n') + '\n';
+    return `${lines.join('\n')}\n`;
   }
 }
 
@@ -510,7 +609,10 @@ function genProse(rng, vocab, target, kind = 'md') {
     out.push(s);
     len += s.length + 1;
   };
-  if (kind === 'md') push(`# ${cap(vocab.sentence(rng, 2, 6).replace(/[.?!:]$/, ''))}`), push('');
+  if (kind === 'md') {
+    push(`# ${cap(vocab.sentence(rng, 2, 6).replace(/[.?!:]$/, ''))}`);
+    push('');
+  }
   while (len < target) {
     const k = rng.int(100);
     if (kind === 'md' && k < 8) {
@@ -535,7 +637,7 @@ function genProse(rng, vocab, target, kind = 'md') {
           if (lineS.length + w.length + 1 > 78) {
             push(lineS);
             lineS = w;
-          } else lineS = lineS ? lineS + ' ' + w : w;
+          } else lineS = lineS ? `${lineS} ${w}` : w;
         }
         if (lineS) push(lineS);
       } else push(p);
@@ -546,9 +648,29 @@ function genProse(rng, vocab, target, kind = 'md') {
 }
 
 // structured data: JSON, NDJSON, CSV, logs
-const LEVELS = [[70, 'INFO'], [15, 'DEBUG'], [10, 'WARN'], [4, 'ERROR'], [1, 'FATAL']];
-const METHODS = [[60, 'GET'], [25, 'POST'], [8, 'PUT'], [5, 'DELETE'], [2, 'PATCH']];
-const STATUS = [[80, 200], [6, 201], [5, 304], [4, 404], [2, 400], [2, 500], [1, 503]];
+const LEVELS = [
+  [70, 'INFO'],
+  [15, 'DEBUG'],
+  [10, 'WARN'],
+  [4, 'ERROR'],
+  [1, 'FATAL'],
+];
+const METHODS = [
+  [60, 'GET'],
+  [25, 'POST'],
+  [8, 'PUT'],
+  [5, 'DELETE'],
+  [2, 'PATCH'],
+];
+const STATUS = [
+  [80, 200],
+  [6, 201],
+  [5, 304],
+  [4, 404],
+  [2, 400],
+  [2, 500],
+  [1, 503],
+];
 
 function isoTime(ms) {
   return new Date(ms).toISOString();
@@ -559,9 +681,9 @@ function genStructured(rng, vocab, target, kind) {
   let len = 0;
   let t = Date.UTC(2023, 0, 1) + rng.int(300 * 86400) * 1000;
   const comps = [];
-  for (let i = 0; i < 12; i++) comps.push(rng.pick(TECH) + '-' + rng.pick(['svc', 'worker', 'api', 'db', 'cache', 'gw']));
+  for (let i = 0; i < 12; i++) comps.push(`${rng.pick(TECH)}-${rng.pick(['svc', 'worker', 'api', 'db', 'cache', 'gw'])}`);
   const users = [];
-  for (let i = 0; i < 200; i++) users.push(rng.pick(EN) + '.' + rng.pick(TECH) + rng.int(100));
+  for (let i = 0; i < 200; i++) users.push(`${rng.pick(EN)}.${rng.pick(TECH)}${rng.int(100)}`);
   const push = (s) => {
     out.push(s);
     len += s.length + 1;
@@ -574,9 +696,13 @@ function genStructured(rng, vocab, target, kind) {
         const lvl = rng.weighted(LEVELS);
         const comp = rng.pickSkew(comps);
         if (rng.chance(0.6)) {
-          push(`${isoTime(t)} ${lvl.padEnd(5)} [${comp}-${rng.int(8)}] ${rng.weighted(METHODS)} /api/v${rng.range(1, 2)}/${rng.pickSkew(TECH)}s/${rng.int(5000)} status=${rng.weighted(STATUS)} duration_ms=${(rng.int(20000) / 100).toFixed(2)} bytes=${rng.int(65536)} ip=10.${rng.int(4)}.${rng.int(256)}.${rng.int(256)} req=${rng.hex(12)}`);
+          push(
+            `${isoTime(t)} ${lvl.padEnd(5)} [${comp}-${rng.int(8)}] ${rng.weighted(METHODS)} /api/v${rng.range(1, 2)}/${rng.pickSkew(TECH)}s/${rng.int(5000)} status=${rng.weighted(STATUS)} duration_ms=${(rng.int(20000) / 100).toFixed(2)} bytes=${rng.int(65536)} ip=10.${rng.int(4)}.${rng.int(256)}.${rng.int(256)} req=${rng.hex(12)}`,
+          );
         } else {
-          push(`${isoTime(t)} ${lvl.padEnd(5)} [${comp}-${rng.int(8)}] ${vocab.sentence(rng, 3, 10)} ${rng.pickSkew(TECH)}=${rng.int(10000)} user=${rng.pickSkew(users)}`);
+          push(
+            `${isoTime(t)} ${lvl.padEnd(5)} [${comp}-${rng.int(8)}] ${vocab.sentence(rng, 3, 10)} ${rng.pickSkew(TECH)}=${rng.int(10000)} user=${rng.pickSkew(users)}`,
+          );
         }
       }
       break;
@@ -588,14 +714,25 @@ function genStructured(rng, vocab, target, kind) {
         t += rng.int(600000);
         const q = rng.range(1, 50);
         const p = rng.int(100000) / 100;
-        push(`${id++},${isoTime(t)},${rng.pickSkew(users)},${rng.pickSkew(cats)},${q},${p.toFixed(2)},${(q * p).toFixed(2)},${rng.pick(['eu-west', 'us-east', 'ap-south', 'sa-east'])},${rng.chance(0.9) ? 'true' : 'false'}`);
+        push(
+          `${id++},${isoTime(t)},${rng.pickSkew(users)},${rng.pickSkew(cats)},${q},${p.toFixed(2)},${(q * p).toFixed(2)},${rng.pick(['eu-west', 'us-east', 'ap-south', 'sa-east'])},${rng.chance(0.9) ? 'true' : 'false'}`,
+        );
       }
       break;
     }
     case 'ndjson': {
       while (len < target) {
         t += rng.int(5000);
-        push(JSON.stringify({ ts: t, event: rng.pickSkew(TECH) + '.' + rng.pick(['created', 'updated', 'deleted', 'viewed']), user: rng.pickSkew(users), session: rng.hex(16), value: rng.int(1000000) / 1000, ok: rng.chance(0.95) }));
+        push(
+          JSON.stringify({
+            ts: t,
+            event: `${rng.pickSkew(TECH)}.${rng.pick(['created', 'updated', 'deleted', 'viewed'])}`,
+            user: rng.pickSkew(users),
+            session: rng.hex(16),
+            value: rng.int(1000000) / 1000,
+            ok: rng.chance(0.95),
+          }),
+        );
       }
       break;
     }
@@ -607,8 +744,8 @@ function genStructured(rng, vocab, target, kind) {
         t += rng.int(86400000);
         const rec = {
           id: id++,
-          name: cap(vocab.word(rng)) + ' ' + cap(vocab.word(rng)),
-          email: rng.pickSkew(users) + '@example.' + rng.pick(['com', 'org', 'net']),
+          name: `${cap(vocab.word(rng))} ${cap(vocab.word(rng))}`,
+          email: `${rng.pickSkew(users)}@example.${rng.pick(['com', 'org', 'net'])}`,
           created: isoTime(t),
           balance: Math.round(rng.int(10000000)) / 100,
           active: rng.chance(0.8),
@@ -623,11 +760,14 @@ function genStructured(rng, vocab, target, kind) {
       push(']');
     }
   }
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 }
 
 // executable-like binary content
-const OPCODES = [0x48, 0x89, 0x8b, 0xe8, 0xff, 0x0f, 0x85, 0x84, 0xc3, 0x00, 0x24, 0x45, 0x5d, 0x55, 0x41, 0x83, 0xc7, 0x74, 0x75, 0xeb, 0x31, 0xc0, 0x8d, 0x44, 0x4c, 0x39, 0x01, 0x10, 0x20, 0x08, 0x50, 0x53, 0x5b, 0xe9, 0x66, 0x90, 0xcc, 0xf3, 0xc1, 0x63];
+const OPCODES = [
+  0x48, 0x89, 0x8b, 0xe8, 0xff, 0x0f, 0x85, 0x84, 0xc3, 0x00, 0x24, 0x45, 0x5d, 0x55, 0x41, 0x83, 0xc7, 0x74, 0x75, 0xeb, 0x31, 0xc0, 0x8d, 0x44, 0x4c, 0x39,
+  0x01, 0x10, 0x20, 0x08, 0x50, 0x53, 0x5b, 0xe9, 0x66, 0x90, 0xcc, 0xf3, 0xc1, 0x63,
+];
 
 function genBinaryInto(rng, vocab, buf, start, end, withHeader) {
   let pos = start;
@@ -652,7 +792,13 @@ function genBinaryInto(rng, vocab, buf, start, end, withHeader) {
     dict.push(ins);
   }
   while (pos < end) {
-    const kind = rng.weighted([[48, 'code'], [16, 'str'], [16, 'data'], [7, 'rand'], [13, 'zero']]);
+    const kind = rng.weighted([
+      [48, 'code'],
+      [16, 'str'],
+      [16, 'data'],
+      [7, 'rand'],
+      [13, 'zero'],
+    ]);
     const len = Math.min(end - pos, rng.logSize(256, 64 * KiB));
     const stop = pos + len;
     switch (kind) {
@@ -662,7 +808,8 @@ function genBinaryInto(rng, vocab, buf, start, end, withHeader) {
           for (let j = 0; j < ins.length && pos < stop; j++) buf[pos++] = ins[j];
           const x = rng.next();
           const op = x & 7;
-          if (op < 3 && pos < stop) buf[pos++] = (x >>> 8) & 0xff; // disp8 / imm8
+          if (op < 3 && pos < stop)
+            buf[pos++] = (x >>> 8) & 0xff; // disp8 / imm8
           else if (op === 3) {
             // rel32: low bytes random, high bytes sign
             const hi = x & 0x80000000 ? 0xff : 0;
@@ -743,7 +890,7 @@ class Out {
   /** pick a not-yet-used child dir name under parent */
   uniqueDirName(parent, name) {
     let p = parent ? `${parent}/${name}` : name;
-    for (let i = 2; this.used.has(p.toLowerCase()); i++) p = `${parent ? parent + '/' : ''}${name}${i}`;
+    for (let i = 2; this.used.has(p.toLowerCase()); i++) p = `${parent ? `${parent}/` : ''}${name}${i}`;
     return p;
   }
   file(rel, data, mode, mtime) {
@@ -841,7 +988,7 @@ function genText(out, rng, vocab, budget, ctx) {
     for (let j = 0; j < 400; j++) ids.push(rng.pickSkew(vocab.ids, 2));
     const mods = [];
     const nm = rng.range(3, 10);
-    for (let j = 0; j < nm; j++) mods.push(rng.pickSkew(TECH) + (rng.chance(0.3) ? '/' + rng.pick(TECH) : ''));
+    for (let j = 0; j < nm; j++) mods.push(rng.pickSkew(TECH) + (rng.chance(0.3) ? `/${rng.pick(TECH)}` : ''));
     projects.push({ name, lang, ids, mods, dir: out.uniqueDirName('src', name) });
     out.mkdir(projects[i].dir);
   }
@@ -858,7 +1005,7 @@ function genText(out, rng, vocab, budget, ctx) {
     const kind = rng.chance(0.6) ? 'md' : 'txt';
     const s = genProse(rng, vocab, size, kind);
     const buf = clipLines(Buffer.from(s), size);
-    const name = `${rng.pickSkew(TECH)}-${rng.pickSkew(vocab.words)}${rng.chance(0.1) ? ' ' + rng.pick(['draft', 'final', '(copy)', 'v2']) : ''}.${kind}`;
+    const name = `${rng.pickSkew(TECH)}-${rng.pickSkew(vocab.words)}${rng.chance(0.1) ? ` ${rng.pick(['draft', 'final', '(copy)', 'v2'])}` : ''}.${kind}`;
     const rel = out.file(`docs/${rng.pickSkew(docTopics)}/${name}`, buf, rng.chance(0.05) ? 0o600 : 0o644, mtime(rng));
     firstDoc ??= rel;
     used += buf.length;
@@ -869,7 +1016,7 @@ function genText(out, rng, vocab, budget, ctx) {
   while (used < budget) {
     const p = projects[rng.skew(projects.length, 2)];
     const size = Math.min(budget - used, rng.logSize(KiB, 200 * KiB, true));
-    let langKey = rng.chance(0.85) ? p.lang : rng.pick(langKeys);
+    const langKey = rng.chance(0.85) ? p.lang : rng.pick(langKeys);
     let data;
     let ext;
     if (rng.chance(0.06)) {
@@ -881,7 +1028,10 @@ function genText(out, rng, vocab, budget, ctx) {
       ext = langKey === 'c' && rng.chance(0.3) ? 'h' : LANGS[langKey].ext;
     }
     const buf = clipLines(Buffer.from(data), size);
-    const base = ext === 'md' ? rng.pick(['README', 'CHANGELOG', 'CONTRIBUTING', 'notes']) : styleId([rng.pickSkew(TECH), rng.pickSkew(TECH)], LANGS[langKey].style === 'camel' && langKey !== 'go' ? 'camel' : 'snake');
+    const base =
+      ext === 'md'
+        ? rng.pick(['README', 'CHANGELOG', 'CONTRIBUTING', 'notes'])
+        : styleId([rng.pickSkew(TECH), rng.pickSkew(TECH)], LANGS[langKey].style === 'camel' && langKey !== 'go' ? 'camel' : 'snake');
     const rel = `${p.dir}/${rng.chance(0.85) ? 'src/' : 'test/'}${rng.pickSkew(p.mods)}/${base}.${ext}`;
     const mode = langKey === 'py' && rng.chance(0.3) ? 0o755 : rng.chance(0.03) ? 0o600 : 0o644;
     const written = out.file(rel, buf, mode, mtime(rng));
@@ -905,12 +1055,17 @@ function genDocs(out, rng, vocab, budget) {
   let logSeq = 0;
   while (used < budget) {
     const size = Math.min(budget - used, rng.logSize(4 * KiB, hi));
-    const kind = rng.weighted([[3, 'json'], [2, 'ndjson'], [3, 'csv'], [4, 'log']]);
+    const kind = rng.weighted([
+      [3, 'json'],
+      [2, 'ndjson'],
+      [3, 'csv'],
+      [4, 'log'],
+    ]);
     const buf = clipLines(Buffer.from(genStructured(rng, vocab, size, kind)), size);
     let rel;
     switch (kind) {
       case 'log':
-        rel = `data/logs/${rng.pick(['app', 'access', 'worker', 'sync'])}.log${logSeq++ ? '.' + logSeq : ''}`;
+        rel = `data/logs/${rng.pick(['app', 'access', 'worker', 'sync'])}.log${logSeq++ ? `.${logSeq}` : ''}`;
         break;
       case 'csv':
         rel = `data/exports/${rng.pickSkew(TECH)}_${2020 + rng.int(5)}-${String(rng.range(1, 12)).padStart(2, '0')}.csv`;
@@ -935,17 +1090,39 @@ function genBinaries(out, rng, vocab, budget, ctx) {
   while (used < budget) {
     const size = Math.min(budget - used, rng.logSize(lo, hi));
     const buf = genBinaryInto(rng, vocab, Buffer.alloc(size), 0, size, true);
-    const kind = rng.weighted([[4, 'bin'], [4, 'so'], [1, 'a'], [2, 'exe'], [1, 'dll'], [1, 'wasm']]);
-    const nm = `${rng.pickSkew(TECH)}${rng.chance(0.5) ? '-' + rng.pickSkew(TECH) : ''}`;
+    const kind = rng.weighted([
+      [4, 'bin'],
+      [4, 'so'],
+      [1, 'a'],
+      [2, 'exe'],
+      [1, 'dll'],
+      [1, 'wasm'],
+    ]);
+    const nm = `${rng.pickSkew(TECH)}${rng.chance(0.5) ? `-${rng.pickSkew(TECH)}` : ''}`;
     let rel;
     let mode = 0o755;
     switch (kind) {
-      case 'bin': rel = `bin/${nm}`; break;
-      case 'so': rel = `lib/lib${nm}.so.${rng.int(4)}.${rng.int(20)}.${rng.int(10)}`; break;
-      case 'a': rel = `lib/lib${nm}.a`; mode = 0o644; break;
-      case 'exe': rel = `tools/win/${nm}.exe`; mode = 0o644; break;
-      case 'dll': rel = `tools/win/${nm}.dll`; mode = 0o644; break;
-      default: rel = `tools/wasm/${nm}.wasm`; mode = 0o644;
+      case 'bin':
+        rel = `bin/${nm}`;
+        break;
+      case 'so':
+        rel = `lib/lib${nm}.so.${rng.int(4)}.${rng.int(20)}.${rng.int(10)}`;
+        break;
+      case 'a':
+        rel = `lib/lib${nm}.a`;
+        mode = 0o644;
+        break;
+      case 'exe':
+        rel = `tools/win/${nm}.exe`;
+        mode = 0o644;
+        break;
+      case 'dll':
+        rel = `tools/win/${nm}.dll`;
+        mode = 0o644;
+        break;
+      default:
+        rel = `tools/wasm/${nm}.wasm`;
+        mode = 0o644;
     }
     rel = out.file(rel, buf, mode, mtime(rng));
     if (kind === 'so') ctx.libs.push(rel);
@@ -996,18 +1173,33 @@ function genMedia(out, rng, budget) {
         continue;
       }
     }
-    const kind = rng.weighted([[5, 'jpg'], [2, 'png'], [3, 'mp4'], [2, 'zip'], [2, 'gz']]);
+    const kind = rng.weighted([
+      [5, 'jpg'],
+      [2, 'png'],
+      [3, 'mp4'],
+      [2, 'zip'],
+      [2, 'gz'],
+    ]);
     let size = Math.min(budget - used, rng.logSize(lo, hi));
     if (kind === 'jpg' || kind === 'png') size = Math.min(size, Math.max(lo, Math.floor(hi / 3)));
     n++;
     const d = `${2018 + rng.int(7)}-${String(rng.range(1, 12)).padStart(2, '0')}`;
     let rel;
     switch (kind) {
-      case 'jpg': rel = `media/photos/${d}/IMG_${String(1000 + n * 7 + rng.int(7)).padStart(4, '0')}.jpg`; break;
-      case 'png': rel = `media/screenshots/Screenshot ${d}-${String(rng.range(1, 28)).padStart(2, '0')} at ${rng.range(10, 23)}.${rng.range(10, 59)}.png`; break;
-      case 'mp4': rel = `media/videos/VID_${d.replace('-', '')}${String(rng.range(1, 28)).padStart(2, '0')}_${rng.hex(6)}.mp4`; break;
-      case 'zip': rel = `archives/${rng.pickSkew(TECH)}-${rng.int(10)}.${rng.int(20)}.zip`; break;
-      default: rel = `archives/${rng.pickSkew(TECH)}-dump-${d}.tar.gz`;
+      case 'jpg':
+        rel = `media/photos/${d}/IMG_${String(1000 + n * 7 + rng.int(7)).padStart(4, '0')}.jpg`;
+        break;
+      case 'png':
+        rel = `media/screenshots/Screenshot ${d}-${String(rng.range(1, 28)).padStart(2, '0')} at ${rng.range(10, 23)}.${rng.range(10, 59)}.png`;
+        break;
+      case 'mp4':
+        rel = `media/videos/VID_${d.replace('-', '')}${String(rng.range(1, 28)).padStart(2, '0')}_${rng.hex(6)}.mp4`;
+        break;
+      case 'zip':
+        rel = `archives/${rng.pickSkew(TECH)}-${rng.int(10)}.${rng.int(20)}.zip`;
+        break;
+      default:
+        rel = `archives/${rng.pickSkew(TECH)}-dump-${d}.tar.gz`;
     }
     const r = writeRandomFile(out, rng, rel, size, MEDIA[kind], rng.chance(0.15) ? 0o600 : 0o644, mtime(rng));
     made.push(r);
@@ -1017,7 +1209,10 @@ function genMedia(out, rng, budget) {
 }
 
 const BOILERPLATE = [
-  ['LICENSE', 'MIT License\n\nCopyright (c) 2021\n\nPermission is hereby granted, free of charge, to any person obtaining a copy\nof this software and associated documentation files (the "Software"), to deal\nin the Software without restriction, including without limitation the rights\nto use, copy, modify, merge, publish, distribute, sublicense, and/or sell\ncopies of the Software.\n'],
+  [
+    'LICENSE',
+    'MIT License\n\nCopyright (c) 2021\n\nPermission is hereby granted, free of charge, to any person obtaining a copy\nof this software and associated documentation files (the "Software"), to deal\nin the Software without restriction, including without limitation the rights\nto use, copy, modify, merge, publish, distribute, sublicense, and/or sell\ncopies of the Software.\n',
+  ],
   ['.gitignore', 'node_modules/\ndist/\n*.log\n.DS_Store\ncoverage/\n'],
   ['.editorconfig', 'root = true\n\n[*]\nindent_style = space\nindent_size = 2\nend_of_line = lf\ninsert_final_newline = true\n'],
   ['.npmignore', 'test/\n*.map\n'],
@@ -1030,12 +1225,37 @@ function genSmall(out, rng, vocab, budget, ctx) {
   const dirs = ['deep'];
   const depth = [0];
   out.mkdir('deep');
-  const dirNames = ['node_modules', 'lib', 'src', 'dist', 'cjs', 'esm', 'internal', 'utils', 'helpers', 'vendor', 'cur', 'new', 'tmp', '@types', 'locales', 'assets', 'icons', 'objects'];
+  const dirNames = [
+    'node_modules',
+    'lib',
+    'src',
+    'dist',
+    'cjs',
+    'esm',
+    'internal',
+    'utils',
+    'helpers',
+    'vendor',
+    'cur',
+    'new',
+    'tmp',
+    '@types',
+    'locales',
+    'assets',
+    'icons',
+    'objects',
+  ];
   for (let i = 1; i < nDirs; i++) {
     // bias toward recently created dirs → long chains (deep nesting)
     let pi = dirs.length - 1 - rng.skew(dirs.length, 3);
     if (depth[pi] >= 18) pi = rng.int(dirs.length);
-    const name = rng.chance(0.4) ? rng.pick(dirNames) : rng.chance(0.5) ? rng.pickSkew(TECH) + '-' + rng.pickSkew(TECH) : rng.chance(0.3) ? rng.hex(2) : rng.pickSkew(TECH);
+    const name = rng.chance(0.4)
+      ? rng.pick(dirNames)
+      : rng.chance(0.5)
+        ? `${rng.pickSkew(TECH)}-${rng.pickSkew(TECH)}`
+        : rng.chance(0.3)
+          ? rng.hex(2)
+          : rng.pickSkew(TECH);
     const rel = out.uniqueDirName(dirs[pi], name);
     out.mkdir(rel, rng.chance(0.02) ? 0o700 : 0o755);
     dirs.push(rel);
@@ -1080,18 +1300,18 @@ function genSmall(out, rng, vocab, budget, ctx) {
         lines.push(s);
         l += s.length + 1;
       }
-      data = clipLines(Buffer.from(lines.join('\n') + '\n'), size);
+      data = clipLines(Buffer.from(`${lines.join('\n')}\n`), size);
       rel = `${dir}/${rng.pickSkew(TECH)}.sh`;
       mode = 0o755;
     } else {
       const lines = [];
       let l = 0;
       while (l < size) {
-        const s = `${rng.pickSkew(TECH)}${rng.chance(0.3) ? '_' + rng.pickSkew(TECH) : ''}: ${rng.chance(0.5) ? rng.int(1000) : rng.chance(0.5) ? 'true' : rng.pickSkew(TECH)}`;
+        const s = `${rng.pickSkew(TECH)}${rng.chance(0.3) ? `_${rng.pickSkew(TECH)}` : ''}: ${rng.chance(0.5) ? rng.int(1000) : rng.chance(0.5) ? 'true' : rng.pickSkew(TECH)}`;
         lines.push((rng.chance(0.4) ? '  ' : '') + s);
         l += s.length + 1;
       }
-      data = clipLines(Buffer.from(lines.join('\n') + '\n'), size);
+      data = clipLines(Buffer.from(`${lines.join('\n')}\n`), size);
       rel = `${dir}/${rng.pick(['config', 'values', 'ci', '.travis', 'docker-compose'])}.yml`;
     }
     const written = out.file(rel, data, mode, mtime(rng));
@@ -1114,7 +1334,13 @@ function genLarge(out, rng, vocab, budget, ctx) {
     while (written < imgSize) {
       let len = Math.min(imgSize - written, rng.logSize(16 * KiB, Math.max(32 * KiB, Math.min(4 * MiB, Math.floor(imgSize / 8)))));
       if (len > 8 * KiB) len -= len % 4096;
-      const kind = rng.weighted([[25, 'zero'], [28, 'rand'], [15, 'text'], [20, 'bin'], [12, 'repeat']]);
+      const kind = rng.weighted([
+        [25, 'zero'],
+        [28, 'rand'],
+        [15, 'text'],
+        [20, 'bin'],
+        [12, 'repeat'],
+      ]);
       let buf;
       if (kind === 'repeat' && keep.length) {
         const src = rng.pick(keep);
@@ -1191,7 +1417,7 @@ function genLarge(out, rng, vocab, budget, ctx) {
       const h = Buffer.alloc(512);
       h.write(rel.slice(0, 99), 0, 'utf8');
       h.write('0000644\0', 100, 'latin1');
-      h.write(sz.toString(8).padStart(11, '0') + '\0', 124, 'latin1');
+      h.write(`${sz.toString(8).padStart(11, '0')}\0`, 124, 'latin1');
       h.write('ustar\0' + '00', 257, 'latin1');
       write(h);
       write(data, sz);
@@ -1213,7 +1439,7 @@ function genOdd(out, rng, vocab, ctx) {
     used += data.length;
     return r;
   };
-  const small = () => text(vocab.paragraph(rng) + '\n');
+  const small = () => text(`${vocab.paragraph(rng)}\n`);
   // odd and unicode names
   const names = [
     'file with spaces.txt',
@@ -1357,7 +1583,12 @@ function mutate(root, seed, percent) {
     const f = files[i];
     const a = path.join(root, f.rel);
     const size = f.st.size;
-    let action = rng.weighted([[50, 'overwrite'], [30, 'append'], [12, 'touch'], [8, 'insert']]);
+    let action = rng.weighted([
+      [50, 'overwrite'],
+      [30, 'append'],
+      [12, 'touch'],
+      [8, 'insert'],
+    ]);
     if (size >= largeMin && rng.chance(0.35) && inserts < 1 + Math.floor(k / 20)) action = 'insert';
     if (i === forceInsert) action = 'insert';
     if (action === 'insert' && size < largeMin) action = 'overwrite';
@@ -1384,9 +1615,9 @@ function mutate(root, seed, percent) {
       const dst = fs.openSync(tmp, 'w');
       fs.writeSync(dst, fillFor(f.rel, len));
       const buf = Buffer.alloc(BIG_CHUNK);
-      let got;
-      let pos = 0;
-      while ((got = fs.readSync(src, buf, 0, buf.length, pos)) > 0) {
+      for (let pos = 0; ; ) {
+        const got = fs.readSync(src, buf, 0, buf.length, pos);
+        if (got === 0) break;
         fs.writeSync(dst, buf, 0, got);
         pos += got;
       }
@@ -1416,7 +1647,7 @@ function mutate(root, seed, percent) {
     const near = files[rng.int(n)].rel;
     const dir = path.posix.dirname(near);
     const ext = rng.pick(['.txt', '.md', '.json', '.bin', '.ts']);
-    let rel = `${dir === '.' ? '' : dir + '/'}new-${rng.pickSkew(TECH)}-${rng.hex(6)}${ext}`;
+    const rel = `${dir === '.' ? '' : `${dir}/`}new-${rng.pickSkew(TECH)}-${rng.hex(6)}${ext}`;
     if (fs.existsSync(path.join(root, rel))) continue;
     const size = rng.logSize(100, 256 * KiB, true);
     fs.writeFileSync(path.join(root, rel), fillFor(rel, size));
@@ -1452,9 +1683,9 @@ function summarize(entries) {
 
 // ───────────────────────────── CLI ─────────────────────────────
 
+/** @returns {never} */
 function die(msg) {
-  process.stderr.write(`${PROG}: ${msg}\n`);
-  process.exit(2);
+  return dieAs(PROG, msg);
 }
 
 function parseSize(s) {
@@ -1464,35 +1695,41 @@ function parseSize(s) {
   return Math.floor(Number(m[1]) * mult);
 }
 
+const USAGE = 'usage: node scripts/gen-dataset.mjs OUTDIR [--size 1G|100M|...] [--seed N] [--preset quick|full] [--mutate PERCENT]';
+
 function parseArgs(argv) {
-  const o = { out: null, size: null, seed: '42', preset: null, mutate: null };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const val = () => {
-      if (a.includes('=')) return a.slice(a.indexOf('=') + 1);
-      if (i + 1 >= argv.length) die(`missing value for ${a}`);
-      return argv[++i];
-    };
-    const key = a.split('=')[0];
-    if (key === '--size') o.size = parseSize(val());
-    else if (key === '--seed') o.seed = val();
-    else if (key === '--preset') o.preset = val();
-    else if (key === '--mutate') o.mutate = val();
-    else if (a === '-h' || a === '--help') {
-      process.stdout.write('usage: node scripts/gen-dataset.mjs OUTDIR [--size 1G|100M|...] [--seed N] [--preset quick|full] [--mutate PERCENT]\n');
-      process.exit(0);
-    } else if (a.startsWith('-') && a !== '-') die(`unknown option ${a}`);
-    else if (o.out === null) o.out = a;
-    else die(`unexpected argument ${a}`);
+  const { values: v, positionals } = parseOptions(
+    PROG,
+    argv,
+    {
+      size: { type: 'string' },
+      seed: { type: 'string', default: '42' },
+      preset: { type: 'string' },
+      mutate: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    { positionals: 1 },
+  );
+  if (v.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
   }
-  if (!o.out) die('usage: node scripts/gen-dataset.mjs OUTDIR [--size 1G|100M|...] [--seed N] [--preset quick|full] [--mutate PERCENT]');
+  /** @type {{ out: string, size: number | null, seed: string, preset: string | null, mutate: number | null }} */
+  const o = {
+    out: positionals[0] ?? '',
+    size: v.size === undefined ? null : parseSize(v.size),
+    seed: String(v.seed),
+    preset: /** @type {string | undefined} */ (v.preset) ?? null,
+    mutate: null,
+  };
+  if (!o.out) die(USAGE);
   if (o.preset !== null && !['quick', 'full'].includes(o.preset)) die(`unknown preset '${o.preset}' (quick|full)`);
   if (o.size === null) o.size = o.preset === 'quick' ? 100 * MiB : GiB;
   if (o.size < MiB) die('size must be at least 1M');
   o.seed = o.seed.replace(/^0+(?=\d+$)/, ''); // --seed 007 == --seed 7
-  if (o.mutate !== null) {
-    const p = Number(o.mutate);
-    if (!Number.isFinite(p) || p < 0 || p > 100) die(`invalid --mutate percent '${o.mutate}' (0..100)`);
+  if (v.mutate !== undefined) {
+    const p = Number(v.mutate);
+    if (!Number.isFinite(p) || p < 0 || p > 100) die(`invalid --mutate percent '${v.mutate}' (0..100)`);
     o.mutate = p;
   }
   return o;
@@ -1507,7 +1744,7 @@ function generate(o) {
     if (!st.isDirectory()) die(`${o.out} exists and is not a directory`);
     exists = true;
   } catch (e) {
-    if (e.code !== 'ENOENT') throw e;
+    if (/** @type {NodeJS.ErrnoException} */ (e).code !== 'ENOENT') throw e;
   }
   if (exists && fs.readdirSync(root).length > 0) die(`refusing to generate into non-empty directory ${o.out} (use an empty/new dir, or --mutate)`);
   fs.mkdirSync(root, { recursive: true });

@@ -7,14 +7,15 @@
 //   node scripts/lib/cpuprofile-top.mjs PROFILE.cpuprofile [more...] [--top 25]
 import fs from 'node:fs';
 import path from 'node:path';
+import { parseOptions } from './cli.mjs';
 
-const argv = process.argv.slice(2);
-let top = 25;
-const files = [];
-for (let i = 0; i < argv.length; i++) {
-  if (argv[i] === '--top') top = Number(argv[++i]);
-  else files.push(argv[i]);
-}
+const { values, positionals: files } = parseOptions(
+  'cpuprofile-top',
+  process.argv.slice(2),
+  { top: { type: 'string', default: '25' } },
+  { positionals: Infinity },
+);
+const top = Number(values.top);
 if (!files.length) {
   console.error('usage: cpuprofile-top.mjs PROFILE.cpuprofile [...] [--top N]');
   process.exit(2);
@@ -59,7 +60,8 @@ for (const file of files) {
   console.log(`profile ${(all / 1000).toFixed(2)} s, idle ${(idle / 1000).toFixed(2)} s, busy ${((all - idle) / 1000).toFixed(2)} s on this thread\n`);
   const table = (title, m, n) => {
     console.log(`## ${title}\n\n| ms | % | function |\n|---:|---:|---|`);
-    for (const [k, v] of [...m].sort((a, b) => b[1] - a[1]).slice(0, n)) console.log(`| ${v.toFixed(0)} | ${((100 * v) / all).toFixed(1)} | ${k.replace(/\|/g, '\\|')} |`);
+    for (const [k, v] of [...m].sort((a, b) => b[1] - a[1]).slice(0, n))
+      console.log(`| ${v.toFixed(0)} | ${((100 * v) / all).toFixed(1)} | ${k.replace(/\|/g, '\\|')} |`);
     console.log('');
   };
   table('Self time by function', self, top);

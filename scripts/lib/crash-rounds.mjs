@@ -25,7 +25,6 @@ export const CLI = process.env.SINKI_CLI ? path.resolve(process.env.SINKI_CLI) :
 const mountTable = await import(pathToFileURL(path.join(path.dirname(CLI), '../sys/mounts.js')).href).catch(() => null);
 const GEN = path.join(ROOT, 'scripts/gen-dataset.mjs');
 const PASSWORD = 'crash-suite-password';
-const MOUNT_SOURCE = 'sinki-mount:/';
 
 /**
  * snapshot: `sinki snapshot` on an unmounted store (refs/head's tree becomes a snapshot), killed;
@@ -100,7 +99,9 @@ function startGroup(cmd, args, env) {
   const err = [];
   child.stdout.on('data', (b) => out.push(b));
   child.stderr.on('data', (b) => err.push(b));
-  const exited = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() })));
+  const exited = new Promise((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() })),
+  );
   return { child, exited, stdoutSoFar: () => Buffer.concat(out).toString() };
 }
 
@@ -164,6 +165,7 @@ export class CrashSuite {
     this.remote = path.join(this.work, 'remote');
     this.mnt = path.join(this.work, 'mnt');
     this.pool = path.join(this.work, 'pool');
+    /** @type {NodeJS.ProcessEnv} */
     this.env = { ...process.env, SINKI_PASSWORD: PASSWORD };
     delete this.env.SINKI_STORE;
     /** @type {Map<string, Map<string, string>>} */
@@ -288,7 +290,9 @@ export class CrashSuite {
     }
     problems.push(...this.leftoverLocks());
     const record = { round: i, op, delayMs: delay, outcome: result.outcome, detail: result.detail ?? '', problems, ms: Date.now() - started };
-    this.log(`round ${String(i).padStart(3)} ${op.padEnd(14)} kill at ${String(delay).padStart(5)} ms: ${result.outcome.padEnd(9)} ${result.detail ?? ''}${problems.length ? `  PROBLEMS:\n    ${problems.join('\n    ')}` : '  ok'}`);
+    this.log(
+      `round ${String(i).padStart(3)} ${op.padEnd(14)} kill at ${String(delay).padStart(5)} ms: ${result.outcome.padEnd(9)} ${result.detail ?? ''}${problems.length ? `  PROBLEMS:\n    ${problems.join('\n    ')}` : '  ok'}`,
+    );
     return record;
   }
 
@@ -306,7 +310,7 @@ export class CrashSuite {
    * forget --keep-last N (half the time killed itself, as part of forget --prune), then prune killed
    * at a random moment: the newest N of each group must survive, and every remaining snapshot restore.
    */
-  async pruneRound(i, delay) {
+  async pruneRound(_i, delay) {
     const keep = 1 + Math.floor(this.random() * 2);
     const maxUnused = this.random() < 0.5 ? '0' : '10%';
     const together = this.random() < 0.5;
@@ -326,10 +330,14 @@ export class CrashSuite {
     const problems = [];
     for (const id of mustStay) if (!after.has(id)) problems.push(`forget removed snapshot ${id.slice(0, 12)}, which --keep-last ${keep} keeps`);
     for (const id of this.required) if (!after.has(id) && !mustStay.has(id)) this.required.delete(id);
-    return { outcome, problems, detail: `${together ? 'forget --prune' : 'forget, then prune'}, keep-last ${keep}, max-unused ${maxUnused}: ${before.length} → ${after.size} snapshots` };
+    return {
+      outcome,
+      problems,
+      detail: `${together ? 'forget --prune' : 'forget, then prune'}, keep-last ${keep}, max-unused ${maxUnused}: ${before.length} → ${after.size} snapshots`,
+    };
   }
 
-  async pushRound(i, delay) {
+  async pushRound(_i, delay) {
     const args = ['push', this.remote];
     if (this.random() < 0.3) args.push('--delete');
     const { outcome } = await this.killedRun('push', args, delay);
@@ -372,7 +380,10 @@ export class CrashSuite {
       const from = poolFiles[Math.floor(this.random() * poolFiles.length)];
       names.push([path.join(this.pool, from), `${dir}/f${k}${path.extname(from)}`]);
     }
-    const script = [`mkdir -p '${this.mnt}/${dir}' && sync '${this.mnt}/${dir}' || exit 1`, ...names.map(([from, to]) => `cp '${from}' '${this.mnt}/${to}' && sync '${this.mnt}/${to}' && echo 'ok ${to}' || exit 1`)].join('\n');
+    const script = [
+      `mkdir -p '${this.mnt}/${dir}' && sync '${this.mnt}/${dir}' || exit 1`,
+      ...names.map(([from, to]) => `cp '${from}' '${this.mnt}/${to}' && sync '${this.mnt}/${to}' && echo 'ok ${to}' || exit 1`),
+    ].join('\n');
     const started = Date.now();
     const writer = startGroup('sh', ['-c', script], process.env);
     this.groups.add(writer.child.pid);
@@ -493,7 +504,10 @@ export class CrashSuite {
       fs.writeFileSync(file, bytes);
       names.push([file, `${dir}/f${k}${path.extname(from)}`]);
     }
-    const w = await run('sh', ['-c', [`mkdir '${this.mnt}/${dir}' || exit 1`, ...names.map(([from, to]) => `cp '${from}' '${this.mnt}/${to}' || exit 1`)].join('\n')]);
+    const w = await run('sh', [
+      '-c',
+      [`mkdir '${this.mnt}/${dir}' || exit 1`, ...names.map(([from, to]) => `cp '${from}' '${this.mnt}/${to}' || exit 1`)].join('\n'),
+    ]);
     if (w.code !== 0) throw new Error(`copying into the mount failed: ${w.stderr.trim()}`);
     // Everything copied in: what a snapshot taken by the mount now must hold.
     const full = new Map(this.liveModel);
@@ -530,7 +544,8 @@ export class CrashSuite {
     const fresh = (await this.snapshots()).filter((s) => !before.has(s.id));
     if (fresh.length > 1) problems.push(`sinki snapshot left ${fresh.length} new snapshots, expected at most one`);
     const printed = /snapshot ([0-9a-f]+) saved/.exec(r.stdout)?.[1];
-    if (r.code === 0 && (fresh.length !== 1 || !printed || !fresh[0].id.startsWith(printed))) problems.push(`sinki snapshot said "${r.stdout.trim()}" but the store has ${fresh.length} new snapshot(s)`);
+    if (r.code === 0 && (fresh.length !== 1 || !printed || !fresh[0].id.startsWith(printed)))
+      problems.push(`sinki snapshot said "${r.stdout.trim()}" but the store has ${fresh.length} new snapshot(s)`);
 
     pid = await this.mount();
     const after = live();
@@ -556,7 +571,13 @@ export class CrashSuite {
     const beforeUnmount = new Set((await this.snapshots()).map((s) => s.id));
     await this.umount(pid);
     await this.adoptNew(beforeUnmount, new Map(this.liveModel), 'unmount');
-    const how = byMount ? 'taken by the mount' : byItself ? 'taken by sinki snapshot itself (the mount was gone)' : fresh.length ? 'written by the mount before the kill, unanswered' : 'none written';
+    const how = byMount
+      ? 'taken by the mount'
+      : byItself
+        ? 'taken by sinki snapshot itself (the mount was gone)'
+        : fresh.length
+          ? 'written by the mount before the kill, unanswered'
+          : 'none written';
     return { outcome, problems, detail: `${names.length} unsynced files; snapshot: ${how}` };
   }
 
@@ -642,7 +663,12 @@ export async function runCrashRounds({ suite, rounds, ops = OPERATIONS }) {
   const byOp = {};
   for (const op of ops) {
     const mine = records.filter((r) => r.op === op);
-    byOp[op] = { rounds: mine.length, killed: mine.filter((r) => r.outcome === 'killed').length, completed: mine.filter((r) => r.outcome === 'completed').length, survived: mine.filter((r) => r.problems.length === 0).length };
+    byOp[op] = {
+      rounds: mine.length,
+      killed: mine.filter((r) => r.outcome === 'killed').length,
+      completed: mine.filter((r) => r.outcome === 'completed').length,
+      survived: mine.filter((r) => r.problems.length === 0).length,
+    };
   }
   return { records, byOp, failures: records.filter((r) => r.problems.length > 0) };
 }

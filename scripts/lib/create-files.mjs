@@ -5,20 +5,25 @@
 //   node scripts/lib/create-files.mjs DIR [--files 20000] [--size 1024] [--slices 10]
 import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { parseOptions } from './cli.mjs';
 
-const argv = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? Number(argv[i + 1]) : def;
-};
-const dir = argv[0];
-if (!dir || dir.startsWith('--')) {
+/** @returns {never} */
+const usage = (message = '') => {
+  if (message) console.error(`create-files: ${message}`);
   console.error('usage: create-files.mjs DIR [--files 20000] [--size 1024] [--slices 10]');
   process.exit(2);
-}
-const files = opt('--files', 20000);
-const size = opt('--size', 1024);
-const slices = opt('--slices', 10);
+};
+const { values, positionals } = parseOptions(
+  'create-files',
+  process.argv.slice(2),
+  { files: { type: 'string', default: '20000' }, size: { type: 'string', default: '1024' }, slices: { type: 'string', default: '10' } },
+  { positionals: 1, fail: usage },
+);
+const dir = positionals[0];
+if (!dir) usage();
+const files = Number(values.files);
+const size = Number(values.size);
+const slices = Number(values.slices);
 const per = Math.max(1, Math.floor(files / slices));
 
 fs.mkdirSync(dir, { recursive: true });

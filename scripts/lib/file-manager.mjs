@@ -51,7 +51,14 @@ export function readTrace(file) {
   const ops = [];
   for (const line of text.split('\n')) {
     const m = /^([\d.]+) ([\d.]+) (\S+) (-?\d+) (".*")$/.exec(line);
-    if (m) ops.push({ start: Number(m[1]), duration: Number(m[2]), op: /** @type {string} */ (m[3]), code: Number(m[4]), path: JSON.parse(/** @type {string} */ (m[5])) });
+    if (m)
+      ops.push({
+        start: Number(m[1]),
+        duration: Number(m[2]),
+        op: /** @type {string} */ (m[3]),
+        code: Number(m[4]),
+        path: JSON.parse(/** @type {string} */ (m[5])),
+      });
   }
   return ops;
 }
@@ -73,7 +80,15 @@ export async function browse(o) {
     // ENOENT: the marker is the lookup itself.
   }
   await fs.mkdir(o.home, { recursive: true });
-  const env = { ...process.env, HOME: o.home, DISPLAY: o.display, XDG_CONFIG_HOME: join(o.home, '.config'), XDG_CACHE_HOME: join(o.home, '.cache'), NO_AT_BRIDGE: '1' };
+  /** @type {NodeJS.ProcessEnv} */
+  const env = {
+    ...process.env,
+    HOME: o.home,
+    DISPLAY: o.display,
+    XDG_CONFIG_HOME: join(o.home, '.config'),
+    XDG_CACHE_HOME: join(o.home, '.cache'),
+    NO_AT_BRIDGE: '1',
+  };
   delete env.XDG_RUNTIME_DIR;
   const child = spawn('pcmanfm', ['--no-desktop', o.folder], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';

@@ -14,6 +14,7 @@ import path from 'node:path';
 
 const POLL_MS = 25;
 
+/** @type {string | null} */
 let gnuTimeChecked = null;
 /** Path of GNU time, or null when not installed (`apt-get install time`). */
 export function gnuTime() {
@@ -98,7 +99,7 @@ export async function measure(cmd, args, opts = {}) {
   const stdout = [];
   const stderr = [];
   child.stdout?.on('data', (b) => stdout.push(b));
-  child.stderr.on('data', (b) => stderr.push(b));
+  child.stderr?.on('data', (b) => stderr.push(b));
   let maxHwmKiB = 0;
   let maxSumKiB = 0;
   const poll = () => {
@@ -119,6 +120,7 @@ export async function measure(cmd, args, opts = {}) {
   clearInterval(timer);
   if (typeof stdinFd === 'number') fs.closeSync(stdinFd);
   let timeKiB = 0;
+  /** @type {number | null} */
   let cpuSeconds = null;
   if (timeOut) {
     try {

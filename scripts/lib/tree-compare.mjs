@@ -8,7 +8,7 @@ export function walk(root) {
   const out = new Map();
   const stack = [''];
   while (stack.length) {
-    const rel = stack.pop();
+    const rel = /** @type {string} */ (stack.pop());
     for (const name of fs.readdirSync(path.join(root, rel))) {
       const r = rel ? `${rel}/${name}` : name;
       const st = fs.lstatSync(path.join(root, r));
