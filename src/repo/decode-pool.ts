@@ -102,8 +102,18 @@ export class DecodePool {
     this.waiting.clear();
   }
 
+  /**
+   * Lets each worker finish what it was given and exit by itself. Not terminate(): a worker stopped
+   * while liblzma's binding is throwing (a damaged blob) takes the whole process down with it.
+   */
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.worker.terminate()));
+    const exits = this.workers.map((w) => new Promise<void>((resolve) => (w.worker.threadId === -1 ? resolve() : w.worker.once('exit', () => resolve()))));
+    for (const w of this.workers) {
+      // Held until they are gone: unref'd workers would let the process end in the middle of this wait.
+      w.worker.ref();
+      w.worker.postMessage({ stop: true });
+    }
+    await Promise.all(exits);
     this.workers.length = 0;
   }
 }

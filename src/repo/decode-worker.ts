@@ -28,7 +28,20 @@ async function decode(job: DecodeJob): Promise<Buffer> {
   return plain;
 }
 
-parentPort!.on('message', (job: DecodeJob) => {
+let inFlight = 0;
+let stopping = false;
+const stopIfIdle = (): void => {
+  if (stopping && inFlight === 0) parentPort!.close();
+};
+
+parentPort!.on('message', (job: DecodeJob | { stop: true }) => {
+  // Ends by running out of work, never by terminate(): a native call cut off mid-throw aborts the process.
+  if ('stop' in job) {
+    stopping = true;
+    stopIfIdle();
+    return;
+  }
+  inFlight++;
   decode(job).then(
     (plain) => {
       // Transfer when the plaintext owns its memory whole; else one copy into memory that can move.
@@ -41,5 +54,8 @@ parentPort!.on('message', (job: DecodeJob) => {
       const reply: DecodeReply = { seq: job.seq, error: { message: (err as Error).message ?? String(err), code: err instanceof SinkiError ? err.code : 'FATAL' } };
       parentPort!.postMessage(reply);
     },
-  );
+  ).finally(() => {
+    inFlight--;
+    stopIfIdle();
+  });
 });
