@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { EXIT_OK, fromSystemError } from '../errors.js';
 import { reportError } from './output.js';
+import { configureProgress } from './progress.js';
 import type { CliContext, GlobalOptions } from './context.js';
 
 const isBrokenPipe = (err: unknown): boolean => (err as NodeJS.ErrnoException | null)?.code === 'EPIPE';
@@ -28,6 +29,7 @@ export function action<A extends unknown[]>(body: (ctx: CliContext, ...args: A) 
   return async (...args: unknown[]) => {
     const command = args[args.length - 1] as Command;
     const globals = command.optsWithGlobals<GlobalOptions>();
+    configureProgress(globals);
     const env = process.env;
     const { CliContext } = await import('./context.js');
     const ctx = new CliContext(globals, {

@@ -84,7 +84,7 @@ async function backupSources(repo: Repository, sources: string[], flags: BackupF
       else warnLine(`${path}: ${message}`);
     },
     // Without a progress line nobody needs the totals, and counting them is a second walk of the sources.
-    ...(flags.json || process.stderr.isTTY
+    ...(progress.wanted
       ? { onProgress: (p: BackupProgress) => progress.update({ filesDone: p.filesDone, bytesDone: p.bytesDone, filesTotal: p.totals?.files, bytesTotal: p.totals?.bytes }) }
       : {}),
   });

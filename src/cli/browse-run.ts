@@ -1,4 +1,7 @@
-import { SinkiError } from '../errors.js';
+import { EXIT_OK, exitCodeOf, SinkiError } from '../errors.js';
+import { globToRegExp } from '../backup/exclude.js';
+import { snapshotDirName } from '../repo/snapshot.js';
+import { VersionIndex, versionNames } from '../repo/versions.js';
 import { readFileChunks } from '../backup/restorer.js';
 import { resolvePath, walkTree } from '../repo/tree-walk.js';
 import type { TreeNode } from '../repo/tree.js';
@@ -76,5 +79,59 @@ export function printManifest(ctx: CliContext, ref: string): Promise<void> {
       const escaped = /[\\\n]/.test(path) ? `\\${path.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}` : path;
       process.stdout.write(`${escaped.startsWith('\\') ? '\\' : ''}${node.sha256}  ${escaped.startsWith('\\') ? escaped.slice(1) : escaped}\n`);
     }
+  });
+}
+
+/** `sinki versions`: every distinct content of one path across all snapshots, oldest first. */
+export function listVersions(ctx: CliContext, path: string, flags: { json?: boolean }): Promise<number> {
+  return ctx.withStore('versions', false, async (repo) => {
+    const parts = path.split('/').filter((p) => p && p !== '.');
+    if (parts.length === 0) throw new SinkiError('USAGE', 'give the path of a file inside the snapshots (as "sinki ls latest" shows it)');
+    const versions = await new VersionIndex(repo).versions(parts);
+    if (versions.length === 0) throw new SinkiError('NOT_FOUND', `${parts.join('/')}: no snapshot holds a file or link there`);
+    for (const [name, v] of versionNames(versions)) {
+      const n = v.node;
+      if (flags.json) {
+        printJson({
+          type: 'version',
+          path: `/${parts.join('/')}`,
+          name,
+          kind: n.type,
+          snapshot_id: v.first.id,
+          time: v.first.time,
+          last_snapshot_id: v.last.id,
+          last_time: v.last.time,
+          snapshots: v.snapshots,
+          size: n.size,
+          mtime: nsToIso(n.mtimeNs),
+          ...(n.sha256 ? { sha256: n.sha256 } : {}),
+          ...(n.target !== undefined ? { target: n.target } : {}),
+        });
+      } else {
+        const what = n.type === 'symlink' ? `-> ${n.target}` : formatBytes(n.size).padStart(10);
+        const span = v.snapshots > 1 ? `in ${v.snapshots} snapshots, to ${snapshotDirName(v.last.time)}` : 'in 1 snapshot';
+        process.stdout.write(`${name}  ${v.first.id.slice(0, 12)}  ${what}  ${nsToIso(n.mtimeNs).slice(0, 19).replace('T', ' ')}  ${span}\n`);
+      }
+    }
+    return EXIT_OK;
+  });
+}
+
+/** `sinki find`: entries whose name matches a glob in any snapshot, each with its versions. */
+export function findPaths(ctx: CliContext, pattern: string, flags: { json?: boolean }): Promise<number> {
+  if (pattern.includes('/')) throw new SinkiError('USAGE', `find matches names (as find -name does): ${pattern} has a "/"`);
+  const re = globToRegExp(pattern);
+  return ctx.withStore('find', false, async (repo) => {
+    const found = await new VersionIndex(repo).find((name) => re.test(name));
+    for (const f of found) {
+      const first = f.versions.reduce((a, v) => (v.first.time < a.time ? v.first : a), f.versions[0]!.first);
+      const last = f.versions.reduce((a, v) => (v.last.time > a.time ? v.last : a), f.versions[0]!.last);
+      const kind = f.versions.at(-1)!.node.type;
+      const versions = kind === 'dir' ? 0 : f.versions.filter((v) => v.node.type !== 'dir').length;
+      if (flags.json) printJson({ type: 'match', path: `/${f.path}`, kind, versions, first_time: first.time, last_time: last.time });
+      else process.stdout.write(`/${f.path}${kind === 'dir' ? '/' : ''}  ${kind === 'dir' ? '' : `${versions} version${versions === 1 ? '' : 's'}, `}${snapshotDirName(first.time)} … ${snapshotDirName(last.time)}\n`);
+    }
+    if (!flags.json) process.stdout.write(`${found.length} match${found.length === 1 ? '' : 'es'}\n`);
+    return found.length > 0 ? EXIT_OK : exitCodeOf('NOT_FOUND');
   });
 }

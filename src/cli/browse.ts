@@ -29,4 +29,18 @@ export function registerBrowse(program: Command): void {
     .description('print the SHA-256 of every file of a snapshot, in `sha256sum -c` format (paths relative to the restore target)')
     .argument('<snapshot>', 'snapshot id prefix or "latest"')
     .action(action(async (ctx, ref: string) => (await import('./browse-run.js')).printManifest(ctx, ref)));
+
+  program
+    .command('versions')
+    .description('every version of one file across all snapshots (one per distinct content, named by the time of the oldest snapshot holding it; deleted files too); the mount shows them under /.versions/PATH/')
+    .argument('<path>', 'path of the file inside the snapshots, as "sinki ls latest" shows it')
+    .option('--json', 'one JSON object per version')
+    .action(action(async (ctx, path: string, flags: { json?: boolean }) => (await import('./browse-run.js')).listVersions(ctx, path, flags)));
+
+  program
+    .command('find')
+    .description('find files and folders by name in every snapshot (a glob: * and ?), with how many versions each had and when; exit 14 when nothing matches')
+    .argument('<pattern>', 'a glob matched against names, as find -name does (quote it)')
+    .option('--json', 'one JSON object per match')
+    .action(action(async (ctx, pattern: string, flags: { json?: boolean }) => (await import('./browse-run.js')).findPaths(ctx, pattern, flags)));
 }

@@ -4,6 +4,8 @@ import { action } from './action.js';
 import { EXIT_OK, exitCodeOf } from '../errors.js';
 import type { CliContext } from './context.js';
 import { printJson } from './output.js';
+import { StatusLine } from './progress.js';
+import { formatDuration } from '../units.js';
 import { reportOptions, withRunReport, type ReportFlags, type RunRecorder } from './run-report.js';
 
 interface CheckFlags {
@@ -31,18 +33,21 @@ export function registerCheck(program: Command): void {
 async function runCheck(ctx: CliContext, flags: CheckFlags, readPack: ((packId: string) => boolean) | undefined, rec: RunRecorder): Promise<number> {
   const { checkStore } = await import('../repo/check.js');
   return ctx.withStore('check', false, async (repo) => {
-    const tty = process.stderr.isTTY && !flags.json;
+    const status = StatusLine.choose(Boolean(flags.json));
     const notes: string[] = [];
+    const started = Date.now();
     const report = await checkStore(repo, {
       readData: Boolean(flags.readData),
       readPack,
-      onProblem: (m) => void (!flags.json && process.stderr.write(`${tty ? '\r\x1b[K' : ''}error: ${m}\n`)),
-      onNote: (m) => (flags.json ? void notes.push(m) : void process.stderr.write(`${tty ? '\r\x1b[K' : ''}note: ${m}\n`)),
+      onProblem: (m) => void (!flags.json && status.print(`error: ${m}`)),
+      onNote: (m) => (flags.json ? void notes.push(m) : status.print(`note: ${m}`)),
       onPackChecked: (done, total) => {
-        if (tty) process.stderr.write(`\r\x1b[Kread ${done}/${total} packs`);
+        const elapsed = (Date.now() - started) / 1000;
+        const eta = done > 0 ? ((total - done) * elapsed) / done : Number.NaN;
+        status.update(`check: read ${done}/${total} packs  ${((100 * done) / Math.max(1, total)).toFixed(1)}%  ETA ${formatDuration(eta)}  ${formatDuration(elapsed)} elapsed`, done === total);
       },
     });
-    if (tty) process.stderr.write('\r\x1b[K');
+    status.done();
     const summary = {
       type: 'check',
       ok: report.problems.length === 0,

@@ -34,6 +34,9 @@ export interface GlobalOptions {
   key?: string;
   /** --allow-rollback: a store older than this machine has seen is a warning, not an error. */
   allowRollback?: boolean;
+  /** --progress: progress lines also on a pipe; --quiet: none. */
+  progress?: boolean;
+  quiet?: boolean;
 }
 
 export interface Environment {

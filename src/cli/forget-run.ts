@@ -3,9 +3,10 @@ import { executePrune, planPrune, type PrunePlan } from '../repo/prune.js';
 import { applyPolicyGrouped, policyIsEmpty, type RetentionPolicy } from '../repo/retention.js';
 import { snapshotPath } from '../repo/layout.js';
 import type { Repository } from '../repo/repository.js';
-import { formatBytes, parseDuration, parsePositiveInt } from '../units.js';
+import { formatBytes, formatDuration, parseDuration, parsePositiveInt } from '../units.js';
 import type { CliContext } from './context.js';
 import { printJson } from './output.js';
+import { StatusLine } from './progress.js';
 import { RunRecorder } from './run-report.js';
 
 export interface ForgetFlags {
@@ -46,7 +47,12 @@ function describePlan(plan: PrunePlan, dryRun: boolean): string {
 }
 
 async function pruneStore(repo: Repository, maxUnused: number, dryRun: boolean, json: boolean, rec: RunRecorder): Promise<void> {
-  const log = (m: string): void => void (process.stderr.isTTY && !json && process.stderr.write(`prune: ${m}\n`));
+  const status = StatusLine.choose(json);
+  const started = Date.now();
+  // Each step on a line of its own: a prune's steps are few and each may take a while.
+  const log = (m: string): void => {
+    if (status.live) status.print(`prune: ${m} (${formatDuration((Date.now() - started) / 1000)} elapsed)`);
+  };
   const plan = await planPrune(repo, { maxUnused, onProgress: log });
   const summary = { type: 'prune', dry_run: dryRun, used_blobs: plan.usedBlobs, delete_packs: plan.deletePacks.length, repack_packs: plan.repackPacks.length, unindexed_packs: plan.unindexedPacks.length, kept_packs: plan.keptPacks, bytes_to_free: plan.bytesToFree };
   // prune: bytes freed and packs deleted; forget --prune: snapshots removed, bytes freed, and both summaries.

@@ -143,8 +143,14 @@ export const JSON_SCHEMAS: Readonly<Record<string, JsonSchema>> = {
     ['target', 'sha256'],
   ),
   restore: {
-    oneOf: [progress, line('error', { path: str, message: str }), line('summary', { snapshot_id: hexId, files: count, bytes: count, failed: count })],
+    oneOf: [progress, line('error', { path: str, message: str }), line('summary', { snapshot_id: hexId, files: count, bytes: count, skipped: count, skipped_bytes: count, failed: count })],
   },
+  versions: line(
+    'version',
+    { path: str, name: str, kind: { enum: ['file', 'symlink'] }, snapshot_id: hexId, time: str, last_snapshot_id: hexId, last_time: str, snapshots: count, size: count, mtime: str, sha256: hexId, target: str },
+    ['sha256', 'target'],
+  ),
+  find: line('match', { path: str, kind: { enum: ['file', 'dir', 'symlink'] }, versions: count, first_time: str, last_time: str }),
   snapshot: line('snapshot', { id: hexId, short_id: str, taken_by_mount: bool }),
   umount: line('umount', { mountpoint: str, result: { enum: ['unmounted', 'cleared-stale'] } }),
   mounts: {

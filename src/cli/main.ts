@@ -49,6 +49,8 @@ function buildProgram(): Command {
     .option('--cache-dir <dir>', 'local cache: ciphertext ranges of remote stores, and chunks mounts left to compress (default ~/.cache/sinki)')
     .option('--cache-max-size <size>', 'cap of that cache (default 1G; 0 disables it)')
     .option('--key <id>', 'open the store with this key file only (its name in keys/, as "sinki key list" shows); else the key used last here is tried first, then at most 20')
+    .option('--progress', 'show progress also when stderr is not a terminal (a line every 2 s); on a terminal it is shown anyway')
+    .option('-q, --quiet', 'no progress lines')
     .option('--allow-rollback', 'use a store that is older than its generations say or than this machine has seen it (put back from an old copy): warn and go on')
     .addHelpText('after', EXIT_CODES_HELP)
     .exitOverride()

@@ -15,6 +15,7 @@ import { parseDuration, parseSize } from '../units.js';
 import { action } from './action.js';
 import { collect } from './options.js';
 import { printJson } from './output.js';
+import { StatusLine } from './progress.js';
 
 interface MountFlags {
   background?: boolean;
@@ -168,8 +169,16 @@ export function registerMount(program: Command): void {
         // The mount seals what is dirty and commits (it does not wait for the compressor): seconds,
         // longer only for a large write buffer on a slow disk. No time limit: the answer comes, or
         // the connection closes with the mount process.
-        const waiting = setTimeout(() => process.stderr.write(`sinki: waiting for the mount at ${resolve(mountpoint)} to seal and commit what is still in its write buffer (its log says what it does)\n`), 3000);
-        const reply = await sendControl(mountpointSocketPath(ctx.controlDir(), mountpoint), { op: 'unmount' }, null).finally(() => clearTimeout(waiting));
+        const status = StatusLine.choose(Boolean(flags.json));
+        const asked = Date.now();
+        const waiting = setInterval(() => {
+          const s = Math.round((Date.now() - asked) / 1000);
+          status.update(`umount: waiting ${s} s for the mount at ${resolve(mountpoint)} to seal and commit what is still in its write buffer (its log says what it does)`);
+        }, 1000);
+        const reply = await sendControl(mountpointSocketPath(ctx.controlDir(), mountpoint), { op: 'unmount' }, null).finally(() => {
+          clearInterval(waiting);
+          status.done();
+        });
         if (reply?.ok) {
           say('unmounted', `unmounted ${resolve(mountpoint)}\n`);
           return;

@@ -5,6 +5,7 @@ import { formatBytes, formatDuration, parsePositiveInt } from '../units.js';
 import { action } from './action.js';
 import type { CliContext } from './context.js';
 import { printJson } from './output.js';
+import { StatusLine } from './progress.js';
 import { reportOptions, withRunReport, type ReportFlags, type RunRecorder } from './run-report.js';
 
 interface PushFlags {
@@ -44,16 +45,16 @@ async function runPush(ctx: CliContext, remote: string, flags: PushFlags, rec: R
   const started = Date.now();
   try {
     return await ctx.withStore('push', false, async (repo) => {
-      const tty = process.stderr.isTTY && !flags.json;
+      const status = StatusLine.choose(Boolean(flags.json));
       const report = await push(await daemon, repo.backend.location, remote, {
         ...options,
         keys: repo.keys,
         onStats: (phase, s) => {
           if (flags.json) printJson({ type: 'progress', phase, bytes: s.bytes, total_bytes: s.totalBytes, bytes_per_second: Math.round(s.speed), eta_seconds: s.eta, transfers: s.transfers, total_transfers: s.totalTransfers });
-          else if (tty) process.stderr.write(`\r\x1b[Kpush ${phase}: ${formatBytes(s.bytes)} / ${formatBytes(s.totalBytes)}  ${formatBytes(s.speed)}/s  ETA ${formatDuration(s.eta ?? Number.NaN)}`);
+          else status.update(`push ${phase}: ${formatBytes(s.bytes)} / ${formatBytes(s.totalBytes)}  ${s.transfers}/${s.totalTransfers} files  ${formatBytes(s.speed)}/s  ETA ${formatDuration(s.eta ?? Number.NaN)}  ${formatDuration((Date.now() - started) / 1000)} elapsed`);
         },
       });
-      if (tty) process.stderr.write('\r\x1b[K');
+      status.done();
       const bytes = report.phases.reduce((a, p) => a + p.bytes, 0);
       const files = report.phases.reduce((a, p) => a + p.transfers, 0);
       const summary = { type: 'summary', remote, dry_run: Boolean(flags.dryRun), bytes, files, phases: report.phases, verified: report.verified ?? null, duration_ms: Date.now() - started };

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { EXIT_OK, exitCodeOf } from '../errors.js';
 import { action } from './action.js';
 import { printJson } from './output.js';
+import { StatusLine } from './progress.js';
 
 export function registerRepair(program: Command): void {
   const repair = program.command('repair').description('repair parts of a damaged store');
@@ -16,11 +17,9 @@ export function registerRepair(program: Command): void {
           'repair index',
           true,
           async (repo) => {
-            const tty = process.stderr.isTTY && !flags.json;
-            const report = await repairIndex(repo, (done, total) => {
-              if (tty) process.stderr.write(`\r\x1b[Kread ${done}/${total} pack headers`);
-            });
-            if (tty) process.stderr.write('\r\x1b[K');
+            const status = StatusLine.choose(Boolean(flags.json));
+            const report = await repairIndex(repo, (done, total) => status.update(`repair: read ${done}/${total} pack headers`, done === total));
+            status.done();
             if (flags.json) {
               printJson({ type: 'repair-index', packs: report.packs, blobs: report.blobs, damaged: report.damaged.map((d) => ({ pack: d.packId, kept_blobs: d.keptBlobs, reason: d.reason })) });
               return report.damaged.length ? exitCodeOf('CORRUPT') : EXIT_OK;

@@ -7,6 +7,7 @@ import { DirEntries, DirNode, FileNode, LinkNode, nowNs, type FsNode, type Meta 
 import { blocksFor } from './offsets.js';
 import { fitStatfs } from './statfs-fit.js';
 import type { SnapshotsDir } from './snapshots-dir.js';
+import { VERSIONS_NAME, type VersionsDir } from './versions-dir.js';
 import type { TreeStore } from './tree-store.js';
 
 export const SNAPSHOTS_NAME = '.snapshots';
@@ -72,6 +73,8 @@ export class SinkiFilesystem implements FsOps {
     private readonly snapshots: SnapshotsDir | null,
     private readonly mutex: Mutex,
     private readonly hooks: FilesystemHooks,
+    /** /.versions (every mount that can list snapshots has it). */
+    private readonly versions: VersionsDir | null = null,
   ) {
     const now = nowNs();
     this.snapshotsNode = new DirNode({ mode: 0o555, uid: 0, gid: 0, mtimeNs: now, ctimeNs: now }, null, true, this.trees.inodes.claim(root.ino, SNAPSHOTS_NAME));
@@ -92,7 +95,13 @@ export class SinkiFilesystem implements FsOps {
     let readOnly = this.root.readOnly;
     const ancestors: DirNode[] = [];
     let i = 0;
-    if (this.snapshots && parts[0] === SNAPSHOTS_NAME) {
+    if (this.versions && parts[0] === VERSIONS_NAME) {
+      await this.versions.refresh();
+      ancestors.push(this.root);
+      node = this.versions.node;
+      readOnly = true;
+      i = 1;
+    } else if (this.snapshots && parts[0] === SNAPSHOTS_NAME) {
       ancestors.push(this.root);
       node = this.snapshotsNode;
       readOnly = true;
@@ -123,7 +132,7 @@ export class SinkiFilesystem implements FsOps {
     const name = parts.pop();
     if (!name) throw fsError('EBUSY');
     const parent = await this.resolve(`/${parts.join('/')}`);
-    if (parent.readOnly || (parts.length === 0 && name === SNAPSHOTS_NAME && this.snapshots)) throw fsError('EROFS');
+    if (parent.readOnly || (parts.length === 0 && this.reservedAtRoot(name))) throw fsError('EROFS');
     if (parent.node.type !== 'dir') throw fsError('ENOTDIR');
     if (!isSafeName(name)) throw fsError('EINVAL');
     return { dir: parent.node, name, ancestors: [...parent.ancestors, parent.node] };
@@ -175,7 +184,13 @@ export class SinkiFilesystem implements FsOps {
   /** subdirCount of a folder whose entries are loaded (null otherwise), without an await. */
   private loadedSubdirCount(dir: DirNode): number | null {
     if (!dir.children || dir === this.snapshotsNode) return null;
-    return dir === this.root && this.snapshots ? dir.children.subdirs + 1 : dir.children.subdirs;
+    if (dir !== this.root) return dir.children.subdirs;
+    return dir.children.subdirs + (this.snapshots ? 1 : 0) + (this.versions ? 1 : 0);
+  }
+
+  /** Names at the root that the mount shows itself: nothing can be made there under them. */
+  private reservedAtRoot(name: string): boolean {
+    return (name === SNAPSHOTS_NAME && this.snapshots !== null) || (name === VERSIONS_NAME && this.versions !== null);
   }
 
   async readdir(path: string): Promise<DirEntry[]> {
@@ -187,6 +202,7 @@ export class SinkiFilesystem implements FsOps {
     for (const [name, child] of children) out.push(entry(name, child));
     // The root lists .snapshots too.
     if (node === this.root && this.snapshots) out.push(entry(SNAPSHOTS_NAME, this.snapshotsNode));
+    if (node === this.root && this.versions) out.push(entry(VERSIONS_NAME, this.versions.node));
     return out;
   }
 

@@ -18,6 +18,7 @@ import type { CompressionBacklog } from './backlog.js';
 import { Recompressor } from './recompressor.js';
 import { SpaceKeeper, type RoundLimits, type RoundReport } from './space-keeper.js';
 import { SnapshotsDir } from './snapshots-dir.js';
+import { VersionsDir } from './versions-dir.js';
 import { TreeStore } from './tree-store.js';
 import { fusermount } from '../sys/fusermount.js';
 import { fuseMountedAt } from '../sys/mounts.js';
@@ -188,7 +189,7 @@ export class MountSession {
       commitNow: async () => {
         await this.commit();
       },
-    });
+    }, new VersionsDir(repo, inodes));
     this.fuse = await mountFuse(cfg.mountpoint, this.fs, {
       readOnly: this.readOnly,
       bigWrites: cfg.bigWrites,

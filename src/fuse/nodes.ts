@@ -45,6 +45,8 @@ export class DirNode {
   readonly type = 'dir';
   /** null until first listed; then the authority (subtree is stale once children change). */
   children: DirEntries | null = null;
+  /** A folder made of something else than one stored tree (/.versions): what lists it. */
+  loader: (() => Promise<DirEntries>) | null = null;
   constructor(
     public meta: Meta,
     public subtree: string | null,

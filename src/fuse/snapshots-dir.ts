@@ -1,14 +1,11 @@
 import type { SnapshotLister } from '../repo/interfaces.js';
-import type { StoredSnapshot } from '../repo/snapshot.js';
+import { snapshotDirName, type StoredSnapshot } from '../repo/snapshot.js';
 import type { InodeTable } from './inodes.js';
 import { DirNode } from './nodes.js';
 
 const REFRESH_MS = 2000;
 
-/** "2026-11-25T12:40:08.123Z" → "2026-11-25T12-40-08Z" (no colons: friendlier to shells and file sharing). */
-export function snapshotDirName(time: string): string {
-  return `${time.slice(0, 19).replace(/:/g, '-')}Z`;
-}
+export { snapshotDirName };
 
 /** Unique folder names for /.snapshots, oldest first; a second snapshot in the same second gets its short id appended. */
 export function snapshotNames(snapshots: readonly StoredSnapshot[]): Map<string, StoredSnapshot> {

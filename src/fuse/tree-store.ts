@@ -34,6 +34,11 @@ export class TreeStore {
   }
 
   private async load(dir: DirNode): Promise<DirEntries> {
+    if (dir.loader) {
+      const made = await dir.loader();
+      dir.children ??= made;
+      return dir.children;
+    }
     const map = new DirEntries();
     if (dir.subtree) {
       for (const n of (await this.repo.loadTree(dir.subtree)).nodes) {

@@ -33,6 +33,11 @@ export interface StoredSnapshot extends Snapshot {
   id: string;
 }
 
+/** "2026-11-25T12:40:08.123Z" → "2026-11-25T12-40-08Z" (no colons: friendlier to shells and file sharing). */
+export function snapshotDirName(time: string): string {
+  return `${time.slice(0, 19).replace(/:/g, '-')}Z`;
+}
+
 export function encodeSnapshot(s: Snapshot): Buffer {
   return Buffer.from(JSON.stringify(s));
 }

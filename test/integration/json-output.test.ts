@@ -58,7 +58,12 @@ describe('--json on every command that prints, against docs/JSON.md\'s schemas',
     const ls = (await jsonOf('ls', ['ls', 'latest'], s)) as Array<{ name: string; type: string }>;
     expect(ls.map((e) => `${e.name}:${e.type}`).sort()).toEqual(expect.arrayContaining(['a.txt:file', 'b.bin:file', 'link:symlink', 'sub:dir']));
     const restore = await jsonOf('restore', ['restore', 'latest', join(work, 'restored')], s);
-    expect(restore.at(-1)).toMatchObject({ type: 'summary', files: 2, failed: 0 });
+    expect(restore.at(-1)).toMatchObject({ type: 'summary', files: 2, skipped: 0, failed: 0 });
+    const versions = (await jsonOf('versions', ['versions', 'src/a.txt'], s)) as Array<{ snapshots: number; sha256?: string }>;
+    expect(versions.map((v) => v.snapshots)).toEqual([1, 1]);
+    expect((await jsonOf('versions', ['versions', 'src/link'], s))[0]).toMatchObject({ kind: 'symlink', target: 'a.txt', snapshots: 2 });
+    const found = (await jsonOf('find', ['find', '*.txt'], s)) as Array<{ path: string; versions: number }>;
+    expect(found).toEqual([expect.objectContaining({ path: '/src/a.txt', kind: 'file', versions: 2 })]);
   });
 
   it('snapshot, mounts and umount, on a real mount; doctor', async () => {

@@ -139,6 +139,10 @@ describe('PCManFM on a sinki mount', () => {
     expect(fetched).toBeGreaterThan(0);
     expect(fetched / client).toBeLessThanOrEqual(2);
     expect(uniqueColours(shot)).toBeGreaterThan(50);
+    // /.versions works on a remote mount too: the one version of a photo reads as the photo.
+    const versionsOf = join(mnt, '.versions', 'src', 'photos', 'IMG_0007.jpg');
+    const [only] = await fs.readdir(versionsOf);
+    expect(await fs.readFile(join(versionsOf, only!))).toEqual(await fs.readFile(join(lab.root, 'src', 'photos', 'IMG_0007.jpg')));
     await lab.umount(mnt);
   });
 });
