@@ -40,28 +40,34 @@ export function decodeIndexSegment(buf: Buffer, what: string, compact: boolean):
   return packs;
 }
 
-/** Record layout, in 32-bit words: id (8) ‖ pack number | kind << 31 ‖ offset ‖ sealed length ‖ plain length. */
+/** Record layout, in 32-bit words: id (8) ‖ flags and pack number ‖ offset ‖ sealed length ‖ plain length. */
 const WORDS = 12;
 const PACK_WORD = 8;
 const OFFSET_WORD = 9;
 const LENGTH_WORD = 10;
 const PLAIN_WORD = 11;
 const KIND_BIT = 0x80000000;
+/** Set on the record a hash slot points at: rehashing and compacting then scan records in order. */
+const READ_BIT = 0x40000000;
+const PACK_MASK = 0x3fffffff;
+/** Records per page: 65,536 of 48 bytes, 3 MiB. */
+const PAGE_BITS = 16;
 
 /**
- * Blob id → where it lives, in a few bytes per blob (docs/DESIGN.md, "The index in memory"): every
- * indexed copy is a 48-byte record in one growable table, each pack's copies a run of consecutive
- * records, and an open-addressing hash table (linear probing, at most half full) maps an id to the
- * record reads go to. Ids are keyed hashes, so their first word spreads evenly; a per-index random
- * seed mixed in keeps crafted ids in a hostile segment from piling onto one slot sequence.
+ * Blob id → where it lives, in about 60 bytes per blob (docs/DESIGN.md, "The index"): every indexed
+ * copy is a 48-byte record in pages of a fixed size (growing never copies), each pack's copies a run
+ * of consecutive records, and an open-addressing hash table (linear probing, at most half full) maps
+ * an id to the record reads go to. Ids are keyed hashes, so their first word spreads evenly; a
+ * per-index random seed mixed in keeps crafted ids in a hostile segment from piling onto one probe run.
  *
  * Lookups take an id as hex (as most callers hold it) or as 32 bytes in a buffer; neither allocates.
  * Records that no pack run and no slot reaches any more (dropped or re-added packs) are reclaimed by
  * compacting the table once they outnumber the live ones.
  */
 export class BlobIndex {
-  private words: Uint32Array;
-  private bytes: Buffer;
+  private pages: Uint32Array[] = [];
+  private pageBytes: Buffer[] = [];
+  private readonly pageMask: number;
   /** Records in use, live or not. */
   private used = 0;
   private slots: Uint32Array;
@@ -73,18 +79,18 @@ export class BlobIndex {
   private readonly packHex: string[] = [];
   /** Indexed pack id → its number, in the order packs were first added. */
   private readonly packNumbers = new Map<string, number>();
-  private readonly runStart: number[] = [];
+  /** Pack number → its run of records (length 0 once dropped). */
+  private runStart: number[] = [];
   private readonly runLength: number[] = [];
   /** Records inside the runs of indexed packs. */
   private inRuns = 0;
   private readonly key = new Uint32Array(8);
   private readonly keyBytes = Buffer.from(this.key.buffer);
 
-  /** `minRecords`: the table's smallest size (tests make it tiny, so growth and compaction run often). */
-  constructor(private readonly minRecords = 1024) {
-    this.words = new Uint32Array(minRecords * WORDS);
-    this.bytes = Buffer.from(this.words.buffer);
-    this.slotBits = Math.max(2, Math.ceil(Math.log2(minRecords * 2)));
+  /** `pageBits`: log2 of the records per page (tests make pages tiny, so paging and compaction run often). */
+  constructor(private readonly pageBits = PAGE_BITS) {
+    this.pageMask = (1 << pageBits) - 1;
+    this.slotBits = Math.max(2, pageBits + 1);
     this.slots = new Uint32Array(1 << this.slotBits);
   }
 
@@ -92,9 +98,10 @@ export class BlobIndex {
     const start = this.used;
     for (const e of record.entries) {
       const r = this.appendRecord();
-      this.bytes.write(e.id, r * WORDS * 4, 32, 'hex');
-      this.setRecord(r, 0, e.kind, e.offset, e.length, e.plainLength);
+      this.pageBytes[r >>> this.pageBits]!.write(e.id, (r & this.pageMask) * WORDS * 4, 32, 'hex');
+      this.setRecord(r, e.kind, e.offset, e.length, e.plainLength);
     }
+    this.reserve(this.count + record.entries.length);
     this.indexRun(record.packId, start, this.used - start);
     this.compactIfSparse();
   }
@@ -116,16 +123,20 @@ export class BlobIndex {
         const start = this.used;
         p = visitEntries(buf, p + 32, what, compact, (kind, idAt, offset, length, plainLength) => {
           const r = this.appendRecord();
-          buf.copy(this.bytes, r * WORDS * 4, idAt, idAt + 32);
-          this.setRecord(r, 0, kind, offset, length, plainLength);
+          const bytes = this.pageBytes[r >>> this.pageBits]!;
+          const at = (r & this.pageMask) * WORDS * 4;
+          // A loop, not buf.copy: for 32 bytes the native call costs more than the copy.
+          for (let k = 0; k < 32; k++) bytes[at + k] = buf[idAt + k]!;
+          this.setRecord(r, kind, offset, length, plainLength);
         });
         runs.push({ packId, start, length: this.used - start });
       }
       if (p !== buf.length) throw new SinkiError('CORRUPT', `${what}: trailing bytes`);
     } catch (err) {
-      this.used = mark;
+      this.truncate(mark);
       throw err;
     }
+    this.reserve(this.count + (this.used - mark));
     for (const run of runs) this.indexRun(run.packId, run.start, run.length);
     this.compactIfSparse();
     return runs.map((r) => r.packId);
@@ -138,23 +149,30 @@ export class BlobIndex {
     const start = this.runStart[n]!;
     const end = start + this.runLength[n]!;
     for (let r = start; r < end; r++) {
-      const slot = this.findSlot(this.words, r * WORDS);
-      if (slot >= 0 && this.packHex[this.words[(this.slots[slot]! - 1) * WORDS + PACK_WORD]! & ~KIND_BIT] === packId) this.deleteSlot(slot);
+      const slot = this.findSlot(this.pages[r >>> this.pageBits]!, (r & this.pageMask) * WORDS);
+      if (slot >= 0 && this.packOf(this.slots[slot]! - 1) === packId) this.deleteSlot(slot);
     }
     this.packNumbers.delete(packId);
     this.inRuns -= end - start;
+    this.runLength[n] = 0;
     this.compactIfSparse();
   }
 
   /** True when reads of this entry's blob go to this very copy (a blob may be stored twice, even in one pack). */
   readsFrom(packId: string, entry: PackEntry): boolean {
     const r = this.recordOfHex(entry.id);
-    return r >= 0 && this.packOf(r) === packId && this.words[r * WORDS + OFFSET_WORD] === entry.offset;
+    return r >= 0 && this.packOf(r) === packId && this.word(r, OFFSET_WORD) === entry.offset;
   }
 
   get(id: string): IndexEntry | undefined {
     const r = this.recordOfHex(id);
     return r < 0 ? undefined : this.entryOf(r);
+  }
+
+  /** The pack reads of this blob go to (get() without building an entry: backup asks this of every chunk it reuses). */
+  packIdOf(id: string): string | undefined {
+    const r = this.recordOfHex(id);
+    return r < 0 ? undefined : this.packOf(r);
   }
 
   has(id: string): boolean {
@@ -186,13 +204,13 @@ export class BlobIndex {
     const entries: PackEntry[] = [];
     const start = this.runStart[n]!;
     for (let r = start; r < start + this.runLength[n]!; r++) {
-      const w = r * WORDS;
+      const at = (r & this.pageMask) * WORDS;
       entries.push({
-        kind: (this.words[w + PACK_WORD]! >>> 31) as BlobKind,
-        id: this.bytes.toString('hex', w * 4, w * 4 + 32),
-        offset: this.words[w + OFFSET_WORD]!,
-        length: this.words[w + LENGTH_WORD]!,
-        plainLength: this.words[w + PLAIN_WORD]!,
+        kind: this.kindOf(r),
+        id: this.pageBytes[r >>> this.pageBits]!.toString('hex', at * 4, at * 4 + 32),
+        offset: this.word(r, OFFSET_WORD),
+        length: this.word(r, LENGTH_WORD),
+        plainLength: this.word(r, PLAIN_WORD),
       });
     }
     return entries;
@@ -208,49 +226,59 @@ export class BlobIndex {
     return this.count;
   }
 
-  /** Bytes held by the table and the hash slots (what bench-scale reports per blob). */
+  /** Bytes held by the record pages and the hash slots (what bench-scale reports per blob). */
   get memoryBytes(): number {
-    return this.words.byteLength + this.slots.byteLength;
+    return this.pages.length * (this.pageMask + 1) * WORDS * 4 + this.slots.byteLength;
   }
 
   // ---- records ----------------------------------------------------------------------
 
   private appendRecord(): number {
-    if ((this.used + 1) * WORDS > this.words.length) {
-      // Grow by half: a table of millions of records is most of the index, and doubling would leave up to half of it unused.
-      const bigger = new Uint32Array(Math.max(this.minRecords, Math.ceil(this.used * 1.5)) * WORDS);
-      bigger.set(this.words.subarray(0, this.used * WORDS));
-      this.setTable(bigger);
+    if (this.used >>> this.pageBits >= this.pages.length) {
+      const page = new Uint32Array((this.pageMask + 1) * WORDS);
+      this.pages.push(page);
+      this.pageBytes.push(Buffer.from(page.buffer, page.byteOffset, page.byteLength));
     }
     return this.used++;
   }
 
-  private setTable(words: Uint32Array): void {
-    this.words = words;
-    this.bytes = Buffer.from(words.buffer, words.byteOffset, words.byteLength);
+  /** Forgets the records from `used` on (a segment that turned out damaged). */
+  private truncate(used: number): void {
+    this.used = used;
+    const pages = Math.ceil(used / (this.pageMask + 1));
+    this.pages.length = pages;
+    this.pageBytes.length = pages;
   }
 
-  private setRecord(r: number, packNumber: number, kind: BlobKind, offset: number, length: number, plainLength: number): void {
-    const w = r * WORDS;
-    this.words[w + PACK_WORD] = (packNumber | (kind === 1 ? KIND_BIT : 0)) >>> 0;
-    this.words[w + OFFSET_WORD] = offset;
-    this.words[w + LENGTH_WORD] = length;
-    this.words[w + PLAIN_WORD] = plainLength;
+  private word(r: number, i: number): number {
+    return this.pages[r >>> this.pageBits]![(r & this.pageMask) * WORDS + i]!;
+  }
+
+  private setRecord(r: number, kind: BlobKind, offset: number, length: number, plainLength: number): void {
+    const page = this.pages[r >>> this.pageBits]!;
+    const w = (r & this.pageMask) * WORDS;
+    page[w + PACK_WORD] = kind === 1 ? KIND_BIT : 0;
+    page[w + OFFSET_WORD] = offset;
+    page[w + LENGTH_WORD] = length;
+    page[w + PLAIN_WORD] = plainLength;
+  }
+
+  private kindOf(r: number): BlobKind {
+    return (this.word(r, PACK_WORD) >>> 31) as BlobKind;
   }
 
   private packOf(r: number): string {
-    return this.packHex[this.words[r * WORDS + PACK_WORD]! & ~KIND_BIT]!;
+    return this.packHex[this.word(r, PACK_WORD) & PACK_MASK]!;
   }
 
   private entryOf(r: number): IndexEntry {
-    const w = r * WORDS;
-    return {
-      packId: this.packOf(r),
-      kind: (this.words[w + PACK_WORD]! >>> 31) as BlobKind,
-      offset: this.words[w + OFFSET_WORD]!,
-      length: this.words[w + LENGTH_WORD]!,
-      plainLength: this.words[w + PLAIN_WORD]!,
-    };
+    return { packId: this.packOf(r), kind: this.kindOf(r), offset: this.word(r, OFFSET_WORD), length: this.word(r, LENGTH_WORD), plainLength: this.word(r, PLAIN_WORD) };
+  }
+
+  private markRead(r: number, on: boolean): void {
+    const page = this.pages[r >>> this.pageBits]!;
+    const w = (r & this.pageMask) * WORDS + PACK_WORD;
+    page[w] = on ? (page[w]! | READ_BIT) >>> 0 : (page[w]! & ~READ_BIT) >>> 0;
   }
 
   /**
@@ -261,7 +289,7 @@ export class BlobIndex {
     let n = this.packNumbers.get(packId);
     if (n === undefined) {
       n = this.packHex.length;
-      if (n >= KIND_BIT) throw new Error('too many packs for the index');
+      if (n > PACK_MASK) throw new Error('too many packs for the index');
       this.packHex.push(packId);
       this.packNumbers.set(packId, n);
       this.runStart.push(start);
@@ -273,40 +301,45 @@ export class BlobIndex {
       this.runLength[n] = length;
     }
     this.inRuns += length;
-    const words = this.words;
     for (let r = start; r < start + length; r++) {
-      const w = r * WORDS;
-      words[w + PACK_WORD] = (words[w + PACK_WORD]! | n) >>> 0;
-      const slot = this.findSlot(words, w);
-      if (slot < 0) this.insert(r, ~slot);
-      else if (words[w + LENGTH_WORD]! <= words[(this.slots[slot]! - 1) * WORDS + LENGTH_WORD]!) this.slots[slot] = r + 1;
+      const page = this.pages[r >>> this.pageBits]!;
+      const w = (r & this.pageMask) * WORDS;
+      page[w + PACK_WORD] = (page[w + PACK_WORD]! | n) >>> 0;
+      const slot = this.findSlot(page, w);
+      if (slot < 0) {
+        this.insert(r, ~slot);
+        continue;
+      }
+      const known = this.slots[slot]! - 1;
+      if (page[w + LENGTH_WORD]! <= this.word(known, LENGTH_WORD)) {
+        this.markRead(known, false);
+        this.markRead(r, true);
+        this.slots[slot] = r + 1;
+      }
     }
   }
 
-  /** Reclaims records no run and no slot reaches, once they outnumber the rest. */
+  /** Reclaims records no run and no slot reaches, once they outnumber the rest: one pass in record order. */
   private compactIfSparse(): void {
-    if (this.used < this.minRecords || this.used <= 2 * (this.inRuns + this.count)) return;
-    const moved = new Int32Array(this.used).fill(-1);
-    const words = new Uint32Array(Math.max(this.minRecords, Math.ceil((this.inRuns + this.count) * 1.25)) * WORDS);
-    let next = 0;
-    const copy = (r: number): number => {
-      words.set(this.words.subarray(r * WORDS, (r + 1) * WORDS), next * WORDS);
-      moved[r] = next;
-      return next++;
-    };
-    for (const n of this.packNumbers.values()) {
-      const start = this.runStart[n]!;
-      this.runStart[n] = next;
-      for (let r = start; r < start + this.runLength[n]!; r++) copy(r);
+    if (this.used <= this.pageMask + 1 || this.used <= 2 * (this.inRuns + this.count)) return;
+    const oldPages = this.pages;
+    const newStart = [...this.runStart];
+    this.pages = [];
+    this.pageBytes = [];
+    const used = this.used;
+    this.used = 0;
+    for (let r = 0; r < used; r++) {
+      const from = oldPages[r >>> this.pageBits]!;
+      const w = (r & this.pageMask) * WORDS;
+      const n = from[w + PACK_WORD]! & PACK_MASK;
+      const inRun = r >= this.runStart[n]! && r < this.runStart[n]! + this.runLength[n]!;
+      if (!inRun && (from[w + PACK_WORD]! & READ_BIT) === 0) continue;
+      const to = this.appendRecord();
+      if (inRun && r === this.runStart[n]) newStart[n] = to;
+      this.pages[to >>> this.pageBits]!.set(from.subarray(w, w + WORDS), (to & this.pageMask) * WORDS);
     }
-    for (let s = 0; s < this.slots.length; s++) {
-      const v = this.slots[s]!;
-      if (v === 0) continue;
-      const r = v - 1;
-      this.slots[s] = (moved[r]! >= 0 ? moved[r]! : copy(r)) + 1;
-    }
-    this.setTable(words);
-    this.used = next;
+    this.runStart = newStart;
+    this.rehash(this.slotBits);
   }
 
   // ---- hash slots ---------------------------------------------------------------------
@@ -319,7 +352,7 @@ export class BlobIndex {
 
   private recordOfBytes(buf: Buffer, at: number): number {
     if (at + 32 > buf.length) return -1;
-    buf.copy(this.keyBytes, 0, at, at + 32);
+    for (let k = 0; k < 32; k++) this.keyBytes[k] = buf[at + k]!;
     const slot = this.findSlot(this.key, 0);
     return slot < 0 ? -1 : this.slots[slot]! - 1;
   }
@@ -331,14 +364,15 @@ export class BlobIndex {
   /** The slot holding the id at words[w..w+8), or ~(the free slot where it would go). */
   private findSlot(words: Uint32Array, w: number): number {
     const mask = this.slots.length - 1;
-    const table = this.words;
     for (let s = this.home(words[w]!); ; s = (s + 1) & mask) {
       const v = this.slots[s]!;
       if (v === 0) return ~s;
-      const t = (v - 1) * WORDS;
+      const r = v - 1;
+      const page = this.pages[r >>> this.pageBits]!;
+      const t = (r & this.pageMask) * WORDS;
       if (
-        table[t] === words[w] && table[t + 1] === words[w + 1] && table[t + 2] === words[w + 2] && table[t + 3] === words[w + 3] &&
-        table[t + 4] === words[w + 4] && table[t + 5] === words[w + 5] && table[t + 6] === words[w + 6] && table[t + 7] === words[w + 7]
+        page[t] === words[w] && page[t + 1] === words[w + 1] && page[t + 2] === words[w + 2] && page[t + 3] === words[w + 3] &&
+        page[t + 4] === words[w + 4] && page[t + 5] === words[w + 5] && page[t + 6] === words[w + 6] && page[t + 7] === words[w + 7]
       ) return s;
     }
   }
@@ -346,31 +380,43 @@ export class BlobIndex {
   private insert(r: number, slot: number): void {
     if ((this.count + 1) * 2 > this.slots.length) {
       this.rehash(this.slotBits + 1);
-      slot = ~this.findSlot(this.words, r * WORDS);
+      slot = ~this.findSlot(this.pages[r >>> this.pageBits]!, (r & this.pageMask) * WORDS);
     }
     this.slots[slot] = r + 1;
+    this.markRead(r, true);
     this.count += 1;
   }
 
+  /** Grows the slots at once to hold `ids` (one rehash for a whole segment, not one per doubling). */
+  private reserve(ids: number): void {
+    let bits = this.slotBits;
+    while (ids * 2 > 1 << bits) bits += 1;
+    if (bits !== this.slotBits) this.rehash(bits);
+  }
+
+  /** Rebuilds the slots from the records marked read, in record order (sequential reads of the table). */
   private rehash(bits: number): void {
-    const old = this.slots;
     this.slots = new Uint32Array(1 << bits);
     this.slotBits = bits;
     const mask = this.slots.length - 1;
-    for (const v of old) {
-      if (v === 0) continue;
-      let s = this.home(this.words[(v - 1) * WORDS]!);
+    for (let r = 0; r < this.used; r++) {
+      const page = this.pages[r >>> this.pageBits]!;
+      const w = (r & this.pageMask) * WORDS;
+      if ((page[w + PACK_WORD]! & READ_BIT) === 0) continue;
+      let s = this.home(page[w]!);
       while (this.slots[s] !== 0) s = (s + 1) & mask;
-      this.slots[s] = v;
+      this.slots[s] = r + 1;
     }
   }
 
   /** Empties a slot, shifting later entries of its probe run back so every id stays reachable. */
   private deleteSlot(slot: number): void {
+    this.markRead(this.slots[slot]! - 1, false);
     const mask = this.slots.length - 1;
     let hole = slot;
     for (let s = (slot + 1) & mask; this.slots[s] !== 0; s = (s + 1) & mask) {
-      const h = this.home(this.words[(this.slots[s]! - 1) * WORDS]!);
+      const r = this.slots[s]! - 1;
+      const h = this.home(this.word(r, 0));
       // The entry at s may fill the hole unless its home lies cyclically in (hole, s].
       if (((s - h) & mask) >= ((s - hole) & mask)) {
         this.slots[hole] = this.slots[s]!;

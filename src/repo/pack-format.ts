@@ -92,7 +92,7 @@ function visitCompactEntries(buf: Buffer, at: number, what: string, visit: Entry
     const kind = r.byte();
     if (kind !== BlobKind.Data && kind !== BlobKind.Tree) throw new SinkiError('CORRUPT', `${what}: unknown blob kind ${kind}`);
     const idAt = r.position;
-    r.bytes(32);
+    r.skip(32);
     const length = r.uint32();
     const plainLength = r.uint32();
     if (offset + length > 0xffffffff) throw new SinkiError('CORRUPT', `${what}: pack larger than 4 GiB`);

@@ -61,6 +61,7 @@ function expectSame(index: BlobIndex, model: MapIndex): void {
     expect(index.get(id)).toEqual(model.blobs.get(id));
     expect(index.getBytes(Buffer.concat([Buffer.of(7), Buffer.from(id, 'hex')]), 1)).toEqual(model.blobs.get(id));
     expect(index.has(id)).toBe(model.blobs.has(id));
+    expect(index.packIdOf(id)).toBe(model.blobs.get(id)?.packId);
     expect(index.hasBytes(Buffer.from(id, 'hex'))).toBe(model.blobs.has(id));
   }
   for (const packId of PACK_POOL) {
@@ -73,10 +74,10 @@ function expectSame(index: BlobIndex, model: MapIndex): void {
 }
 
 describe('BlobIndex (compact records and an open-addressing table)', () => {
-  it('answers every query as a Map of id → entry would, through adds, segments, drops, growth and compaction', () => {
+  it('answers every query as a Map of id → entry would, through adds, segments, drops, paging, rehashing and compaction', () => {
     fc.assert(
-      fc.property(fc.array(opArb, { maxLength: 40 }), fc.constantFrom(1, 2, 4, 1024), (ops, minRecords) => {
-        const index = new BlobIndex(minRecords);
+      fc.property(fc.array(opArb, { maxLength: 40 }), fc.constantFrom(0, 1, 2, 16), (ops, pageBits) => {
+        const index = new BlobIndex(pageBits);
         const model = new MapIndex();
         for (const o of ops) {
           if (o.op === 'add') {
@@ -100,7 +101,7 @@ describe('BlobIndex (compact records and an open-addressing table)', () => {
   it('a damaged segment adds nothing and is reported CORRUPT', () => {
     fc.assert(
       fc.property(fc.array(fc.record({ packId: fc.constantFrom(...PACK_POOL), entries: entriesArb.map(endToEnd) }), { minLength: 1, maxLength: 3 }), fc.boolean(), fc.nat(), (packs, compact, cut) => {
-        const index = new BlobIndex(2);
+        const index = new BlobIndex(1);
         index.addPack({ packId: PACK_POOL[0]!, entries: endToEnd([{ id: ID_POOL[0]!, kind: BlobKind.Data, length: 30, plainLength: 1 }]) });
         const model = new MapIndex();
         model.addPack({ packId: PACK_POOL[0]!, entries: endToEnd([{ id: ID_POOL[0]!, kind: BlobKind.Data, length: 30, plainLength: 1 }]) });
