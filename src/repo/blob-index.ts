@@ -50,6 +50,9 @@ const KIND_BIT = 0x80000000;
 /** Set on the record a hash slot points at: rehashing and compacting then scan records in order. */
 const READ_BIT = 0x40000000;
 const PACK_MASK = 0x3fffffff;
+// Ids are written into records as little-endian words and read back as bytes (hex, lookups).
+if (new Uint8Array(Uint32Array.of(1).buffer)[0] !== 1) throw new Error('the index needs a little-endian CPU');
+
 /** Records per page: 65,536 of 48 bytes, 3 MiB. */
 const PAGE_BITS = 16;
 
@@ -123,10 +126,13 @@ export class BlobIndex {
         const start = this.used;
         p = visitEntries(buf, p + 32, what, compact, (kind, idAt, offset, length, plainLength) => {
           const r = this.appendRecord();
-          const bytes = this.pageBytes[r >>> this.pageBits]!;
-          const at = (r & this.pageMask) * WORDS * 4;
-          // A loop, not buf.copy: for 32 bytes the native call costs more than the copy.
-          for (let k = 0; k < 32; k++) bytes[at + k] = buf[idAt + k]!;
+          const page = this.pages[r >>> this.pageBits]!;
+          const w = (r & this.pageMask) * WORDS;
+          // Word by word, not buf.copy: for 32 bytes the native call costs more than the copy.
+          for (let k = 0; k < 8; k++) {
+            const i = idAt + 4 * k;
+            page[w + k] = (buf[i]! | (buf[i + 1]! << 8) | (buf[i + 2]! << 16) | (buf[i + 3]! << 24)) >>> 0;
+          }
           this.setRecord(r, kind, offset, length, plainLength);
         });
         runs.push({ packId, start, length: this.used - start });
