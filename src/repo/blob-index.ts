@@ -60,8 +60,7 @@ const PAGE_BITS = 16;
  * Blob id → where it lives, in about 60 bytes per blob (docs/DESIGN.md, "The index"): every indexed
  * copy is a 48-byte record in pages of a fixed size (growing never copies), each pack's copies a run
  * of consecutive records, and an open-addressing hash table (linear probing, at most half full) maps
- * an id to the record reads go to. Ids are keyed hashes, so their first word spreads evenly; a
- * per-index random seed mixed in keeps crafted ids in a hostile segment from piling onto one probe run.
+ * an id to the record reads go to (see home() for where an id starts probing).
  *
  * Lookups take an id as hex (as most callers hold it) or as 32 bytes in a buffer; neither allocates.
  * Records that no pack run and no slot reaches any more (dropped or re-added packs) are reclaimed by
@@ -87,6 +86,8 @@ export class BlobIndex {
   private readonly runLength: number[] = [];
   /** Records inside the runs of indexed packs. */
   private inRuns = 0;
+  /** While loading: runs (start, length pairs) whose ids are hashed at the end, into slots sized once. */
+  private deferred: number[] | null = null;
   private readonly key = new Uint32Array(8);
   private readonly keyBytes = Buffer.from(this.key.buffer);
 
@@ -97,6 +98,26 @@ export class BlobIndex {
     this.slots = new Uint32Array(1 << this.slotBits);
   }
 
+  /**
+   * Until finishLoading(), added packs are recorded but their ids are not hashed: the slots are then
+   * sized once for all of them instead of doubling (and rehashing every id) on the way. The same
+   * answers as adding one by one; any query finishes first.
+   */
+  startLoading(): void {
+    this.deferred ??= [];
+  }
+
+  finishLoading(): void {
+    const runs = this.deferred;
+    if (!runs) return;
+    this.deferred = null;
+    let records = 0;
+    for (let i = 1; i < runs.length; i += 2) records += runs[i]!;
+    this.reserve(this.count + records);
+    for (let i = 0; i < runs.length; i += 2) this.hashRun(runs[i]!, runs[i + 1]!);
+    this.compactIfSparse();
+  }
+
   addPack(record: PackRecord): void {
     const start = this.used;
     for (const e of record.entries) {
@@ -104,7 +125,7 @@ export class BlobIndex {
       this.pageBytes[r >>> this.pageBits]!.write(e.id, (r & this.pageMask) * WORDS * 4, 32, 'hex');
       this.setRecord(r, e.kind, e.offset, e.length, e.plainLength);
     }
-    this.reserve(this.count + record.entries.length);
+    if (!this.deferred) this.reserve(this.count + record.entries.length);
     this.indexRun(record.packId, start, this.used - start);
     this.compactIfSparse();
   }
@@ -142,7 +163,7 @@ export class BlobIndex {
       this.truncate(mark);
       throw err;
     }
-    this.reserve(this.count + (this.used - mark));
+    if (!this.deferred) this.reserve(this.count + (this.used - mark));
     for (const run of runs) this.indexRun(run.packId, run.start, run.length);
     this.compactIfSparse();
     return runs.map((r) => r.packId);
@@ -150,6 +171,7 @@ export class BlobIndex {
 
   /** Forgets a deleted pack; call only once every blob it held is read from another pack. */
   dropPack(packId: string): void {
+    this.finishLoading();
     const n = this.packNumbers.get(packId);
     if (n === undefined) return;
     const start = this.runStart[n]!;
@@ -166,32 +188,38 @@ export class BlobIndex {
 
   /** True when reads of this entry's blob go to this very copy (a blob may be stored twice, even in one pack). */
   readsFrom(packId: string, entry: PackEntry): boolean {
+    this.finishLoading();
     const r = this.recordOfHex(entry.id);
     return r >= 0 && this.packOf(r) === packId && this.word(r, OFFSET_WORD) === entry.offset;
   }
 
   get(id: string): IndexEntry | undefined {
+    this.finishLoading();
     const r = this.recordOfHex(id);
     return r < 0 ? undefined : this.entryOf(r);
   }
 
   /** The pack reads of this blob go to (get() without building an entry: backup asks this of every chunk it reuses). */
   packIdOf(id: string): string | undefined {
+    this.finishLoading();
     const r = this.recordOfHex(id);
     return r < 0 ? undefined : this.packOf(r);
   }
 
   has(id: string): boolean {
+    this.finishLoading();
     return this.recordOfHex(id) >= 0;
   }
 
   /** get() for an id held as the 32 bytes at `at` of `buf` (tree and chunk ids as they are decoded). */
   getBytes(buf: Buffer, at = 0): IndexEntry | undefined {
+    this.finishLoading();
     const r = this.recordOfBytes(buf, at);
     return r < 0 ? undefined : this.entryOf(r);
   }
 
   hasBytes(buf: Buffer, at = 0): boolean {
+    this.finishLoading();
     return this.recordOfBytes(buf, at) >= 0;
   }
 
@@ -229,6 +257,7 @@ export class BlobIndex {
   }
 
   get blobCount(): number {
+    this.finishLoading();
     return this.count;
   }
 
@@ -287,10 +316,7 @@ export class BlobIndex {
     page[w] = on ? (page[w]! | READ_BIT) >>> 0 : (page[w]! & ~READ_BIT) >>> 0;
   }
 
-  /**
-   * Makes records [start, start + length) the run of `packId` and points each id at its copy there,
-   * unless a smaller copy is known: of equal copies, the one added last is read (a repacked blob moves).
-   */
+  /** Makes records [start, start + length) the run of `packId`, then points their ids at them (now, or all at once when loading). */
   private indexRun(packId: string, start: number, length: number): void {
     let n = this.packNumbers.get(packId);
     if (n === undefined) {
@@ -311,6 +337,19 @@ export class BlobIndex {
       const page = this.pages[r >>> this.pageBits]!;
       const w = (r & this.pageMask) * WORDS;
       page[w + PACK_WORD] = (page[w + PACK_WORD]! | n) >>> 0;
+    }
+    if (this.deferred) this.deferred.push(start, length);
+    else this.hashRun(start, length);
+  }
+
+  /**
+   * Points the ids of records [start, start + length) at them, unless a smaller copy is known: of
+   * equal copies, the one added last is read (a repacked blob moves).
+   */
+  private hashRun(start: number, length: number): void {
+    for (let r = start; r < start + length; r++) {
+      const page = this.pages[r >>> this.pageBits]!;
+      const w = (r & this.pageMask) * WORDS;
       const slot = this.findSlot(page, w);
       if (slot < 0) {
         this.insert(r, ~slot);
@@ -327,6 +366,8 @@ export class BlobIndex {
 
   /** Reclaims records no run and no slot reaches, once they outnumber the rest: one pass in record order. */
   private compactIfSparse(): void {
+    // While loading, records of replaced runs still wait to be hashed: nothing is garbage yet.
+    if (this.deferred) return;
     if (this.used <= this.pageMask + 1 || this.used <= 2 * (this.inRuns + this.count)) return;
     const oldPages = this.pages;
     const newStart = [...this.runStart];
@@ -363,14 +404,20 @@ export class BlobIndex {
     return slot < 0 ? -1 : this.slots[slot]! - 1;
   }
 
-  private home(w0: number): number {
-    return Math.imul(w0 ^ this.seed, 0x9e3779b1) >>> (32 - this.slotBits);
+  /**
+   * The id's first slot: every word of it mixed with a random per-index seed, so ids crafted into a
+   * hostile segment (sharing their first bytes, say) do not pile onto one probe run.
+   */
+  private home(words: Uint32Array, w: number): number {
+    let h = this.seed;
+    for (let k = 0; k < 8; k++) h = Math.imul(h ^ words[w + k]!, 0x9e3779b1);
+    return (h ^ (h >>> 16)) >>> (32 - this.slotBits);
   }
 
   /** The slot holding the id at words[w..w+8), or ~(the free slot where it would go). */
   private findSlot(words: Uint32Array, w: number): number {
     const mask = this.slots.length - 1;
-    for (let s = this.home(words[w]!); ; s = (s + 1) & mask) {
+    for (let s = this.home(words, w); ; s = (s + 1) & mask) {
       const v = this.slots[s]!;
       if (v === 0) return ~s;
       const r = v - 1;
@@ -409,7 +456,7 @@ export class BlobIndex {
       const page = this.pages[r >>> this.pageBits]!;
       const w = (r & this.pageMask) * WORDS;
       if ((page[w + PACK_WORD]! & READ_BIT) === 0) continue;
-      let s = this.home(page[w]!);
+      let s = this.home(page, w);
       while (this.slots[s] !== 0) s = (s + 1) & mask;
       this.slots[s] = r + 1;
     }
@@ -422,7 +469,7 @@ export class BlobIndex {
     let hole = slot;
     for (let s = (slot + 1) & mask; this.slots[s] !== 0; s = (s + 1) & mask) {
       const r = this.slots[s]! - 1;
-      const h = this.home(this.word(r, 0));
+      const h = this.home(this.pages[r >>> this.pageBits]!, (r & this.pageMask) * WORDS);
       // The entry at s may fill the hole unless its home lies cyclically in (hole, s].
       if (((s - h) & mask) >= ((s - hole) & mask)) {
         this.slots[hole] = this.slots[s]!;

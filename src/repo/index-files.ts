@@ -27,6 +27,15 @@ export class IndexFiles {
 
   /** Loads the index segments not loaded yet (all of them the first time). */
   async load(onDamaged?: (name: string, err: SinkiError) => void): Promise<void> {
+    this.index.startLoading();
+    try {
+      await this.loadSegments(onDamaged);
+    } finally {
+      this.index.finishLoading();
+    }
+  }
+
+  private async loadSegments(onDamaged?: (name: string, err: SinkiError) => void): Promise<void> {
     for (const name of await this.backend.list(INDEX_DIR)) {
       if (!isObjectId(name) || this.segmentPacks.has(name)) continue;
       const what = `index/${name}`;

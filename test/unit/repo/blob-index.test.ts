@@ -42,7 +42,8 @@ function endToEnd(list: Array<{ id: string; kind: BlobKind; length: number; plai
 type Op =
   | { op: 'add'; packId: string; entries: PackEntry[] }
   | { op: 'segment'; packs: PackRecord[]; compact: boolean }
-  | { op: 'drop'; packId: string };
+  | { op: 'drop'; packId: string }
+  | { op: 'load'; packs: PackRecord[] };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ op: fc.constant('add' as const), packId: fc.constantFrom(...PACK_POOL), entries: entriesArb.map(endToEnd) }),
@@ -52,6 +53,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     compact: fc.boolean(),
   }),
   fc.record({ op: fc.constant('drop' as const), packId: fc.constantFrom(...PACK_POOL) }),
+  fc.record({ op: fc.constant('load' as const), packs: fc.array(fc.record({ packId: fc.constantFrom(...PACK_POOL), entries: entriesArb.map(endToEnd) }), { maxLength: 6 }) }),
 );
 
 function expectSame(index: BlobIndex, model: MapIndex): void {
@@ -74,7 +76,7 @@ function expectSame(index: BlobIndex, model: MapIndex): void {
 }
 
 describe('BlobIndex (compact records and an open-addressing table)', () => {
-  it('answers every query as a Map of id → entry would, through adds, segments, drops, paging, rehashing and compaction', () => {
+  it('answers every query as a Map of id → entry would, through adds, segments, loads, drops, paging, rehashing and compaction', () => {
     fc.assert(
       fc.property(fc.array(opArb, { maxLength: 40 }), fc.constantFrom(0, 1, 2, 16), (ops, pageBits) => {
         const index = new BlobIndex(pageBits);
@@ -87,9 +89,18 @@ describe('BlobIndex (compact records and an open-addressing table)', () => {
             const packIds = index.addSegment(encodeIndexSegment(o.packs, o.compact), 'seg', o.compact);
             expect(packIds).toEqual(o.packs.map((p) => p.packId));
             for (const p of o.packs) model.addPack(p);
-          } else {
+          } else if (o.op === 'drop') {
             index.dropPack(o.packId);
             model.dropPack(o.packId);
+          } else {
+            // As IndexFiles.load does: ids hashed once at the end, one segment a pack here.
+            index.startLoading();
+            for (const p of o.packs) {
+              index.addSegment(encodeIndexSegment([p], true), 'seg', true);
+              model.addPack(p);
+              expect(index.packIds()).toEqual([...model.packs.keys()]);
+            }
+            index.finishLoading();
           }
           expectSame(index, model);
         }
