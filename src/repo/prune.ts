@@ -4,6 +4,7 @@ import { moveUsedPayloads, planGarbage } from './garbage.js';
 import { readHead } from './refs.js';
 import type { Repository } from './repository.js';
 import type { PackRecord } from './blob-index.js';
+import { BlobIdSet } from './blob-id-set.js';
 
 export interface PrunePlan {
   usedBlobs: number;
@@ -26,8 +27,8 @@ export interface PruneOptions {
 }
 
 /** Every blob id that a snapshot or the live tree (refs/head) still reaches. */
-export async function usedBlobIds(repo: Repository): Promise<Set<string>> {
-  const used = new Set<string>();
+export async function usedBlobIds(repo: Repository): Promise<BlobIdSet> {
+  const used = new BlobIdSet();
   const roots = (await repo.listSnapshots()).map((s) => s.tree);
   const head = await readHead(repo);
   if (head) roots.push(head.tree);
