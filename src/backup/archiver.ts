@@ -214,11 +214,12 @@ class Archiver {
    * hashed and queued at once while this walk goes deeper.
    */
   private async saveDir(abs: string, rel: string, previousTreeId: string | undefined): Promise<string | null> {
-    let entries: Array<{ entry: Dirent; rel: string; abs: string }>;
+    const relOf = (name: string): string => (rel ? `${rel}/${name}` : name);
+    // Only the Dirents are kept for the whole folder: paths are made as each entry's turn comes (a
+    // folder of a million files would otherwise hold two more strings and an object per file).
+    let entries: Dirent[];
     try {
-      entries = this.uniqueNames(abs, readDirents(abs).sort((a, b) => compareNames(a.name, b.name)))
-        .map((entry) => ({ entry, rel: rel ? `${rel}/${entry.name}` : entry.name, abs: join(abs, entry.name) }))
-        .filter((e) => !this.excludes.excludes(e.entry.name, e.rel, e.abs));
+      entries = this.uniqueNames(abs, readDirents(abs).sort((a, b) => compareNames(a.name, b.name))).filter((e) => !this.excludes.excludes(e.name, relOf(e.name), join(abs, e.name)));
     } catch (err) {
       this.warnOrThrow(err, abs, 'cannot read directory');
       return null;
@@ -227,14 +228,18 @@ class Archiver {
     const previousOf = (name: string): TreeNode | undefined => (previous ? findNode(previous, name) : undefined);
     // The parent snapshot's trees of the sub-directories ahead are loaded while this walk is busy elsewhere.
     const ahead: string[] = [];
-    for (const { entry } of entries) {
+    for (const entry of entries) {
       const prev = entry.isDirectory() ? previousOf(entry.name) : undefined;
       if (prev?.type === 'dir' && prev.subtree) ahead.push(prev.subtree);
     }
     for (const id of ahead.slice(0, TREES_AHEAD)) this.prefetchTree(id);
     let dirsSeen = 0;
-    const nodes: Array<Promise<TreeNode | null>> = [];
-    for (const { entry, rel: childRel, abs: childAbs } of entries) {
+    // Each entry's node lands in its place; only the files still running are held as promises.
+    const nodes: Array<TreeNode | null> = new Array<TreeNode | null>(entries.length).fill(null);
+    const running = new Set<Promise<void>>();
+    let failure: { err: unknown } | undefined;
+    for (const [i, entry] of entries.entries()) {
+      if (failure) break;
       const prev = previousOf(entry.name);
       if (entry.isDirectory()) {
         if (prev?.type === 'dir' && prev.subtree) {
@@ -242,15 +247,24 @@ class Archiver {
           if (next) this.prefetchTree(next);
           dirsSeen += 1;
         }
-        nodes.push(Promise.resolve(await this.saveEntry(childAbs, entry.name, childRel, prev)));
+        nodes[i] = await this.saveEntry(join(abs, entry.name), entry.name, relOf(entry.name), prev);
         continue;
       }
       await this.fileSlots.acquire();
-      const node = this.saveEntry(childAbs, entry.name, childRel, prev).finally(() => this.fileSlots.release());
-      node.catch(() => undefined); // awaited below with the others; not an unhandled rejection meanwhile
-      nodes.push(node);
+      const task: Promise<void> = this.saveEntry(join(abs, entry.name), entry.name, relOf(entry.name), prev)
+        .then(
+          (node) => void (nodes[i] = node),
+          (err: unknown) => void (failure ??= { err }),
+        )
+        .finally(() => {
+          this.fileSlots.release();
+          running.delete(task);
+        });
+      running.add(task);
     }
-    const done = (await Promise.all(nodes)).filter((n): n is TreeNode => n !== null);
+    await Promise.all(running);
+    if (failure) throw failure.err;
+    const done = nodes.filter((n): n is TreeNode => n !== null);
     // Nothing changed here: the parent's tree is this one. Comparing costs far less than coding and hashing it.
     if (previous && previousTreeId && this.repo.hasBlob(previousTreeId) && sameNodes(previous.nodes, done)) return previousTreeId;
     return this.repo.saveTree({ nodes: done });

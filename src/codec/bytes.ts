@@ -142,6 +142,11 @@ export class ByteReader {
     return b;
   }
 
+  skip(n: number): void {
+    if (this.at + n > this.buf.length) throw this.corrupt('truncated');
+    this.at += n;
+  }
+
   text(): string {
     const length = this.uint();
     if (this.at + length > this.buf.length) throw this.corrupt('truncated');

@@ -88,9 +88,9 @@ export class BlobWriter {
 
   hasBlob(id: string): boolean {
     if (this.pending.has(id)) return true;
-    const entry = this.indexFiles.index.get(id);
-    if (!entry) return false;
-    if (!this.uploader.newPackIds.has(entry.packId)) this.reusedPacks.add(entry.packId);
+    const packId = this.indexFiles.index.packIdOf(id);
+    if (packId === undefined) return false;
+    if (!this.uploader.newPackIds.has(packId)) this.reusedPacks.add(packId);
     return true;
   }
 

@@ -47,15 +47,15 @@ export async function checkStore(repo: Repository, options: CheckOptions): Promi
     if (!onDisk.has(packId)) badPacks.set(packId, { reason: 'missing', allLost: true });
   }
   // An interrupted backup (crash, full disk) leaves packs no index names: garbage, not damage (docs/DESIGN.md, invariant 2).
-  const unreferencedPacks = [...onDisk].filter((packId) => !repo.index.packEntries(packId));
+  const unreferencedPacks = [...onDisk].filter((packId) => !repo.index.hasPack(packId));
   for (const packId of unreferencedPacks) options.onNote?.(`pack ${packId}: not in the index (unreferenced, e.g. left by an interrupted backup; prune removes it)`);
   const badBlobs = new Set<string>();
   let blobsChecked = 0;
   if (options.readData) {
-    const ids = [...onDisk].filter((id) => repo.index.packEntries(id) && (options.readPack?.(id) ?? true));
+    const ids = [...onDisk].filter((id) => repo.index.hasPack(id) && (options.readPack?.(id) ?? true));
     for (const [i, packId] of ids.entries()) {
       const bad = await checkPackData(repo, packId, badBlobs);
-      blobsChecked += repo.index.packEntries(packId)?.length ?? 0;
+      blobsChecked += repo.index.packEntryCount(packId) ?? 0;
       if (bad) badPacks.set(packId, bad);
       options.onPackChecked?.(i + 1, ids.length);
     }

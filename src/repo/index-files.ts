@@ -1,7 +1,7 @@
 import { SinkiError, isSinkiError } from '../errors.js';
 import type { Backend } from '../backend/backend.js';
 import { sha256Hex } from '../crypto/canonical.js';
-import { BlobIndex, decodeIndexSegment, encodeIndexSegment, type PackRecord } from './blob-index.js';
+import { BlobIndex, encodeIndexSegment, type PackRecord } from './blob-index.js';
 import { indexPath, INDEX_DIR, isObjectId, packIdFromListing, PACKS_DIR } from './layout.js';
 import { FileKind, openFile, sealFile } from './sealed-file.js';
 import type { Subkeys } from './subkeys.js';
@@ -27,15 +27,22 @@ export class IndexFiles {
 
   /** Loads the index segments not loaded yet (all of them the first time). */
   async load(onDamaged?: (name: string, err: SinkiError) => void): Promise<void> {
+    this.index.startLoading();
+    try {
+      await this.loadSegments(onDamaged);
+    } finally {
+      this.index.finishLoading();
+    }
+  }
+
+  private async loadSegments(onDamaged?: (name: string, err: SinkiError) => void): Promise<void> {
     for (const name of await this.backend.list(INDEX_DIR)) {
       if (!isObjectId(name) || this.segmentPacks.has(name)) continue;
       const what = `index/${name}`;
       try {
         const bytes = await this.backend.read(indexPath(name));
         if (sha256Hex(bytes) !== name) throw new SinkiError('CORRUPT', `${what}: content does not match its name (damaged)`);
-        const records = decodeIndexSegment(openFile(this.keys, FileKind.Index, bytes, what), what, this.compact);
-        for (const record of records) this.index.addPack(record);
-        this.segmentPacks.set(name, records.map((r) => r.packId));
+        this.segmentPacks.set(name, this.index.addSegment(openFile(this.keys, FileKind.Index, bytes, what), what, this.compact));
       } catch (err) {
         if (onDamaged && isSinkiError(err, 'CORRUPT')) onDamaged(what, err);
         else if (isSinkiError(err, 'CORRUPT')) throw new SinkiError('CORRUPT', `${err.message}; rebuild it from the packs with "sinki repair index"`, { cause: err });

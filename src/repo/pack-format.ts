@@ -46,7 +46,23 @@ export function encodeEntries(entries: readonly PackEntry[], compact: boolean): 
 }
 
 export function decodeEntries(buf: Buffer, at: number, what: string, compact: boolean): { entries: PackEntry[]; end: number } {
-  return compact ? decodeCompactEntries(buf, at, what) : decodeFixedEntries(buf, at, what);
+  const entries: PackEntry[] = [];
+  const end = visitEntries(buf, at, what, compact, (kind, idAt, offset, length, plainLength) => {
+    entries.push({ kind, id: buf.toString('hex', idAt, idAt + 32), offset, length, plainLength });
+  });
+  return { entries, end };
+}
+
+/** One entry of a blob list as it lies in a buffer: its id is the 32 bytes at `idAt`. */
+export type EntryVisitor = (kind: BlobKind, idAt: number, offset: number, length: number, plainLength: number) => void;
+
+/**
+ * Walks a count-prefixed blob list starting at `at` without building objects (the index loads
+ * millions of entries this way); returns the position after it. A pack lies below 4 GiB (its
+ * offsets are 32-bit in version 1), so an entry reaching past that is damage.
+ */
+export function visitEntries(buf: Buffer, at: number, what: string, compact: boolean, visit: EntryVisitor): number {
+  return compact ? visitCompactEntries(buf, at, what, visit) : visitFixedEntries(buf, at, what, visit);
 }
 
 function encodeCompactEntries(entries: readonly PackEntry[]): Buffer {
@@ -66,23 +82,24 @@ function encodeCompactEntries(entries: readonly PackEntry[]): Buffer {
   return w.done();
 }
 
-function decodeCompactEntries(buf: Buffer, at: number, what: string): { entries: PackEntry[]; end: number } {
+function visitCompactEntries(buf: Buffer, at: number, what: string, visit: EntryVisitor): number {
   if (buf.length < at + 4) throw new SinkiError('CORRUPT', `${what}: truncated entry list`);
   const count = buf.readUInt32LE(at);
   if (count > (buf.length - at) / 35) throw new SinkiError('CORRUPT', `${what}: entry list runs past the end`);
   const r = new ByteReader(buf, what, at + 4);
-  const entries: PackEntry[] = [];
   let offset = PACK_PREFIX_LENGTH;
   for (let i = 0; i < count; i++) {
     const kind = r.byte();
     if (kind !== BlobKind.Data && kind !== BlobKind.Tree) throw new SinkiError('CORRUPT', `${what}: unknown blob kind ${kind}`);
-    const id = r.hex32();
+    const idAt = r.position;
+    r.skip(32);
     const length = r.uint32();
     const plainLength = r.uint32();
-    entries.push({ kind, id, offset, length, plainLength });
+    if (offset + length > 0xffffffff) throw new SinkiError('CORRUPT', `${what}: pack larger than 4 GiB`);
+    visit(kind, idAt, offset, length, plainLength);
     offset += length;
   }
-  return { entries, end: r.position };
+  return r.position;
 }
 
 function encodeFixedEntries(entries: readonly PackEntry[]): Buffer {
@@ -100,25 +117,17 @@ function encodeFixedEntries(entries: readonly PackEntry[]): Buffer {
   return out;
 }
 
-/** Reads a count-prefixed entry list starting at `at`; returns entries and the position after them. */
-function decodeFixedEntries(buf: Buffer, at: number, what: string): { entries: PackEntry[]; end: number } {
+function visitFixedEntries(buf: Buffer, at: number, what: string, visit: EntryVisitor): number {
   if (buf.length < at + 4) throw new SinkiError('CORRUPT', `${what}: truncated entry list`);
   const count = buf.readUInt32LE(at);
   const end = at + 4 + count * ENTRY_LENGTH;
   if (end > buf.length) throw new SinkiError('CORRUPT', `${what}: entry list runs past the end`);
-  const entries: PackEntry[] = [];
   for (let p = at + 4; p < end; p += ENTRY_LENGTH) {
     const kind = buf[p]!;
     if (kind !== BlobKind.Data && kind !== BlobKind.Tree) throw new SinkiError('CORRUPT', `${what}: unknown blob kind ${kind}`);
-    entries.push({
-      kind,
-      id: buf.toString('hex', p + 1, p + 33),
-      offset: buf.readUInt32LE(p + 33),
-      length: buf.readUInt32LE(p + 37),
-      plainLength: buf.readUInt32LE(p + 41),
-    });
+    visit(kind, p + 1, buf.readUInt32LE(p + 33), buf.readUInt32LE(p + 37), buf.readUInt32LE(p + 41));
   }
-  return { entries, end };
+  return end;
 }
 
 export function packFooter(sealedHeaderLength: number): Buffer {

@@ -4,6 +4,7 @@ import { moveUsedPayloads, planGarbage } from './garbage.js';
 import { readHead } from './refs.js';
 import type { Repository } from './repository.js';
 import type { PackRecord } from './blob-index.js';
+import { BlobIdSet } from './blob-id-set.js';
 
 export interface PrunePlan {
   usedBlobs: number;
@@ -19,6 +20,9 @@ export interface PrunePlan {
   bytesToRepack: number;
 }
 
+/** Packs per index segment prune writes for the packs it keeps (with 16 MiB packs, a few MiB a segment). */
+const KEPT_PACKS_PER_SEGMENT = 256;
+
 export interface PruneOptions {
   /** A pack is repacked when more than this share of its bytes is unused (0..1). */
   maxUnused: number;
@@ -26,8 +30,8 @@ export interface PruneOptions {
 }
 
 /** Every blob id that a snapshot or the live tree (refs/head) still reaches. */
-export async function usedBlobIds(repo: Repository): Promise<Set<string>> {
-  const used = new Set<string>();
+export async function usedBlobIds(repo: Repository): Promise<BlobIdSet> {
+  const used = new BlobIdSet();
   const roots = (await repo.listSnapshots()).map((s) => s.tree);
   const head = await readHead(repo);
   if (head) roots.push(head.tree);
@@ -82,13 +86,17 @@ export async function executePrune(repo: Repository, plan: PrunePlan, options: P
   // Packs the repacking wrote are named by the new segment already; every other pack the index
   // knows (also one this process wrote before the prune) goes into the kept segment.
   const inNewSegment = new Set((newSegment ? (repo.newIndexSegments.get(newSegment) ?? []) : []).map((r) => r.packId));
-  const kept: PackRecord[] = repo.index
-    .packIds()
-    .filter((id) => !dropped.has(id) && !inNewSegment.has(id))
-    .map((packId) => ({ packId, entries: repo.index.packEntries(packId)! }));
-  const keptSegment = kept.length > 0 ? await repo.writeIndexSegment(kept) : null;
+  // They go into segments of KEPT_PACKS_PER_SEGMENT, each built from the index just before it is
+  // written and then dropped (not held as this process's own output: prune runs alone and ends
+  // here), so a store of millions of blobs never has them all as objects at once.
+  const kept = repo.index.packIds().filter((id) => !dropped.has(id) && !inNewSegment.has(id));
+  const keptSegments = new Set<string>();
+  for (let i = 0; i < kept.length; i += KEPT_PACKS_PER_SEGMENT) {
+    const records: PackRecord[] = kept.slice(i, i + KEPT_PACKS_PER_SEGMENT).map((packId) => ({ packId, entries: repo.index.packEntries(packId)! }));
+    keptSegments.add(await repo.writeIndexSegment(records, false));
+  }
   options.onProgress?.('deleting old index segments and packs');
-  const oldOnes = oldSegments.filter((name) => name !== newSegment && name !== keptSegment);
+  const oldOnes = oldSegments.filter((name) => name !== newSegment && !keptSegments.has(name));
   await repo.commitGeneration({ exclusive: true, removing: oldOnes.map((name) => indexPath(name)) });
   for (const name of oldOnes) await repo.removeIndexSegment(name);
   for (const packId of [...dropped, ...plan.unindexedPacks]) await repo.backend.remove(packPath(packId));

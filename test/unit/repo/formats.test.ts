@@ -88,6 +88,14 @@ describe('pack entries and index segments', () => {
     });
   }
 
+  it('a compact list whose blobs reach past 4 GiB is CORRUPT (offsets are 32-bit in the index)', () => {
+    const big = (id: string, offset: number) => ({ kind: BlobKind.Data, id, offset, length: 0x80000000, plainLength: 1 });
+    const fits = encodeEntries([big('aa'.repeat(32), PACK_PREFIX_LENGTH)], true);
+    expect(decodeEntries(fits, 0, 't', true).entries).toHaveLength(1);
+    const past = encodeEntries([big('aa'.repeat(32), PACK_PREFIX_LENGTH), big('bb'.repeat(32), PACK_PREFIX_LENGTH + 0x80000000)], true);
+    expectCorrupt(() => decodeEntries(past, 0, 't', true));
+  });
+
   it('footer locates the header and rejects a damaged footer', () => {
     const f = packFooter(100);
     expect(parsePackFooter(f, 1000, 'p')).toEqual({ offset: 1000 - 8 - 100, length: 100 });
