@@ -76,7 +76,7 @@ function liveBytes() {
   let total = 0;
   const walk = (d) => {
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      if (e.name === '.snapshots') continue;
+      if (e.name === '.snapshots' || e.name === '.versions') continue;
       const p = path.join(d, e.name);
       if (e.isDirectory()) walk(p);
       else if (e.isFile()) total += fs.statSync(p).size;

@@ -41,13 +41,13 @@ function sha256File(file) {
 
 /**
  * path → "d", "f <sha256>" or "l <target>" for everything below root (root excluded); names under
- * `prefix`. A mount's /.snapshots is left out.
+ * `prefix`. A mount's /.snapshots and /.versions are left out.
  */
 export function manifestOf(root, prefix = '') {
   const out = new Map();
   const visit = (abs, rel) => {
     for (const name of fs.readdirSync(abs).sort()) {
-      if (!rel && name === '.snapshots') continue;
+      if (!rel && (name === '.snapshots' || name === '.versions')) continue;
       const a = path.join(abs, name);
       const r = rel ? `${rel}/${name}` : name;
       const st = fs.lstatSync(a);

@@ -174,11 +174,11 @@ export async function errCode(p: Promise<unknown>): Promise<string> {
 /**
  * `find -printf` over a tree: path, type, permission bits, size (files), symlink target, uid, gid
  * and, with `mtimes`, the mtime to the nanosecond (what the mount keeps with the patched
- * fuse-native). One sorted line each; a mount's /.snapshots is left out.
+ * fuse-native). One sorted line each; a mount's /.snapshots and /.versions are left out.
  */
 export async function listing(root: string, opts: { mtimes?: boolean } = {}): Promise<string[]> {
   const format = `%P\t%y\t%m\t%s\t%l\t%U\t%G${opts.mtimes ? '\t%T@' : ''}\n`;
-  const r = await run('find', ['.', '-mindepth', '1', '-path', './.snapshots', '-prune', '-o', '-printf', format], { cwd: root });
+  const r = await run('find', ['.', '-mindepth', '1', '(', '-path', './.snapshots', '-o', '-path', './.versions', ')', '-prune', '-o', '-printf', format], { cwd: root });
   if (r.code !== 0) throw new Error(`find in ${root} failed: ${r.stderr}`);
   return r.stdout
     .split('\n')

@@ -30,7 +30,7 @@ describe('sinki mount and umount on the command line', () => {
     const mnt = join(store.work, 'slash');
     const m = await mount(store, `${mnt}/`);
     expect(m.stdout).toContain(`log ${mountLog(mnt)}`);
-    expect(await fs.readdir(mnt)).toEqual(['.snapshots']);
+    expect((await fs.readdir(mnt)).sort()).toEqual(['.snapshots', '.versions']);
     await umount(m);
     expect(await fs.readdir(mnt)).toEqual([]);
   });

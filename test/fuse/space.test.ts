@@ -136,7 +136,7 @@ describe('space that frees itself', () => {
     await sinkiOk(['check', '--read-data'], { store: store.path });
     const again = await mount(store, mnt);
     expect(await sha256File(join(mnt, 'd.bin'))).toBe(sha256(fresh));
-    expect((await fs.readdir(mnt)).sort()).toEqual(['.snapshots', 'c.bin', 'd.bin', 'note.txt']);
+    expect((await fs.readdir(mnt)).sort()).toEqual(['.snapshots', '.versions', 'c.bin', 'd.bin', 'note.txt']);
     await umount(again);
   });
 
@@ -180,7 +180,7 @@ describe('space that frees itself', () => {
     await fs.rm(filler);
     await sinkiOk(['check', '--read-data'], { store: store.path });
     const again = await mount(store, mnt);
-    expect((await fs.readdir(mnt)).sort()).toEqual(['.snapshots', 'big.bin', 'c.bin', 'd.bin']);
+    expect((await fs.readdir(mnt)).sort()).toEqual(['.snapshots', '.versions', 'big.bin', 'c.bin', 'd.bin']);
     expect(await sha256File(join(mnt, 'c.bin'))).toBe(sha256(c));
     expect(await sha256File(join(mnt, 'd.bin'))).toBe(sha256(fresh));
     expect(await sha256File(join(mnt, 'big.bin'))).toBe(bigNow);
