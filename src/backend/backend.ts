@@ -26,5 +26,6 @@ export interface Backend {
 
 /** Throws CORRUPT when an object is larger than its kind can be (see Backend.read). */
 export function tooLarge(path: string, size: number, maxBytes: number): void {
-  if (size > maxBytes) throw new SinkiError('CORRUPT', `${path} is ${size} bytes, more than such a file can be (${maxBytes}): the store is damaged or was tampered with`);
+  if (size > maxBytes)
+    throw new SinkiError('CORRUPT', `${path} is ${size} bytes, more than such a file can be (${maxBytes}): the store is damaged or was tampered with`);
 }

@@ -1,4 +1,4 @@
-import { constants, promises as fs } from 'node:fs';
+import { constants, type Dirent, promises as fs } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fromSystemError } from '../errors.js';
@@ -111,7 +111,7 @@ export class LocalBackend implements Backend {
     const root = this.abs(dir);
     const out: string[] = [];
     const walk = async (rel: string): Promise<void> => {
-      let entries;
+      let entries: Dirent[];
       try {
         entries = await fs.readdir(join(root, rel), { withFileTypes: true });
       } catch (err) {
@@ -164,7 +164,15 @@ export class LocalBackend implements Backend {
 async function explainWriteError(err: unknown, dir: string, root: string): Promise<unknown> {
   if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return err;
   let existing = dir;
-  while (existing !== root && existing !== dirname(existing) && !(await fs.stat(existing).then(() => true, () => false))) existing = dirname(existing);
+  while (
+    existing !== root &&
+    existing !== dirname(existing) &&
+    !(await fs.stat(existing).then(
+      () => true,
+      () => false,
+    ))
+  )
+    existing = dirname(existing);
   return fs.access(existing, constants.W_OK).then(
     () => err,
     (why: unknown) => why,

@@ -123,7 +123,8 @@ export class RcloneBackend implements Backend {
           this.fetched.requests += 1;
           this.fetched.bytes += body.length;
           if (res.statusCode === 404) reject(new SinkiError('NOT_FOUND', `${path}: not found on ${this.remote}`));
-          else if ((res.statusCode ?? 500) >= 300) reject(new SinkiError('RCLONE', `reading ${path} from ${this.remote}: HTTP ${res.statusCode} ${body.toString().slice(0, 200).trim()}`));
+          else if ((res.statusCode ?? 500) >= 300)
+            reject(new SinkiError('RCLONE', `reading ${path} from ${this.remote}: HTTP ${res.statusCode} ${body.toString().slice(0, 200).trim()}`));
           else if (range && res.statusCode !== 206) resolve(body.subarray(range.offset, range.offset + range.length));
           else resolve(body);
         });
@@ -149,7 +150,10 @@ export class RcloneBackend implements Backend {
   async list(dir: string): Promise<string[]> {
     try {
       const { stdout } = await this.rclone.run(['lsjson', '-R', '--files-only', '--no-modtime', '--no-mimetype', this.remotePath(dir)]);
-      return (JSON.parse(stdout.toString()) as Array<{ Path: string }>).map((e) => e.Path).filter((p) => !p.split('/').pop()!.startsWith('.tmp-')).sort();
+      return (JSON.parse(stdout.toString()) as Array<{ Path: string }>)
+        .map((e) => e.Path)
+        .filter((p) => !p.split('/').pop()!.startsWith('.tmp-'))
+        .sort();
     } catch (err) {
       if (err instanceof SinkiError && /directory not found|not found/i.test(err.message)) return [];
       throw err;

@@ -113,7 +113,10 @@ class Archiver {
     // Totals for the ETA: a re-run takes its parent's (a close estimate, and no second walk of every file).
     const last = this.options.parent?.summary;
     if (last) this.progress.totals = { files: last.files, bytes: last.bytes };
-    else if (this.options.onProgress) void scanSources(sources, this.excludes).then((t) => (this.progress.totals = t)).catch(() => undefined);
+    else if (this.options.onProgress)
+      void scanSources(sources, this.excludes)
+        .then((t) => (this.progress.totals = t))
+        .catch(() => undefined);
 
     const parentRoot = this.options.parent ? await this.repo.loadTree(this.options.parent.tree) : null;
     const nodes: TreeNode[] = [];
@@ -219,7 +222,10 @@ class Archiver {
     // folder of a million files would otherwise hold two more strings and an object per file).
     let entries: Dirent[];
     try {
-      entries = this.uniqueNames(abs, readDirents(abs).sort((a, b) => compareNames(a.name, b.name))).filter((e) => !this.excludes.excludes(e.name, relOf(e.name), join(abs, e.name)));
+      entries = this.uniqueNames(
+        abs,
+        readDirents(abs).sort((a, b) => compareNames(a.name, b.name)),
+      ).filter((e) => !this.excludes.excludes(e.name, relOf(e.name), join(abs, e.name)));
     } catch (err) {
       this.warnOrThrow(err, abs, 'cannot read directory');
       return null;
@@ -253,8 +259,12 @@ class Archiver {
       await this.fileSlots.acquire();
       const task: Promise<void> = this.saveEntry(join(abs, entry.name), entry.name, relOf(entry.name), prev)
         .then(
-          (node) => void (nodes[i] = node),
-          (err: unknown) => void (failure ??= { err }),
+          (node) => {
+            nodes[i] = node;
+          },
+          (err: unknown) => {
+            failure ??= { err };
+          },
         )
         .finally(() => {
           this.fileSlots.release();
@@ -290,7 +300,11 @@ class Archiver {
   }
 
   private prefetchTree(id: string): void {
-    if (!this.treesAhead.has(id)) this.treesAhead.set(id, this.repo.loadTree(id).catch(() => null));
+    if (!this.treesAhead.has(id))
+      this.treesAhead.set(
+        id,
+        this.repo.loadTree(id).catch(() => null),
+      );
   }
 
   private unchanged(st: BigIntStats, previous: TreeNode | undefined): previous is TreeNode & { chunks: Array<[string, number]> } {
@@ -304,14 +318,27 @@ class Archiver {
     );
   }
 
-  private async saveFile(abs: string, name: string, st: BigIntStats, base: Omit<TreeNode, 'type' | 'size'>, previous: TreeNode | undefined): Promise<TreeNode | null> {
+  private async saveFile(
+    abs: string,
+    name: string,
+    st: BigIntStats,
+    base: Omit<TreeNode, 'type' | 'size'>,
+    previous: TreeNode | undefined,
+  ): Promise<TreeNode | null> {
     this.progress.currentPath = abs;
     if (this.unchanged(st, previous)) {
       this.filesUnchanged += 1;
       this.progress.filesDone += 1;
       this.progress.bytesDone += previous.size;
       this.report();
-      return { ...base, type: 'file', size: previous.size, inode: Number(st.ino), chunks: previous.chunks, ...(previous.sha256 ? { sha256: previous.sha256 } : {}) };
+      return {
+        ...base,
+        type: 'file',
+        size: previous.size,
+        inode: Number(st.ino),
+        chunks: previous.chunks,
+        ...(previous.sha256 ? { sha256: previous.sha256 } : {}),
+      };
     }
     const policy = this.repo.config.compression;
     const content = new FileContent(this.repo, policy, compressFile(name, policy), this.repo.config.cdc, this.gear);

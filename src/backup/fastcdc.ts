@@ -88,7 +88,11 @@ function resolveParams(params: CdcParams): ResolvedParams {
     throw new RangeError('CDC params must be an object');
   }
   const { minSize, avgSize, maxSize } = params;
-  for (const [name, v] of [['minSize', minSize], ['avgSize', avgSize], ['maxSize', maxSize]] as const) {
+  for (const [name, v] of [
+    ['minSize', minSize],
+    ['avgSize', avgSize],
+    ['maxSize', maxSize],
+  ] as const) {
     if (!Number.isSafeInteger(v)) throw new RangeError(`CDC ${name} must be an integer, got ${String(v)}`);
   }
   if (avgSize < MIN_AVG_SIZE || avgSize > MAX_CHUNK_SIZE || !isPowerOfTwo(avgSize)) {
@@ -123,16 +127,9 @@ interface ScanState {
  * `available` bytes (by hash match or by reaching maxSize), else -1 with `state` saved.
  * Like the paper, a match on byte k ends the chunk before byte k.
  */
-function scanChunk(
-  bytes: Uint8Array,
-  base: number,
-  available: number,
-  p: ResolvedParams,
-  state: ScanState,
-  gear: Int32Array,
-): number {
+function scanChunk(bytes: Uint8Array, base: number, available: number, p: ResolvedParams, state: ScanState, gear: Int32Array): number {
   let fp = state.fp;
-  let k = state.offset < p.minSize ? p.minSize : state.offset;
+  let k = Math.max(state.offset, p.minSize);
 
   const normalEnd = Math.min(p.avgSize, available);
   if (k < normalEnd) {

@@ -25,7 +25,7 @@ import { dirname, join } from 'node:path';
 import { SinkiError, isSinkiError } from '../errors.js';
 import type { BlobLoader, TreeLoader } from '../repo/interfaces.js';
 import { BlobKind } from '../repo/pack-format.js';
-import { isSafeName, type TreeNode } from '../repo/tree.js';
+import { isSafeName, type Tree, type TreeNode } from '../repo/tree.js';
 import { resolvePath } from '../repo/tree-walk.js';
 
 export interface RestoreOptions {
@@ -157,7 +157,9 @@ class Restorer {
         await this.restoreDir(rootTree, this.target, '');
         continue;
       }
-      const parents = dirname(found.path).split('/').filter((p) => p !== '.');
+      const parents = dirname(found.path)
+        .split('/')
+        .filter((p) => p !== '.');
       try {
         for (const [i] of parents.entries()) makeDir(join(this.target, ...parents.slice(0, i + 1)), 0o777, this.options.overwrite);
       } catch (err) {
@@ -186,7 +188,7 @@ class Restorer {
   }
 
   private async restoreDir(treeId: string, abs: string, rel: string): Promise<void> {
-    let tree;
+    let tree: Tree;
     try {
       tree = await this.repo.loadTree(treeId);
     } catch (err) {
@@ -321,7 +323,8 @@ class Restorer {
     const parts: Buffer[] = [];
     for await (const chunk of readFileChunks(this.repo, node.chunks ?? [])) parts.push(chunk);
     const data = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-    if (node.sha256 && createHash('sha256').update(data).digest('hex') !== node.sha256) throw new SinkiError('CORRUPT', 'content does not match the recorded SHA-256');
+    if (node.sha256 && createHash('sha256').update(data).digest('hex') !== node.sha256)
+      throw new SinkiError('CORRUPT', 'content does not match the recorded SHA-256');
     const temp = join(dirname(abs), `.${randomBytes(4).toString('hex')}.sinki-partial`);
     const fd = openSync(temp, NEW_FILE, 0o600);
     let open = true;
@@ -392,7 +395,8 @@ function applyDirMeta(abs: string, node: TreeNode, identity: DirIdentity): void 
   const fd = openSync(abs, OPEN_DIR);
   try {
     const st = fstatSync(fd);
-    if (st.dev !== identity.dev || st.ino !== identity.ino) throw new SinkiError('IO', 'replaced by another folder while restoring; its metadata was not applied');
+    if (st.dev !== identity.dev || st.ino !== identity.ino)
+      throw new SinkiError('IO', 'replaced by another folder while restoring; its metadata was not applied');
     applyMetaByFd(fd, node);
   } finally {
     closeSync(fd);

@@ -85,12 +85,30 @@ async function backupSources(repo: Repository, sources: string[], flags: BackupF
     },
     // Without a progress line nobody needs the totals, and counting them is a second walk of the sources.
     ...(progress.wanted
-      ? { onProgress: (p: BackupProgress) => progress.update({ filesDone: p.filesDone, bytesDone: p.bytesDone, filesTotal: p.totals?.files, bytesTotal: p.totals?.bytes }) }
+      ? {
+          onProgress: (p: BackupProgress) =>
+            progress.update({ filesDone: p.filesDone, bytesDone: p.bytesDone, filesTotal: p.totals?.files, bytesTotal: p.totals?.bytes }),
+        }
       : {}),
   });
   progress.done();
   const s = result.snapshot.summary!;
-  const summary = { type: 'summary', snapshot_id: result.id, parent: parent?.id ?? null, files: s.files, files_new: s.filesNew ?? 0, files_changed: s.filesChanged ?? 0, files_unchanged: s.filesUnchanged ?? 0, dirs: s.dirs, bytes: s.bytes, new_bytes: s.newBytes, stored_bytes: s.storedBytes, packs_written: s.packsWritten, duration_ms: s.durationMs, warnings: result.warnings };
+  const summary = {
+    type: 'summary',
+    snapshot_id: result.id,
+    parent: parent?.id ?? null,
+    files: s.files,
+    files_new: s.filesNew ?? 0,
+    files_changed: s.filesChanged ?? 0,
+    files_unchanged: s.filesUnchanged ?? 0,
+    dirs: s.dirs,
+    bytes: s.bytes,
+    new_bytes: s.newBytes,
+    stored_bytes: s.storedBytes,
+    packs_written: s.packsWritten,
+    duration_ms: s.durationMs,
+    warnings: result.warnings,
+  };
   rec.record({ bytes: s.bytes, files: s.files, errors: result.warnings, summary });
   if (flags.json) {
     printJson(summary);

@@ -26,7 +26,20 @@ export function listSnapshots(ctx: CliContext, flags: { json?: boolean }): Promi
   return ctx.withStore('snapshots', false, async (repo) => {
     const all = await repo.listSnapshots();
     if (flags.json) {
-      printJson(all.map((s) => ({ id: s.id, short_id: s.id.slice(0, 12), time: s.time, host: s.host, username: s.username, paths: s.paths, tags: s.tags, tree: s.tree, parent: s.parent ?? null, summary: s.summary ?? null })));
+      printJson(
+        all.map((s) => ({
+          id: s.id,
+          short_id: s.id.slice(0, 12),
+          time: s.time,
+          host: s.host,
+          username: s.username,
+          paths: s.paths,
+          tags: s.tags,
+          tree: s.tree,
+          parent: s.parent ?? null,
+          summary: s.summary ?? null,
+        })),
+      );
       return;
     }
     if (all.length === 0) {
@@ -37,7 +50,9 @@ export function listSnapshots(ctx: CliContext, flags: { json?: boolean }): Promi
     for (const s of all) {
       const time = s.time.slice(0, 19).replace('T', ' ');
       const size = s.summary ? formatBytes(s.summary.bytes) : '';
-      process.stdout.write(`${s.id.slice(0, 12)}  ${time}  ${s.host.slice(0, 12).padEnd(12)}  ${size.padStart(10)}  ${s.tags.join(',') || '-'}  ${s.paths.join(' ')}\n`);
+      process.stdout.write(
+        `${s.id.slice(0, 12)}  ${time}  ${s.host.slice(0, 12).padEnd(12)}  ${size.padStart(10)}  ${s.tags.join(',') || '-'}  ${s.paths.join(' ')}\n`,
+      );
     }
     process.stdout.write(`${all.length} snapshot${all.length === 1 ? '' : 's'}\n`);
   });
@@ -49,8 +64,23 @@ export function listFiles(ctx: CliContext, ref: string, path: string, flags: { l
     const snap = await repo.findSnapshot(ref);
     const start = await resolvePath(repo, snap.tree, path);
     const print = (p: string, node: TreeNode): void => {
-      if (flags.json) printJson({ path: `/${p}`, name: node.name, type: node.type, size: node.size, mode: node.mode, uid: node.uid, gid: node.gid, mtime: nsToIso(node.mtimeNs), ...(node.target ? { target: node.target } : {}), ...(node.sha256 ? { sha256: node.sha256 } : {}) });
-      else if (flags.long) process.stdout.write(`${modeString(node)} ${String(node.uid).padStart(5)} ${String(node.gid).padStart(5)} ${String(node.size).padStart(12)} ${nsToIso(node.mtimeNs).slice(0, 19).replace('T', ' ')} /${p}${node.target ? ` -> ${node.target}` : ''}\n`);
+      if (flags.json)
+        printJson({
+          path: `/${p}`,
+          name: node.name,
+          type: node.type,
+          size: node.size,
+          mode: node.mode,
+          uid: node.uid,
+          gid: node.gid,
+          mtime: nsToIso(node.mtimeNs),
+          ...(node.target ? { target: node.target } : {}),
+          ...(node.sha256 ? { sha256: node.sha256 } : {}),
+        });
+      else if (flags.long)
+        process.stdout.write(
+          `${modeString(node)} ${String(node.uid).padStart(5)} ${String(node.gid).padStart(5)} ${String(node.size).padStart(12)} ${nsToIso(node.mtimeNs).slice(0, 19).replace('T', ' ')} /${p}${node.target ? ` -> ${node.target}` : ''}\n`,
+        );
       else process.stdout.write(`/${p}\n`);
     };
     if (start) print(start.path, start.node);
@@ -64,7 +94,7 @@ export function catFile(ctx: CliContext, ref: string, file: string): Promise<voi
   return ctx.withStore('cat', false, async (repo) => {
     const snap = await repo.findSnapshot(ref);
     const found = await resolvePath(repo, snap.tree, file);
-    if (!found || found.node.type !== 'file') throw new SinkiError('USAGE', `${file} is not a file in the snapshot`);
+    if (found?.node.type !== 'file') throw new SinkiError('USAGE', `${file} is not a file in the snapshot`);
     for await (const chunk of readFileChunks(repo, found.node.chunks ?? [])) await writeStdout(chunk);
   });
 }
@@ -129,7 +159,10 @@ export function findPaths(ctx: CliContext, pattern: string, flags: { json?: bool
       const kind = f.versions.at(-1)!.node.type;
       const versions = kind === 'dir' ? 0 : f.versions.filter((v) => v.node.type !== 'dir').length;
       if (flags.json) printJson({ type: 'match', path: `/${f.path}`, kind, versions, first_time: first.time, last_time: last.time });
-      else process.stdout.write(`/${f.path}${kind === 'dir' ? '/' : ''}  ${kind === 'dir' ? '' : `${versions} version${versions === 1 ? '' : 's'}, `}${snapshotDirName(first.time)} … ${snapshotDirName(last.time)}\n`);
+      else
+        process.stdout.write(
+          `/${f.path}${kind === 'dir' ? '/' : ''}  ${kind === 'dir' ? '' : `${versions} version${versions === 1 ? '' : 's'}, `}${snapshotDirName(first.time)} … ${snapshotDirName(last.time)}\n`,
+        );
     }
     if (!flags.json) process.stdout.write(`${found.length} match${found.length === 1 ? '' : 'es'}\n`);
     return found.length > 0 ? EXIT_OK : exitCodeOf('NOT_FOUND');

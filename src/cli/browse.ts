@@ -15,7 +15,11 @@ export function registerBrowse(program: Command): void {
     .argument('[path]', 'folder or file inside the snapshot', '')
     .option('-l, --long', 'mode, size and time too')
     .option('--json', 'one JSON object per entry')
-    .action(action(async (ctx, ref: string, path: string, flags: { long?: boolean; json?: boolean }) => (await import('./browse-run.js')).listFiles(ctx, ref, path, flags)));
+    .action(
+      action(async (ctx, ref: string, path: string, flags: { long?: boolean; json?: boolean }) =>
+        (await import('./browse-run.js')).listFiles(ctx, ref, path, flags),
+      ),
+    );
 
   program
     .command('cat')
@@ -32,7 +36,9 @@ export function registerBrowse(program: Command): void {
 
   program
     .command('versions')
-    .description('every version of one file across all snapshots (one per distinct content, named by the time of the oldest snapshot holding it; deleted files too); the mount shows them under /.versions/PATH/')
+    .description(
+      'every version of one file across all snapshots (one per distinct content, named by the time of the oldest snapshot holding it; deleted files too); the mount shows them under /.versions/PATH/',
+    )
     .argument('<path>', 'path of the file inside the snapshots, as "sinki ls latest" shows it')
     .option('--json', 'one JSON object per version')
     .action(action(async (ctx, path: string, flags: { json?: boolean }) => (await import('./browse-run.js')).listVersions(ctx, path, flags)));

@@ -146,7 +146,8 @@ export class CliContext {
     this.counted = { counts: counting.counts, remote: raw instanceof RcloneBackend ? raw.fetched : null };
     if (exclusive && !raw.writable) throw new SinkiError('USAGE', `cannot ${purpose} a remote store; change the local store and push it`);
     const key = this.globals.key;
-    if (key !== undefined && !/^[0-9A-Za-z._-]{1,64}$/.test(key)) throw new SinkiError('USAGE', `--key ${key}: not a key id (the file name in keys/ without .json)`);
+    if (key !== undefined && !/^[0-9A-Za-z._-]{1,64}$/.test(key))
+      throw new SinkiError('USAGE', `--key ${key}: not a key id (the file name in keys/ without .json)`);
     const password = opts.password ?? (await this.password());
     const backend = new GuardedBackend(counting);
     // The key opens before the lock is written (a wrong password or a folder that is no store leaves

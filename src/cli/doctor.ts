@@ -26,8 +26,15 @@ async function mountHelperCheck(): Promise<Check> {
   const target = await fs.realpath(MOUNT_HELPER).catch(() => null);
   const name = 'mount.fuse.sinki';
   if (!target) return { name, ok: false, detail: `${MOUNT_HELPER} missing: mount -t fuse.sinki and fstab lines will not work`, fix, required: false };
-  if (!(await fs.access(target, fsConstants.X_OK).then(() => true, () => false))) return { name, ok: false, detail: `${MOUNT_HELPER} -> ${target} is not executable`, fix: `chmod +x ${target}`, required: false };
-  if (target !== (await fs.realpath(ours).catch(() => ours))) return { name, ok: false, detail: `${MOUNT_HELPER} runs ${target}, not this installation's ${ours}`, fix, required: false };
+  if (
+    !(await fs.access(target, fsConstants.X_OK).then(
+      () => true,
+      () => false,
+    ))
+  )
+    return { name, ok: false, detail: `${MOUNT_HELPER} -> ${target} is not executable`, fix: `chmod +x ${target}`, required: false };
+  if (target !== (await fs.realpath(ours).catch(() => ours)))
+    return { name, ok: false, detail: `${MOUNT_HELPER} runs ${target}, not this installation's ${ours}`, fix, required: false };
   return { name, ok: true, detail: `${MOUNT_HELPER} -> ${target}`, required: false };
 }
 

@@ -54,7 +54,16 @@ async function pruneStore(repo: Repository, maxUnused: number, dryRun: boolean, 
     if (status.live) status.print(`prune: ${m} (${formatDuration((Date.now() - started) / 1000)} elapsed)`);
   };
   const plan = await planPrune(repo, { maxUnused, onProgress: log });
-  const summary = { type: 'prune', dry_run: dryRun, used_blobs: plan.usedBlobs, delete_packs: plan.deletePacks.length, repack_packs: plan.repackPacks.length, unindexed_packs: plan.unindexedPacks.length, kept_packs: plan.keptPacks, bytes_to_free: plan.bytesToFree };
+  const summary = {
+    type: 'prune',
+    dry_run: dryRun,
+    used_blobs: plan.usedBlobs,
+    delete_packs: plan.deletePacks.length,
+    repack_packs: plan.repackPacks.length,
+    unindexed_packs: plan.unindexedPacks.length,
+    kept_packs: plan.keptPacks,
+    bytes_to_free: plan.bytesToFree,
+  };
   // prune: bytes freed and packs deleted; forget --prune: snapshots removed, bytes freed, and both summaries.
   if (rec.stats.summary) rec.record({ bytes: plan.bytesToFree, summary: { ...rec.stats.summary, prune: summary } });
   else rec.record({ bytes: plan.bytesToFree, files: plan.deletePacks.length + plan.unindexedPacks.length, errors: 0, summary });
@@ -86,7 +95,10 @@ export async function runForget(ctx: CliContext, f: ForgetFlags, rec = new RunRe
       if (first && !f.json) process.stdout.write(`host ${first.snapshot.host}, paths ${first.snapshot.paths.join(' ')}:\n`);
       for (const d of decisions) {
         out.push({ id: d.snapshot.id, time: d.snapshot.time, keep: d.keep, reasons: d.reasons });
-        if (!f.json) process.stdout.write(`  ${d.keep ? 'keep  ' : 'remove'} ${d.snapshot.id.slice(0, 12)} ${d.snapshot.time.slice(0, 19).replace('T', ' ')}${d.keep ? `  (${d.reasons.join(', ')})` : ''}\n`);
+        if (!f.json)
+          process.stdout.write(
+            `  ${d.keep ? 'keep  ' : 'remove'} ${d.snapshot.id.slice(0, 12)} ${d.snapshot.time.slice(0, 19).replace('T', ' ')}${d.keep ? `  (${d.reasons.join(', ')})` : ''}\n`,
+          );
       }
     }
     const remove = out.filter((d) => !d.keep);

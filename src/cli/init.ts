@@ -1,7 +1,21 @@
 import type { Command } from 'commander';
 import { SinkiError } from '../errors.js';
 import { CIPHERS, isCipherName } from '../crypto/aead.js';
-import { belowKdfFloor, checkKdfChoice, DEFAULT_KDF, describeKdf, KDF_NAMES, PBKDF2_MAX_ITERATIONS, PBKDF2_MIN_ITERATIONS, SCRYPT_MAX_N_NEW, SCRYPT_MIN_N, type KdfChoice, type KdfCost, type KdfName, type KdfParams } from '../crypto/kdf.js';
+import {
+  belowKdfFloor,
+  checkKdfChoice,
+  DEFAULT_KDF,
+  describeKdf,
+  KDF_NAMES,
+  PBKDF2_MAX_ITERATIONS,
+  PBKDF2_MIN_ITERATIONS,
+  SCRYPT_MAX_N_NEW,
+  SCRYPT_MIN_N,
+  type KdfChoice,
+  type KdfCost,
+  type KdfName,
+  type KdfParams,
+} from '../crypto/kdf.js';
 import { parseExtList } from '../codec/policy.js';
 import { DEFAULT_NO_COMPRESS_EXT, DEFAULTS, validateStoreParams, type StoreParams } from '../repo/store-config.js';
 import { formatBytes, parsePositiveInt, parseSize } from '../units.js';
@@ -49,18 +63,32 @@ export function parseKdf(flags: KdfFlags): KdfChoice {
 export function kdfOptions(cmd: Command): Command {
   return cmd
     .option('--kdf <name>', 'password key derivation: scrypt (memory-hard) or pbkdf2 (PBKDF2-SHA256)', DEFAULT_KDF)
-    .option('--kdf-ms <ms>', `calibrate the KDF to take about this long here (default ${DEFAULT_KDF_MS}, at most ${MAX_KDF_MS}): scrypt N from ${SCRYPT_MIN_N} to ${SCRYPT_MAX_N_NEW} (r=8, up to 256 MiB), or PBKDF2 iterations from ${PBKDF2_MIN_ITERATIONS} to ${PBKDF2_MAX_ITERATIONS}`)
+    .option(
+      '--kdf-ms <ms>',
+      `calibrate the KDF to take about this long here (default ${DEFAULT_KDF_MS}, at most ${MAX_KDF_MS}): scrypt N from ${SCRYPT_MIN_N} to ${SCRYPT_MAX_N_NEW} (r=8, up to 256 MiB), or PBKDF2 iterations from ${PBKDF2_MIN_ITERATIONS} to ${PBKDF2_MAX_ITERATIONS}`,
+    )
     .option('--kdf-iterations <n>', 'a fixed scrypt N (a power of two) or PBKDF2 iteration count instead of calibrating, within the same bounds')
-    .option('--insecure-kdf', 'allow --kdf-iterations below those floors (scrypt N 1024, PBKDF2 1000): only for throwaway stores, such a password is cheap to guess');
+    .option(
+      '--insecure-kdf',
+      'allow --kdf-iterations below those floors (scrypt N 1024, PBKDF2 1000): only for throwaway stores, such a password is cheap to guess',
+    );
 }
 
 /** The loud line a key below the floors gets (made with --insecure-kdf). */
 export function warnIfWeakKey(id: string, kdf: KdfParams): void {
-  if (belowKdfFloor(kdf)) warnLine(`--insecure-kdf: key ${id} uses ${describeKdf(kdf)}, below the floor for new keys; a copy of the store can be attacked with fast password guesses`);
+  if (belowKdfFloor(kdf))
+    warnLine(
+      `--insecure-kdf: key ${id} uses ${describeKdf(kdf)}, below the floor for new keys; a copy of the store can be attacked with fast password guesses`,
+    );
 }
 
 export function registerInit(program: Command): void {
-  kdfOptions(program.command('init').description('create a new encrypted store at --store').option('--cipher <name>', `blob cipher: ${CIPHERS.join(', ')}`, DEFAULTS.cipher))
+  kdfOptions(
+    program
+      .command('init')
+      .description('create a new encrypted store at --store')
+      .option('--cipher <name>', `blob cipher: ${CIPHERS.join(', ')}`, DEFAULTS.cipher),
+  )
     .option('--chunk-size <size>', 'split size of files written through the mount', '4M')
     .option('--pack-size <size>', 'target size of pack files (the unit of upload)', '16M')
     .option('--preset <n>', 'xz preset 0-9 (higher: smaller and slower)', String(DEFAULTS.preset))
@@ -87,13 +115,26 @@ export function registerInit(program: Command): void {
         const { Repository } = await import('../repo/repository.js');
         const repo = await Repository.init(ctx.backend(), password, params, kdf, { keys: { memory: ctx.keyMemory() } });
         const key = repo.unlockedKey.file;
-        if (flags.json) printJson({ type: 'init', id: repo.config.id, format: repo.config.format, location: repo.backend.location, cipher: params.cipher, key_id: repo.unlockedKey.id, kdf: key.kdf.name, chunk_size: params.chunkSize, pack_size: params.packSize, preset: params.compression.preset });
-        else process.stdout.write(
-          `created store ${repo.config.id} (format ${repo.config.format}) at ${repo.backend.location}\n` +
-            `  cipher ${params.cipher}, key ${describeKdf(key.kdf)}\n` +
-            `  split size ${formatBytes(params.chunkSize)}, packs ${formatBytes(params.packSize)}, xz preset ${params.compression.preset}\n` +
-            `keep the password safe: without it the data cannot be recovered\n`,
-        );
+        if (flags.json)
+          printJson({
+            type: 'init',
+            id: repo.config.id,
+            format: repo.config.format,
+            location: repo.backend.location,
+            cipher: params.cipher,
+            key_id: repo.unlockedKey.id,
+            kdf: key.kdf.name,
+            chunk_size: params.chunkSize,
+            pack_size: params.packSize,
+            preset: params.compression.preset,
+          });
+        else
+          process.stdout.write(
+            `created store ${repo.config.id} (format ${repo.config.format}) at ${repo.backend.location}\n` +
+              `  cipher ${params.cipher}, key ${describeKdf(key.kdf)}\n` +
+              `  split size ${formatBytes(params.chunkSize)}, packs ${formatBytes(params.packSize)}, xz preset ${params.compression.preset}\n` +
+              `keep the password safe: without it the data cannot be recovered\n`,
+          );
         warnIfWeakKey(repo.unlockedKey.id, key.kdf);
       }),
     );

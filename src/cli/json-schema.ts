@@ -47,7 +47,19 @@ const progress = line('progress', {
 });
 
 const snapshotSummary = obj(
-  { files: count, filesNew: count, filesChanged: count, filesUnchanged: count, dirs: count, bytes: count, newBytes: count, storedBytes: count, packsWritten: count, durationMs: count, errors: count },
+  {
+    files: count,
+    filesNew: count,
+    filesChanged: count,
+    filesUnchanged: count,
+    dirs: count,
+    bytes: count,
+    newBytes: count,
+    storedBytes: count,
+    packsWritten: count,
+    durationMs: count,
+    errors: count,
+  },
   ['filesNew', 'filesChanged', 'filesUnchanged'],
 );
 
@@ -136,18 +148,57 @@ export const JSON_SCHEMAS: Readonly<Record<string, JsonSchema>> = {
   backup: { oneOf: [progress, line('warning', { path: str, message: str }), backupSummary] },
   snapshots: {
     type: 'array',
-    items: obj({ id: hexId, short_id: str, time: str, host: str, username: str, paths: strings, tags: strings, tree: hexId, parent: strOrNull, summary: { oneOf: [{ type: 'null' }, snapshotSummary] } }),
+    items: obj({
+      id: hexId,
+      short_id: str,
+      time: str,
+      host: str,
+      username: str,
+      paths: strings,
+      tags: strings,
+      tree: hexId,
+      parent: strOrNull,
+      summary: { oneOf: [{ type: 'null' }, snapshotSummary] },
+    }),
   },
   ls: obj(
-    { path: str, name: str, type: { enum: ['file', 'dir', 'symlink'] }, size: count, mode: count, uid: count, gid: count, mtime: str, target: str, sha256: hexId },
+    {
+      path: str,
+      name: str,
+      type: { enum: ['file', 'dir', 'symlink'] },
+      size: count,
+      mode: count,
+      uid: count,
+      gid: count,
+      mtime: str,
+      target: str,
+      sha256: hexId,
+    },
     ['target', 'sha256'],
   ),
   restore: {
-    oneOf: [progress, line('error', { path: str, message: str }), line('summary', { snapshot_id: hexId, files: count, bytes: count, skipped: count, skipped_bytes: count, failed: count })],
+    oneOf: [
+      progress,
+      line('error', { path: str, message: str }),
+      line('summary', { snapshot_id: hexId, files: count, bytes: count, skipped: count, skipped_bytes: count, failed: count }),
+    ],
   },
   versions: line(
     'version',
-    { path: str, name: str, kind: { enum: ['file', 'symlink'] }, snapshot_id: hexId, time: str, last_snapshot_id: hexId, last_time: str, snapshots: count, size: count, mtime: str, sha256: hexId, target: str },
+    {
+      path: str,
+      name: str,
+      kind: { enum: ['file', 'symlink'] },
+      snapshot_id: hexId,
+      time: str,
+      last_snapshot_id: hexId,
+      last_time: str,
+      snapshots: count,
+      size: count,
+      mtime: str,
+      sha256: hexId,
+      target: str,
+    },
     ['sha256', 'target'],
   ),
   find: line('match', { path: str, kind: { enum: ['file', 'dir', 'symlink'] }, versions: count, first_time: str, last_time: str }),
@@ -155,7 +206,13 @@ export const JSON_SCHEMAS: Readonly<Record<string, JsonSchema>> = {
   umount: line('umount', { mountpoint: str, result: { enum: ['unmounted', 'cleared-stale'] } }),
   mounts: {
     type: 'array',
-    items: obj({ mountpoint: str, read_only: bool, state: { enum: ['answering', 'stale', 'silent'] }, pid: { type: ['integer', 'null'] }, write_sizes: { oneOf: [{ type: 'null' }, { type: 'object' }] } }),
+    items: obj({
+      mountpoint: str,
+      read_only: bool,
+      state: { enum: ['answering', 'stale', 'silent'] },
+      pid: { type: ['integer', 'null'] },
+      write_sizes: { oneOf: [{ type: 'null' }, { type: 'object' }] },
+    }),
   },
   push: { oneOf: [pushProgress, pushSummary] },
   check,

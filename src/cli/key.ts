@@ -27,14 +27,33 @@ export function registerKey(program: Command): void {
     .option('--json', 'print as JSON')
     .action(
       action(async (ctx, flags: { json?: boolean }) =>
-        ctx.withStore('key list', false, async (repo) => {
-          const keys = await repo.listKeys();
-          if (flags.json) return printJson(keys.map((k) => ({ id: k.id, current: k.id === repo.unlockedKey.id, created: k.file?.created ?? null, host: k.file?.host ?? null, kdf: k.file?.kdf.name ?? null, error: k.error ?? null })));
-          for (const k of keys) {
-            const mark = k.id === repo.unlockedKey.id ? '*' : ' ';
-            process.stdout.write(k.file ? `${mark} ${k.id}  ${k.file.created.slice(0, 19).replace('T', ' ')}  ${k.file.host}  ${describeKdf(k.file.kdf)}\n` : `  ${k.id}  unusable: ${k.error}\n`);
-          }
-        }, { quietKeys: true }),
+        ctx.withStore(
+          'key list',
+          false,
+          async (repo) => {
+            const keys = await repo.listKeys();
+            if (flags.json)
+              return printJson(
+                keys.map((k) => ({
+                  id: k.id,
+                  current: k.id === repo.unlockedKey.id,
+                  created: k.file?.created ?? null,
+                  host: k.file?.host ?? null,
+                  kdf: k.file?.kdf.name ?? null,
+                  error: k.error ?? null,
+                })),
+              );
+            for (const k of keys) {
+              const mark = k.id === repo.unlockedKey.id ? '*' : ' ';
+              process.stdout.write(
+                k.file
+                  ? `${mark} ${k.id}  ${k.file.created.slice(0, 19).replace('T', ' ')}  ${k.file.host}  ${describeKdf(k.file.kdf)}\n`
+                  : `  ${k.id}  unusable: ${k.error}\n`,
+              );
+            }
+          },
+          { quietKeys: true },
+        ),
       ),
     );
 

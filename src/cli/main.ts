@@ -32,7 +32,10 @@ function wrapList(items: string[], width: number): string {
 }
 
 const EXIT_CODES_HELP = `
-Exit codes: ${wrapList(exitCodeList().map((c) => `${c.exit} ${c.meaning}`), 88)}.
+Exit codes: ${wrapList(
+  exitCodeList().map((c) => `${c.exit} ${c.meaning}`),
+  88,
+)}.
 
 Password: SINKI_PASSWORD, --password-file or --password-command; otherwise asked on the terminal.
 Store: -s/--store or SINKI_STORE; a remote store (read-only here) is rclone:REMOTE:PATH.`;
@@ -48,10 +51,16 @@ function buildProgram(): Command {
     .option('--rclone <path>', 'the rclone binary (default: $SINKI_RCLONE or rclone on PATH); RCLONE_CONFIG is honoured')
     .option('--cache-dir <dir>', 'local cache: ciphertext ranges of remote stores, and chunks mounts left to compress (default ~/.cache/sinki)')
     .option('--cache-max-size <size>', 'cap of that cache (default 1G; 0 disables it)')
-    .option('--key <id>', 'open the store with this key file only (its name in keys/, as "sinki key list" shows); else the key used last here is tried first, then at most 20')
+    .option(
+      '--key <id>',
+      'open the store with this key file only (its name in keys/, as "sinki key list" shows); else the key used last here is tried first, then at most 20',
+    )
     .option('--progress', 'show progress also when stderr is not a terminal (a line every 2 s); on a terminal it is shown anyway')
     .option('-q, --quiet', 'no progress lines')
-    .option('--allow-rollback', 'use a store that is older than its generations say or than this machine has seen it (put back from an old copy): warn and go on')
+    .option(
+      '--allow-rollback',
+      'use a store that is older than its generations say or than this machine has seen it (put back from an old copy): warn and go on',
+    )
     .addHelpText('after', EXIT_CODES_HELP)
     .exitOverride()
     .configureOutput({ outputError: (str, write) => write(`sinki: ${str.replace(/^error: /, '').trimEnd()} (see --help)\n`) });

@@ -18,13 +18,29 @@ export interface RunMetrics {
 
 const METRICS: ReadonlyArray<{ name: string; help: string; value: (m: RunMetrics) => number | undefined }> = [
   { name: 'sinki_last_run_timestamp_seconds', help: 'When the last run of the command ended (Unix time).', value: (m) => m.finishedAt },
-  { name: 'sinki_last_success_timestamp_seconds', help: 'When the last successful run of the command ended (Unix time).', value: (m) => (m.ok ? m.finishedAt : undefined) },
+  {
+    name: 'sinki_last_success_timestamp_seconds',
+    help: 'When the last successful run of the command ended (Unix time).',
+    value: (m) => (m.ok ? m.finishedAt : undefined),
+  },
   { name: 'sinki_last_run_success', help: '1 if the last run of the command succeeded, else 0.', value: (m) => (m.ok ? 1 : 0) },
   { name: 'sinki_last_run_exit_code', help: 'Exit code of the last run of the command.', value: (m) => m.exitCode },
   { name: 'sinki_last_run_duration_seconds', help: 'How long the last run of the command took.', value: (m) => m.durationSeconds },
-  { name: 'sinki_last_run_bytes', help: 'Bytes the last run handled: backed up (backup), sent (push), freed (prune), read (check --read-data).', value: (m) => m.bytes },
-  { name: 'sinki_last_run_files', help: 'Files the last run handled: backed up (backup), sent (push), packs deleted (prune), packs checked (check).', value: (m) => m.files },
-  { name: 'sinki_last_run_errors', help: 'Errors the last run met: unreadable files (backup), problems found (check), damaged remote objects (push).', value: (m) => m.errors },
+  {
+    name: 'sinki_last_run_bytes',
+    help: 'Bytes the last run handled: backed up (backup), sent (push), freed (prune), read (check --read-data).',
+    value: (m) => m.bytes,
+  },
+  {
+    name: 'sinki_last_run_files',
+    help: 'Files the last run handled: backed up (backup), sent (push), packs deleted (prune), packs checked (check).',
+    value: (m) => m.files,
+  },
+  {
+    name: 'sinki_last_run_errors',
+    help: 'Errors the last run met: unreadable files (backup), problems found (check), damaged remote objects (push).',
+    value: (m) => m.errors,
+  },
 ];
 
 const escapeLabel = (v: string): string => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');

@@ -36,7 +36,37 @@ const SWITCHES: Readonly<Record<string, string>> = {
  * Options that are mount(8)'s, fstab's or systemd's business, or the kernel's defaults for a FUSE
  * mount anyway: accepted and dropped.
  */
-const IGNORED = new Set(['rw', 'defaults', 'auto', 'noauto', 'user', 'nouser', 'users', 'owner', 'group', 'nofail', '_netdev', 'nodev', 'nosuid', 'dev', 'suid', 'exec', 'noexec', 'async', 'atime', 'noatime', 'relatime', 'norelatime', 'strictatime', 'diratime', 'nodiratime', 'lazytime', 'nolazytime', 'loud', 'silent']);
+const IGNORED = new Set([
+  'rw',
+  'defaults',
+  'auto',
+  'noauto',
+  'user',
+  'nouser',
+  'users',
+  'owner',
+  'group',
+  'nofail',
+  '_netdev',
+  'nodev',
+  'nosuid',
+  'dev',
+  'suid',
+  'exec',
+  'noexec',
+  'async',
+  'atime',
+  'noatime',
+  'relatime',
+  'norelatime',
+  'strictatime',
+  'diratime',
+  'nodiratime',
+  'lazytime',
+  'nolazytime',
+  'loud',
+  'silent',
+]);
 
 const isIgnored = (name: string): boolean => IGNORED.has(name) || name.startsWith('x-') || name.startsWith('comment=');
 
@@ -63,7 +93,8 @@ export function helperCommand(argv: readonly string[], env: { SINKI_PASSWORD?: s
       if (value === undefined) throw new SinkiError('USAGE', 'mount.fuse.sinki: -o needs a value');
       options.push(...splitMountOptions(value));
     } else if (a.startsWith('-o') && a.length > 2) options.push(...splitMountOptions(a.slice(2)));
-    else if (a === '-t' || a === '-N') i++; // the type (fuse.sinki); a mount namespace (newer mount(8)s), which is mount's business
+    else if (a === '-t' || a === '-N')
+      i++; // the type (fuse.sinki); a mount namespace (newer mount(8)s), which is mount's business
     else if (/^-[sfnvi]+$/.test(a)) {
       sloppy ||= a.includes('s');
       fake ||= a.includes('f');

@@ -96,9 +96,15 @@ export function registerMount(program: Command): void {
     .option('--snapshot-every <duration>', 'take a snapshot of the live tree this often (e.g. 1h)')
     .option('--no-snapshot-on-unmount', 'do not take a snapshot when unmounting')
     .option('--commit-delay <duration>', 'commit this long after the last change', '1s')
-    .option('--no-deferred-compression', 'compress every chunk before storing it, even when writes outrun the compressor (slower writes; by default such chunks are stored uncompressed and compressed when writes pause or at unmount)')
+    .option(
+      '--no-deferred-compression',
+      'compress every chunk before storing it, even when writes outrun the compressor (slower writes; by default such chunks are stored uncompressed and compressed when writes pause or at unmount)',
+    )
     .option('--no-big-writes', "diagnostic: keep libfuse's 4 KiB write calls (to measure what big writes gain)")
-    .option('--trace-ops <file>', 'diagnostic: append a line per FUSE operation to FILE (start ms since mount, duration ms, operation, result, path): what a program asked of the mount and how long each answer took')
+    .option(
+      '--trace-ops <file>',
+      'diagnostic: append a line per FUSE operation to FILE (start ms since mount, duration ms, operation, result, path): what a program asked of the mount and how long each answer took',
+    )
     .option('--no-patched-fuse-native', 'diagnostic: use the shipped fuse-native even when the patched one is built (what a machine without it gets)')
     .action(
       action(async (ctx, mountpoint: string, flags: MountFlags) => {
@@ -129,27 +135,38 @@ export function registerMount(program: Command): void {
         try {
           // What is wrong with the mountpoint is said before the store is opened or locked.
           await prepareMountpoint(resolve(mountpoint), log);
-          await ctx.withStore('mount', false, async (repo, lock) => {
-            const lockExclusively = (): Promise<StoreLock> => StoreLock.acquire(repo.backend, true, 'mount: free uncompressed copies', { besides: lock });
-            const { CompressionBacklog } = await import('../fuse/backlog.js');
-            const backlog = CompressionBacklog.forStore(ctx.cacheRoot(), repo.config.id);
-            const session = await MountSession.start(repo, { ...cfg, lockExclusively, asOneCommit: (fn) => lock.asOneCommit(fn), backlog, storeRequests: () => ctx.counted });
-            const stop = (): void => void session.stop();
-            process.on('SIGINT', stop);
-            process.on('SIGTERM', stop);
-            process.on('SIGHUP', stop);
-            const mode = cfg.snapshot ? `snapshot ${cfg.snapshot}, read-only` : cfg.readOnly || !repo.backend.writable ? 'read-only' : 'read-write';
-            log(`mounted ${repo.backend.location} at ${resolve(mountpoint)} (${mode}); Ctrl-C or "sinki umount ${mountpoint}" to unmount`);
-            if (isChild) {
-              process.send!({ ok: true });
-              process.disconnect();
-            }
-            await session.done;
-            process.off('SIGINT', stop);
-            process.off('SIGTERM', stop);
-            process.off('SIGHUP', stop);
-            log(`unmounted ${resolve(mountpoint)}`);
-          }, { password, ownSignals: true, repo: { treesOnCallingThread: true }, role: liveWriter ? 'live-writer' : undefined });
+          await ctx.withStore(
+            'mount',
+            false,
+            async (repo, lock) => {
+              const lockExclusively = (): Promise<StoreLock> => StoreLock.acquire(repo.backend, true, 'mount: free uncompressed copies', { besides: lock });
+              const { CompressionBacklog } = await import('../fuse/backlog.js');
+              const backlog = CompressionBacklog.forStore(ctx.cacheRoot(), repo.config.id);
+              const session = await MountSession.start(repo, {
+                ...cfg,
+                lockExclusively,
+                asOneCommit: (fn) => lock.asOneCommit(fn),
+                backlog,
+                storeRequests: () => ctx.counted,
+              });
+              const stop = (): void => void session.stop();
+              process.on('SIGINT', stop);
+              process.on('SIGTERM', stop);
+              process.on('SIGHUP', stop);
+              const mode = cfg.snapshot ? `snapshot ${cfg.snapshot}, read-only` : cfg.readOnly || !repo.backend.writable ? 'read-only' : 'read-write';
+              log(`mounted ${repo.backend.location} at ${resolve(mountpoint)} (${mode}); Ctrl-C or "sinki umount ${mountpoint}" to unmount`);
+              if (isChild) {
+                process.send!({ ok: true });
+                process.disconnect();
+              }
+              await session.done;
+              process.off('SIGINT', stop);
+              process.off('SIGTERM', stop);
+              process.off('SIGHUP', stop);
+              log(`unmounted ${resolve(mountpoint)}`);
+            },
+            { password, ownSignals: true, repo: { treesOnCallingThread: true }, role: liveWriter ? 'live-writer' : undefined },
+          );
         } catch (err) {
           if (isChild) process.send!({ ok: false, error: (err as Error).message, code: (err as SinkiError).exitCode ?? exitCodeOf('FATAL') });
           throw err;
@@ -165,7 +182,8 @@ export function registerMount(program: Command): void {
     .option('--json', 'print as JSON')
     .action(
       action(async (ctx, mountpoint: string, flags: { json?: boolean }) => {
-        const say = (how: 'unmounted' | 'cleared-stale', text: string): void => (flags.json ? printJson({ type: 'umount', mountpoint: resolve(mountpoint), result: how }) : void process.stdout.write(text));
+        const say = (how: 'unmounted' | 'cleared-stale', text: string): void =>
+          flags.json ? printJson({ type: 'umount', mountpoint: resolve(mountpoint), result: how }) : void process.stdout.write(text);
         // The mount seals what is dirty and commits (it does not wait for the compressor): seconds,
         // longer only for a large write buffer on a slow disk. No time limit: the answer comes, or
         // the connection closes with the mount process.
@@ -173,7 +191,9 @@ export function registerMount(program: Command): void {
         const asked = Date.now();
         const waiting = setInterval(() => {
           const s = Math.round((Date.now() - asked) / 1000);
-          status.update(`umount: waiting ${s} s for the mount at ${resolve(mountpoint)} to seal and commit what is still in its write buffer (its log says what it does)`);
+          status.update(
+            `umount: waiting ${s} s for the mount at ${resolve(mountpoint)} to seal and commit what is still in its write buffer (its log says what it does)`,
+          );
         }, 1000);
         const reply = await sendControl(mountpointSocketPath(ctx.controlDir(), mountpoint), { op: 'unmount' }, null).finally(() => {
           clearInterval(waiting);
@@ -184,7 +204,10 @@ export function registerMount(program: Command): void {
           return;
         }
         if (reply && !reply.ok) throw new SinkiError('FATAL', `unmount failed: ${reply.error}`);
-        const stale = await fs.stat(mountpoint).then(() => false, (err: NodeJS.ErrnoException) => err.code === 'ENOTCONN');
+        const stale = await fs.stat(mountpoint).then(
+          () => false,
+          (err: NodeJS.ErrnoException) => err.code === 'ENOTCONN',
+        );
         if (!stale && !(await isMountPoint(mountpoint))) {
           throw new SinkiError('NOT_FOUND', `nothing is mounted at ${mountpoint}`);
         }
@@ -201,10 +224,20 @@ export function registerMount(program: Command): void {
     .option('--json', 'print as JSON')
     .action(
       action(async (ctx, flags: { tag: string[]; json?: boolean }) => {
-        const say = (id: string, byMount: boolean): void => (flags.json ? printJson({ type: 'snapshot', id, short_id: id.slice(0, 12), taken_by_mount: byMount }) : void process.stdout.write(`snapshot ${id.slice(0, 12)} saved${byMount ? ' (taken by the running mount)' : ''}\n`));
-        const config = parseStoreConfig((await ctx.backend().read(CONFIG_FILE).catch(() => {
-          throw new SinkiError('NOT_A_STORE', `${ctx.storeLocation()} is not a sinki store`);
-        })).toString());
+        const say = (id: string, byMount: boolean): void =>
+          flags.json
+            ? printJson({ type: 'snapshot', id, short_id: id.slice(0, 12), taken_by_mount: byMount })
+            : void process.stdout.write(`snapshot ${id.slice(0, 12)} saved${byMount ? ' (taken by the running mount)' : ''}\n`);
+        const config = parseStoreConfig(
+          (
+            await ctx
+              .backend()
+              .read(CONFIG_FILE)
+              .catch(() => {
+                throw new SinkiError('NOT_A_STORE', `${ctx.storeLocation()} is not a sinki store`);
+              })
+          ).toString(),
+        );
         const reply = await sendControl(storeSocketPath(ctx.controlDir(), config.id), { op: 'snapshot', tags: flags.tag });
         if (reply && !reply.ok) throw new SinkiError('FATAL', `the mount could not take the snapshot: ${reply.error}`);
         if (reply?.ok) {

@@ -19,7 +19,10 @@ export interface MountStatus {
 
 async function statusOf(controlDir: string, mountpoint: string, options: string): Promise<MountStatus> {
   const readOnly = options.split(',').includes('ro');
-  const stale = await fs.stat(mountpoint).then(() => false, (err: NodeJS.ErrnoException) => err.code === 'ENOTCONN');
+  const stale = await fs.stat(mountpoint).then(
+    () => false,
+    (err: NodeJS.ErrnoException) => err.code === 'ENOTCONN',
+  );
   if (stale) return { mountpoint, read_only: readOnly, state: 'stale', pid: null, write_sizes: null };
   const reply = await sendControl(mountpointSocketPath(controlDir, mountpoint), { op: 'status' }, 2000).catch(() => null);
   if (!reply?.ok) return { mountpoint, read_only: readOnly, state: 'silent', pid: null, write_sizes: null };
@@ -30,7 +33,9 @@ async function statusOf(controlDir: string, mountpoint: string, options: string)
 export function registerMounts(program: Command): void {
   program
     .command('mounts')
-    .description('list the sinki mounts of this machine: read-only or read-write, and whether each mount process answers (else stale: clear it with "sinki umount")')
+    .description(
+      'list the sinki mounts of this machine: read-only or read-write, and whether each mount process answers (else stale: clear it with "sinki umount")',
+    )
     .option('--json', 'print as JSON')
     .action(
       action(async (ctx, flags: { json?: boolean }) => {
@@ -39,7 +44,12 @@ export function registerMounts(program: Command): void {
         if (flags.json) return printJson(all);
         if (all.length === 0) process.stdout.write('no sinki mounts\n');
         for (const m of all) {
-          const how = m.state === 'answering' ? `pid ${m.pid}` : m.state === 'stale' ? 'stale: its process is gone; clear it with "sinki umount"' : 'not answering (another user\'s mount, or busy)';
+          const how =
+            m.state === 'answering'
+              ? `pid ${m.pid}`
+              : m.state === 'stale'
+                ? 'stale: its process is gone; clear it with "sinki umount"'
+                : "not answering (another user's mount, or busy)";
           process.stdout.write(`${m.mountpoint}  ${m.read_only ? 'ro' : 'rw'}  ${how}\n`);
         }
       }),

@@ -58,8 +58,14 @@ function promptHidden(prompt: string): Promise<string> {
     };
     const onData = (data: Buffer): void => {
       for (const ch of data.toString('utf8')) {
-        if (ch === '\r' || ch === '\n') return done();
-        if (ch === '\u0003') return done(new SinkiError('USAGE', 'interrupted'));
+        if (ch === '\r' || ch === '\n') {
+          done();
+          return;
+        }
+        if (ch === '\u0003') {
+          done(new SinkiError('USAGE', 'interrupted'));
+          return;
+        }
         if (ch === '\u007f' || ch === '\b') input = input.slice(0, -1);
         else input += ch;
       }

@@ -95,14 +95,18 @@ export class ProgressLine {
     const rate = elapsed > 0 ? p.bytesDone / elapsed : 0;
     const eta = p.bytesTotal && rate > 0 ? (p.bytesTotal - p.bytesDone) / rate : Number.NaN;
     if (this.mode === 'json') {
-      process.stdout.write(`${JSON.stringify({ type: 'progress', files_done: p.filesDone, bytes_done: p.bytesDone, files_total: p.filesTotal ?? null, bytes_total: p.bytesTotal ?? null, bytes_per_second: Math.round(rate), eta_seconds: Number.isFinite(eta) ? Math.round(eta) : null })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ type: 'progress', files_done: p.filesDone, bytes_done: p.bytesDone, files_total: p.filesTotal ?? null, bytes_total: p.bytesTotal ?? null, bytes_per_second: Math.round(rate), eta_seconds: Number.isFinite(eta) ? Math.round(eta) : null })}\n`,
+      );
       return;
     }
     if (!this.line.live) return;
     const pct = p.bytesTotal ? ` ${Math.min(100, (100 * p.bytesDone) / Math.max(1, p.bytesTotal)).toFixed(1)}%` : '';
     const of = p.filesTotal !== undefined ? `/${p.filesTotal}` : '';
     const ofBytes = p.bytesTotal !== undefined ? ` / ${formatBytes(p.bytesTotal)}` : '';
-    this.line.update(`${this.verb}${pct}  ${p.filesDone}${of} files  ${formatBytes(p.bytesDone)}${ofBytes}  ${formatBytes(rate)}/s  ETA ${formatDuration(eta)}  ${formatDuration(elapsed)} elapsed`);
+    this.line.update(
+      `${this.verb}${pct}  ${p.filesDone}${of} files  ${formatBytes(p.bytesDone)}${ofBytes}  ${formatBytes(rate)}/s  ETA ${formatDuration(eta)}  ${formatDuration(elapsed)} elapsed`,
+    );
   }
 
   done(): void {

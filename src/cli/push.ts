@@ -25,8 +25,11 @@ export function registerPush(program: Command): void {
     .option('--bwlimit <limit>', 'bandwidth limit in rclone syntax: 10M, or a timetable such as "08:00,512k 19:00,10M"')
     .option('--transfers <n>', 'files uploaded in parallel (rclone default 4)')
     .option('--dry-run', 'show what would be sent; send nothing')
-    .option('--delete', 'also delete remote files the local store no longer has (after the new state is up); key files removed here are removed there on every push')
-    .option('--verify', "check every remote pack, index and snapshot: its SHA-256 must equal its name")
+    .option(
+      '--delete',
+      'also delete remote files the local store no longer has (after the new state is up); key files removed here are removed there on every push',
+    )
+    .option('--verify', 'check every remote pack, index and snapshot: its SHA-256 must equal its name')
     .option('--json', 'machine-readable progress and summary');
   reportOptions(cmd).action(
     action(async (ctx, remote: string, flags: PushFlags & ReportFlags) => withRunReport('push', ctx, flags, (rec) => runPush(ctx, remote, flags, rec))),
@@ -44,32 +47,64 @@ async function runPush(ctx: CliContext, remote: string, flags: PushFlags, rec: R
   daemon.catch(() => undefined); // reported where it is awaited (or moot when the store cannot be opened)
   const started = Date.now();
   try {
-    return await ctx.withStore('push', false, async (repo) => {
-      const status = StatusLine.choose(Boolean(flags.json));
-      const report = await push(await daemon, repo.backend.location, remote, {
-        ...options,
-        keys: repo.keys,
-        onStats: (phase, s) => {
-          if (flags.json) printJson({ type: 'progress', phase, bytes: s.bytes, total_bytes: s.totalBytes, bytes_per_second: Math.round(s.speed), eta_seconds: s.eta, transfers: s.transfers, total_transfers: s.totalTransfers });
-          else status.update(`push ${phase}: ${formatBytes(s.bytes)} / ${formatBytes(s.totalBytes)}  ${s.transfers}/${s.totalTransfers} files  ${formatBytes(s.speed)}/s  ETA ${formatDuration(s.eta ?? Number.NaN)}  ${formatDuration((Date.now() - started) / 1000)} elapsed`);
-        },
-      });
-      status.done();
-      const bytes = report.phases.reduce((a, p) => a + p.bytes, 0);
-      const files = report.phases.reduce((a, p) => a + p.transfers, 0);
-      const summary = { type: 'summary', remote, dry_run: Boolean(flags.dryRun), bytes, files, phases: report.phases, verified: report.verified ?? null, duration_ms: Date.now() - started };
-      rec.record({ bytes, files, errors: report.verified?.bad.length ?? 0, summary });
-      if (flags.json) printJson(summary);
-      else {
-        process.stdout.write(`${flags.dryRun ? 'would push' : 'pushed'} ${files} files, ${formatBytes(bytes)} to ${remote} in ${formatDuration((Date.now() - started) / 1000)}\n`);
-        if (report.verified) process.stdout.write(`verified ${report.verified.objects} remote objects: ${report.verified.bad.length ? `${report.verified.bad.length} DAMAGED` : 'all match their names'}\n`);
-      }
-      if (report.verified?.bad.length) {
-        for (const b of report.verified.bad) process.stderr.write(`sinki: remote ${b} does not match its name (damaged in transit or on the remote)\n`);
-        return exitCodeOf('CORRUPT');
-      }
-      return EXIT_OK;
-    }, { repo: { skipIndex: true } });
+    return await ctx.withStore(
+      'push',
+      false,
+      async (repo) => {
+        const status = StatusLine.choose(Boolean(flags.json));
+        const report = await push(await daemon, repo.backend.location, remote, {
+          ...options,
+          keys: repo.keys,
+          onStats: (phase, s) => {
+            if (flags.json)
+              printJson({
+                type: 'progress',
+                phase,
+                bytes: s.bytes,
+                total_bytes: s.totalBytes,
+                bytes_per_second: Math.round(s.speed),
+                eta_seconds: s.eta,
+                transfers: s.transfers,
+                total_transfers: s.totalTransfers,
+              });
+            else
+              status.update(
+                `push ${phase}: ${formatBytes(s.bytes)} / ${formatBytes(s.totalBytes)}  ${s.transfers}/${s.totalTransfers} files  ${formatBytes(s.speed)}/s  ETA ${formatDuration(s.eta ?? Number.NaN)}  ${formatDuration((Date.now() - started) / 1000)} elapsed`,
+              );
+          },
+        });
+        status.done();
+        const bytes = report.phases.reduce((a, p) => a + p.bytes, 0);
+        const files = report.phases.reduce((a, p) => a + p.transfers, 0);
+        const summary = {
+          type: 'summary',
+          remote,
+          dry_run: Boolean(flags.dryRun),
+          bytes,
+          files,
+          phases: report.phases,
+          verified: report.verified ?? null,
+          duration_ms: Date.now() - started,
+        };
+        rec.record({ bytes, files, errors: report.verified?.bad.length ?? 0, summary });
+        if (flags.json) printJson(summary);
+        else {
+          process.stdout.write(
+            `${flags.dryRun ? 'would push' : 'pushed'} ${files} files, ${formatBytes(bytes)} to ${remote} in ${formatDuration((Date.now() - started) / 1000)}\n`,
+          );
+          if (report.verified)
+            process.stdout.write(
+              `verified ${report.verified.objects} remote objects: ${report.verified.bad.length ? `${report.verified.bad.length} DAMAGED` : 'all match their names'}\n`,
+            );
+        }
+        if (report.verified?.bad.length) {
+          for (const b of report.verified.bad) process.stderr.write(`sinki: remote ${b} does not match its name (damaged in transit or on the remote)\n`);
+          return exitCodeOf('CORRUPT');
+        }
+        return EXIT_OK;
+      },
+      { repo: { skipIndex: true } },
+    );
   } finally {
     (await daemon.catch(() => null))?.close();
   }

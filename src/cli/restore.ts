@@ -10,7 +10,9 @@ import { ProgressLine } from './progress.js';
 export function registerRestore(program: Command): void {
   program
     .command('restore')
-    .description('restore a snapshot into TARGET; every byte is verified; run again after an interruption, it resumes (files already there with the same size and time are kept, partial files removed); other existing files are kept unless --overwrite')
+    .description(
+      'restore a snapshot into TARGET; every byte is verified; run again after an interruption, it resumes (files already there with the same size and time are kept, partial files removed); other existing files are kept unless --overwrite',
+    )
     .argument('<snapshot>', 'snapshot id prefix or "latest"')
     .argument('<target>', 'folder to restore into (created if missing)')
     .option('--include <path>', 'restore only this path of the snapshot (repeatable)', collect, [])
@@ -37,13 +39,26 @@ export function registerRestore(program: Command): void {
             },
           }).finally(stopWorkers);
           progress.done();
-          if (flags.json) printJson({ type: 'summary', snapshot_id: snap.id, files: result.files, bytes: result.bytes, skipped: result.skipped, skipped_bytes: result.skippedBytes, failed: result.failed });
+          if (flags.json)
+            printJson({
+              type: 'summary',
+              snapshot_id: snap.id,
+              files: result.files,
+              bytes: result.bytes,
+              skipped: result.skipped,
+              skipped_bytes: result.skippedBytes,
+              failed: result.failed,
+            });
           else {
             const kept = result.skipped > 0 ? ` (${result.skipped} files, ${formatBytes(result.skippedBytes)} already there, kept)` : '';
-            process.stdout.write(`restored ${result.files} files, ${formatBytes(result.bytes)} from snapshot ${snap.id.slice(0, 12)} to ${resolve(target)}${kept}\n`);
+            process.stdout.write(
+              `restored ${result.files} files, ${formatBytes(result.bytes)} from snapshot ${snap.id.slice(0, 12)} to ${resolve(target)}${kept}\n`,
+            );
           }
           if (result.failed > 0) {
-            process.stderr.write(`sinki: ${result.failed} entries could not be restored${result.corrupt ? ` (${result.corrupt} damaged in the store; run "sinki check --read-data")` : ''}\n`);
+            process.stderr.write(
+              `sinki: ${result.failed} entries could not be restored${result.corrupt ? ` (${result.corrupt} damaged in the store; run "sinki check --read-data")` : ''}\n`,
+            );
             return exitCodeOf(result.corrupt > 0 ? 'CORRUPT' : 'PARTIAL');
           }
           return EXIT_OK;

@@ -19,7 +19,10 @@ export const DEFAULT_HOOK_TIMEOUT = '60s';
 
 export function reportOptions(cmd: Command): Command {
   return cmd
-    .option('--metrics-file <path>', 'write Prometheus textfile-collector metrics of this run (time, duration, bytes, files, errors) to this file, atomically; other commands\' metrics in it are kept')
+    .option(
+      '--metrics-file <path>',
+      "write Prometheus textfile-collector metrics of this run (time, duration, bytes, files, errors) to this file, atomically; other commands' metrics in it are kept",
+    )
     .option('--on-success <cmd>', 'run this through /bin/sh when the command succeeds, with the summary JSON on its stdin (see docs/JSON.md, "hooks")')
     .option('--on-failure <cmd>', 'likewise when it fails')
     .option('--hook-timeout <duration>', 'stop a hook that runs longer than this', DEFAULT_HOOK_TIMEOUT);
@@ -60,7 +63,12 @@ export interface HookSummary {
  * command's exit code (or its error) is what it would have been without them; a hook or metrics
  * file that fails is one warning line. Flags are checked before the body runs.
  */
-export async function withRunReport(command: string, ctx: CliContext, flags: ReportFlags, body: (rec: RunRecorder) => Promise<number | void>): Promise<number | void> {
+export async function withRunReport(
+  command: string,
+  ctx: CliContext,
+  flags: ReportFlags,
+  body: (rec: RunRecorder) => Promise<number | void>,
+): Promise<number | void> {
   const hookTimeoutMs = parseDuration(flags.hookTimeout, '--hook-timeout');
   if (flags.metricsFile) await checkMetricsFile(flags.metricsFile);
   const started = new Date();

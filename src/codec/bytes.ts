@@ -27,7 +27,10 @@ export class ByteWriter {
   }
 
   big(n: bigint): void {
-    if (n <= 0x1fffffffffffffn) return this.uint(Number(n));
+    if (n <= 0x1fffffffffffffn) {
+      this.uint(Number(n));
+      return;
+    }
     while (n >= 0x80n) {
       this.byte(Number(n & 0x7fn) | 0x80);
       n >>= 7n;
@@ -36,7 +39,7 @@ export class ByteWriter {
   }
 
   signed(n: bigint): void {
-    this.big(n >= 0n ? n << 1n : ((-n) << 1n) - 1n);
+    this.big(n >= 0n ? n << 1n : (-n << 1n) - 1n);
   }
 
   bytes(b: Buffer): void {

@@ -18,5 +18,12 @@ export function compressBlob(length: number, fileWants: boolean, policy: Compres
 
 /** "jpg,.PNG, mp4" → ["jpg","png","mp4"] */
 export function parseExtList(text: string): string[] {
-  return [...new Set(text.split(/[\s,]+/).map((e) => e.replace(/^\./, '').toLowerCase()).filter(Boolean))];
+  return [
+    ...new Set(
+      text
+        .split(/[\s,]+/)
+        .map((e) => e.replace(/^\./, '').toLowerCase())
+        .filter(Boolean),
+    ),
+  ];
 }

@@ -5,14 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { SinkiError } from '../errors.js';
 import type { XzEngine } from './xz.js';
 import { Slots } from './slots.js';
-import {
-  ExactLengthSink,
-  XZ_CHECK_CRC64,
-  assertExpectedLength,
-  assertPreset,
-  assertXzCrc64Header,
-  corruptXz,
-} from './xz-format.js';
+import { ExactLengthSink, XZ_CHECK_CRC64, assertExpectedLength, assertPreset, assertXzCrc64Header, corruptXz } from './xz-format.js';
 
 /**
  * The typed face of lzma-native's native `Stream` (src/lzma-stream.cpp, 8.x). We drive it directly
@@ -28,11 +21,7 @@ interface NativeLzmaStream {
   setBufsize(size: number): number;
   code(chunk: Buffer | null, async: boolean): void;
   resetUnderlying(): void;
-  bufferHandler: (
-    buf: Buffer | null | undefined,
-    processedChunks: number | undefined,
-    err: Error | null | undefined,
-  ) => void;
+  bufferHandler: (buf: Buffer | null | undefined, processedChunks: number | undefined, err: Error | null | undefined) => void;
 }
 
 interface LzmaNativeModule {

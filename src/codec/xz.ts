@@ -38,9 +38,7 @@ export function xzEngineByName(name: string): XzEngine {
   if (!engine) {
     throw new SinkiError(
       'FATAL',
-      name === 'lzma-native-system'
-        ? 'xz engine lzma-native-system is not built; run native-deps/build-lzma-system.sh'
-        : `xz engine ${name} is not available`,
+      name === 'lzma-native-system' ? 'xz engine lzma-native-system is not built; run native-deps/build-lzma-system.sh' : `xz engine ${name} is not available`,
     );
   }
   return engine;

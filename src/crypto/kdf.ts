@@ -155,7 +155,8 @@ export function kdfBeyondLimits(params: KdfParams): string | null {
     return params.iterations > PBKDF2_MAX_ITERATIONS ? `${params.iterations} PBKDF2 iterations, above the limit of ${PBKDF2_MAX_ITERATIONS}` : null;
   }
   const { N, r, p } = params;
-  if (scryptMemory(N, r) > SCRYPT_MAX_MEMORY) return `scrypt N=${N} r=${r}: ${formatMiB(scryptMemory(N, r))} of memory, above the limit of ${formatMiB(SCRYPT_MAX_MEMORY)}`;
+  if (scryptMemory(N, r) > SCRYPT_MAX_MEMORY)
+    return `scrypt N=${N} r=${r}: ${formatMiB(scryptMemory(N, r))} of memory, above the limit of ${formatMiB(SCRYPT_MAX_MEMORY)}`;
   if (N * r * p > SCRYPT_MAX_WORK) return `scrypt N=${N} r=${r} p=${p}: N·r·p above the limit of ${SCRYPT_MAX_WORK}`;
   return null;
 }

@@ -44,8 +44,17 @@ export async function checkPrivateDir(dir: string, create: boolean): Promise<boo
   if (!st) return false;
   const uid = process.getuid?.() ?? 0;
   if (!st.isDirectory() || st.uid !== uid || (st.mode & 0o077) !== 0) {
-    const what = st.isSymbolicLink() ? 'a symlink' : !st.isDirectory() ? 'not a folder' : st.uid !== uid ? `owned by uid ${st.uid}` : `open to others (mode ${(st.mode & 0o777).toString(8)})`;
-    throw new SinkiError('FATAL', `the mount control folder ${dir} is ${what}, so it cannot be trusted; remove it (or set XDG_RUNTIME_DIR to a private folder)`);
+    const what = st.isSymbolicLink()
+      ? 'a symlink'
+      : !st.isDirectory()
+        ? 'not a folder'
+        : st.uid !== uid
+          ? `owned by uid ${st.uid}`
+          : `open to others (mode ${(st.mode & 0o777).toString(8)})`;
+    throw new SinkiError(
+      'FATAL',
+      `the mount control folder ${dir} is ${what}, so it cannot be trusted; remove it (or set XDG_RUNTIME_DIR to a private folder)`,
+    );
   }
   return true;
 }
@@ -68,7 +77,8 @@ export async function serveControl(paths: string[], handle: (req: ControlRequest
       }
       handle(req).then(
         (result) => socket.end(`${JSON.stringify({ ok: true, result } satisfies ControlReply)}\n`),
-        (err: unknown) => socket.end(`${JSON.stringify({ ok: false, error: (err as Error).message, code: (err as { code?: string }).code } satisfies ControlReply)}\n`),
+        (err: unknown) =>
+          socket.end(`${JSON.stringify({ ok: false, error: (err as Error).message, code: (err as { code?: string }).code } satisfies ControlReply)}\n`),
       );
     });
     socket.on('error', () => undefined);

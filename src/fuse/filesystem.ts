@@ -77,7 +77,12 @@ export class SinkiFilesystem implements FsOps {
     private readonly versions: VersionsDir | null = null,
   ) {
     const now = nowNs();
-    this.snapshotsNode = new DirNode({ mode: 0o555, uid: 0, gid: 0, mtimeNs: now, ctimeNs: now }, null, true, this.trees.inodes.claim(root.ino, SNAPSHOTS_NAME));
+    this.snapshotsNode = new DirNode(
+      { mode: 0o555, uid: 0, gid: 0, mtimeNs: now, ctimeNs: now },
+      null,
+      true,
+      this.trees.inodes.claim(root.ino, SNAPSHOTS_NAME),
+    );
   }
 
   get openHandles(): number {
@@ -171,7 +176,18 @@ export class SinkiFilesystem implements FsOps {
     const size = node.type === 'file' ? node.size : node.type === 'symlink' ? Buffer.byteLength(node.target) : DIR_SIZE;
     const blocks = node.type === 'file' ? blocksFor(node.dataBytes()) : node.type === 'dir' ? blocksFor(DIR_SIZE) : 0;
     const nlink = node.type === 'dir' ? 2 + (this.loadedSubdirCount(node) ?? (await this.subdirCount(node))) : 1;
-    return { ino: node.ino, mode: typeBits(node) | m.mode, uid: m.uid, gid: m.gid, size, blocks, nlink, atimeNs: m.mtimeNs, mtimeNs: m.mtimeNs, ctimeNs: m.ctimeNs };
+    return {
+      ino: node.ino,
+      mode: typeBits(node) | m.mode,
+      uid: m.uid,
+      gid: m.gid,
+      size,
+      blocks,
+      nlink,
+      atimeNs: m.mtimeNs,
+      mtimeNs: m.mtimeNs,
+      ctimeNs: m.ctimeNs,
+    };
   }
 
   /** Each subfolder's ".." links to its parent: find and others rely on st_nlink = 2 + subfolders. */
@@ -420,7 +436,16 @@ export class SinkiFilesystem implements FsOps {
     // A remote store has no local file system to report: an empty one is what df can show.
     if (!this.hooks.storeIsLocal) return { bsize: 4096, frsize: 4096, blocks: 0, bfree: 0, bavail: 0, files: 0, ffree: 0, namemax: NAME_MAX };
     const s = await fs.statfs(this.hooks.storePath);
-    return fitStatfs({ bsize: s.bsize, frsize: s.bsize, blocks: s.blocks, bfree: s.bfree, bavail: s.bavail, files: s.files, ffree: s.ffree, namemax: NAME_MAX });
+    return fitStatfs({
+      bsize: s.bsize,
+      frsize: s.bsize,
+      blocks: s.blocks,
+      bfree: s.bfree,
+      bavail: s.bavail,
+      files: s.files,
+      ffree: s.ffree,
+      namemax: NAME_MAX,
+    });
   }
 
   async access(path: string, mode: number): Promise<void> {

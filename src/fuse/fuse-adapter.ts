@@ -31,7 +31,10 @@ const fsErrors = new Map<string, FsError>();
  */
 export function fsError(name: keyof typeof constants.errno): FsError {
   let err = fsErrors.get(name);
-  if (!err) fsErrors.set(name, (err = new FsError(constants.errno[name], name)));
+  if (!err) {
+    err = new FsError(constants.errno[name], name);
+    fsErrors.set(name, err);
+  }
   return err;
 }
 
@@ -243,7 +246,12 @@ export async function mountFuse(mountpoint: string, ops: FsOps, options: MountOp
     getattr: plain('getattr', async (p: string) => toStat(await ops.getattr(p))),
     readdir: (p: string, cb: (code: number, names?: string[], stats?: Array<Record<string, unknown>>) => void): void => {
       ops.readdir(p).then(
-        (entries) => cb(0, entries.map((e) => e.name), entries.map(entryStat)),
+        (entries) =>
+          cb(
+            0,
+            entries.map((e) => e.name),
+            entries.map(entryStat),
+          ),
         (err: unknown) => cb(fail('readdir', p, err)),
       );
     },

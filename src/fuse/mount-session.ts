@@ -143,7 +143,10 @@ export class MountSession {
     const other = this.readOnly ? null : await sendControl(storeSocketPath(cfg.controlDir, repo.config.id), { op: 'status' }, 5000);
     if (other) {
       const holder = other.ok ? (other.result as { mountpoint?: string; pid?: number }) : {};
-      throw new SinkiError('LOCKED', `this store is already mounted read-write${holder.mountpoint ? ` at ${holder.mountpoint}` : ''} by pid ${holder.pid ?? '?'} on this host; mount it --read-only, or unmount the other`);
+      throw new SinkiError(
+        'LOCKED',
+        `this store is already mounted read-write${holder.mountpoint ? ` at ${holder.mountpoint}` : ''} by pid ${holder.pid ?? '?'} on this host; mount it --read-only, or unmount the other`,
+      );
     }
     const cache = new ChunkCache(repo, cfg.cacheSize);
     if (!this.readOnly && cfg.deferCompression) {
@@ -158,7 +161,8 @@ export class MountSession {
       });
       await this.recompressor.checkRoom();
       for (const id of (await cfg.backlog?.load()) ?? []) if (repo.isStoredRaw(id)) this.recompressor.add(id);
-      if (this.recompressor.waiting > 0) cfg.log(`${this.recompressor.waiting} chunks left uncompressed by an earlier mount are compressed while this one is idle`);
+      if (this.recompressor.waiting > 0)
+        cfg.log(`${this.recompressor.waiting} chunks left uncompressed by an earlier mount are compressed while this one is idle`);
     }
     if (!this.readOnly) this.keeper = new SpaceKeeper(repo);
     this.io = new FileIo(repo, cache, repo.config.chunkSize, cfg.writeBuffer, this.recompressor, (id) => this.keeper?.superseded(id));
@@ -180,16 +184,24 @@ export class MountSession {
       const latest = (await repo.listSnapshots()).at(-1);
       this.lastSnapshotTree = latest?.tree ?? null;
     }
-    this.fs = new SinkiFilesystem(root, this.trees, this.io, this.snapshots, this.mutex, {
-      storePath: repo.backend.location,
-      storeIsLocal: repo.backend.writable,
-      changed: () => this.markDirty(),
-      released: (bytes) => this.keeper?.released(bytes),
-      roomToWrite: () => this.roomToWrite(),
-      commitNow: async () => {
-        await this.commit();
+    this.fs = new SinkiFilesystem(
+      root,
+      this.trees,
+      this.io,
+      this.snapshots,
+      this.mutex,
+      {
+        storePath: repo.backend.location,
+        storeIsLocal: repo.backend.writable,
+        changed: () => this.markDirty(),
+        released: (bytes) => this.keeper?.released(bytes),
+        roomToWrite: () => this.roomToWrite(),
+        commitNow: async () => {
+          await this.commit();
+        },
       },
-    }, new VersionsDir(repo, inodes));
+      new VersionsDir(repo, inodes),
+    );
     this.fuse = await mountFuse(cfg.mountpoint, this.fs, {
       readOnly: this.readOnly,
       bigWrites: cfg.bigWrites,
@@ -198,8 +210,11 @@ export class MountSession {
       trace: cfg.traceFile === undefined ? undefined : await openTrace(cfg.traceFile),
     });
     if (this.fuse.fuseNative !== 'patched') {
-      const why = this.fuse.fuseNative === 'stale-patch' ? 'built from an older patch' : cfg.patchedFuseNative ? 'not built' : 'not used (--no-patched-fuse-native)';
-      cfg.log(`the patched fuse-native is ${why}: mtimes set by cp -a, rsync -a and touch -d are lost, and times are whole milliseconds (native-deps/build-fuse-native-patched.sh)`);
+      const why =
+        this.fuse.fuseNative === 'stale-patch' ? 'built from an older patch' : cfg.patchedFuseNative ? 'not built' : 'not used (--no-patched-fuse-native)';
+      cfg.log(
+        `the patched fuse-native is ${why}: mtimes set by cp -a, rsync -a and touch -d are lost, and times are whole milliseconds (native-deps/build-fuse-native-patched.sh)`,
+      );
     }
     // Once a second: is there still room to store chunks raw, and is the mount still there?
     // `fusermount -u` or a file manager's eject ends the FUSE loop without telling JavaScript: notice
@@ -216,7 +231,10 @@ export class MountSession {
     if (!this.readOnly) sockets.push(storeSocketPath(cfg.controlDir, repo.config.id));
     this.control = await serveControl(sockets, (req) => this.onControl(req));
     if (cfg.snapshotEveryMs && !this.readOnly) {
-      this.snapshotTimer = setInterval(() => void this.snapshot(['auto']).catch((err: Error) => cfg.log(`automatic snapshot failed: ${err.message}`)), cfg.snapshotEveryMs);
+      this.snapshotTimer = setInterval(
+        () => void this.snapshot(['auto']).catch((err: Error) => cfg.log(`automatic snapshot failed: ${err.message}`)),
+        cfg.snapshotEveryMs,
+      );
     }
   }
 
@@ -270,8 +288,11 @@ export class MountSession {
         if (round) this.logFreed(round);
         return tidySessionOutput(this.repo, { moveBudget: UNMOUNT_MOVE_BUDGET, sealState: (round?.packsDeleted ?? 0) > 0 });
       });
-      if (tidy.bytesFreed > 0) this.cfg.log(`compressed ${recompressor?.recompressed ?? 0} chunks; freed ${(tidy.bytesFreed / 2 ** 20).toFixed(1)} MiB of uncompressed copies`);
-      const merged = [tidy.packsDeleted > 1 ? `${tidy.packsDeleted} packs` : '', tidy.segmentsMerged > 1 ? `${tidy.segmentsMerged} index segments` : ''].filter(Boolean);
+      if (tidy.bytesFreed > 0)
+        this.cfg.log(`compressed ${recompressor?.recompressed ?? 0} chunks; freed ${(tidy.bytesFreed / 2 ** 20).toFixed(1)} MiB of uncompressed copies`);
+      const merged = [tidy.packsDeleted > 1 ? `${tidy.packsDeleted} packs` : '', tidy.segmentsMerged > 1 ? `${tidy.segmentsMerged} index segments` : ''].filter(
+        Boolean,
+      );
       if (merged.length > 0) this.cfg.log(`merged this session's ${merged.join(' and ')}`);
     } finally {
       await lock.release();
@@ -405,7 +426,8 @@ export class MountSession {
       }
       try {
         await keeper.learnSnapshots();
-        const round = (): Promise<RoundReport> => this.mutex.run(() => this.oneCommit(async () => keeper.round(await this.commitHeld(), limits, this.fs.openChunkIds())));
+        const round = (): Promise<RoundReport> =>
+          this.mutex.run(() => this.oneCommit(async () => keeper.round(await this.commitHeld(), limits, this.fs.openChunkIds())));
         this.logFreed(this.recompressor ? await this.recompressor.hold(round) : await round());
       } finally {
         await lock.release();
@@ -418,7 +440,9 @@ export class MountSession {
   private logFreed(report: RoundReport): void {
     if (report.bytesFreed === 0) return;
     const mib = (n: number): string => (n / 2 ** 20).toFixed(1);
-    this.cfg.log(`freed ${mib(report.bytesFreed)} MiB no longer used (${report.packsDeleted} packs; ${mib(report.bytesMoved)} MiB moved, ${report.ms} ms); the store's data is now ${mib(report.bytesBefore - report.bytesFreed)} MiB`);
+    this.cfg.log(
+      `freed ${mib(report.bytesFreed)} MiB no longer used (${report.packsDeleted} packs; ${mib(report.bytesMoved)} MiB moved, ${report.ms} ms); the store's data is now ${mib(report.bytesBefore - report.bytesFreed)} MiB`,
+    );
   }
 
   async snapshot(tags: string[]): Promise<string> {

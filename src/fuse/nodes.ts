@@ -128,5 +128,13 @@ export function nodeFromTree(n: TreeNode, readOnly: boolean, parentIno: number, 
   const meta: Meta = { mode: n.mode, uid: n.uid, gid: n.gid, mtimeNs: storedNs(n.mtimeNs), ctimeNs: storedNs(n.ctimeNs ?? n.mtimeNs) };
   if (n.type === 'dir') return new DirNode(meta, n.subtree ?? null, readOnly, ino);
   if (n.type === 'symlink') return new LinkNode(ino, meta, n.target ?? '');
-  return new FileNode(ino, meta, n.size, (n.chunks ?? []).map(([id, len]) => [id, len]), n.name, readOnly, n.sha256);
+  return new FileNode(
+    ino,
+    meta,
+    n.size,
+    (n.chunks ?? []).map(([id, len]) => [id, len]),
+    n.name,
+    readOnly,
+    n.sha256,
+  );
 }

@@ -39,7 +39,11 @@ export class Recompressor {
     const free = await this.repo.backend.freeBytes().catch(() => null);
     const allowed = free === null || free >= this.options.minFreeBytes;
     if (allowed !== this.deferAllowed) {
-      this.options.log(allowed ? 'the store has room again: chunks may be stored uncompressed while the compressor is busy' : `less than ${Math.round(this.options.minFreeBytes / 2 ** 30)} GiB free where the store lives: every chunk is compressed before it is stored`);
+      this.options.log(
+        allowed
+          ? 'the store has room again: chunks may be stored uncompressed while the compressor is busy'
+          : `less than ${Math.round(this.options.minFreeBytes / 2 ** 30)} GiB free where the store lives: every chunk is compressed before it is stored`,
+      );
     }
     this.deferAllowed = allowed;
   }

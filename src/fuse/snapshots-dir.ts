@@ -41,7 +41,12 @@ export class SnapshotsDir {
     for (const [name, snap] of snapshotNames(await this.repo.listSnapshots())) {
       const existing = this.byName.get(name);
       const ns = BigInt(Date.parse(snap.time)) * 1_000_000n;
-      next.set(name, existing && existing.subtree === snap.tree ? existing : new DirNode({ mode: 0o555, uid: 0, gid: 0, mtimeNs: ns, ctimeNs: ns }, snap.tree, true, this.inodes.claim(0, `.snapshots/${name}`)));
+      next.set(
+        name,
+        existing && existing.subtree === snap.tree
+          ? existing
+          : new DirNode({ mode: 0o555, uid: 0, gid: 0, mtimeNs: ns, ctimeNs: ns }, snap.tree, true, this.inodes.claim(0, `.snapshots/${name}`)),
+      );
     }
     this.byName = next;
     this.loadedAt = Date.now();

@@ -135,7 +135,13 @@ export class SpaceKeeper {
     this.unusedSinceRound = 0;
     this.indexedAtLastRound = plan.bytesIndexed - plan.bytesToFree;
     this.unusedAtLastRound = plan.bytesUnused - plan.bytesToFree;
-    return { bytesFreed: plan.bytesToFree, packsDeleted: plan.deletePacks.length + plan.repackPacks.length, bytesMoved: plan.bytesToMove, bytesBefore: plan.bytesIndexed, ms: Date.now() - started };
+    return {
+      bytesFreed: plan.bytesToFree,
+      packsDeleted: plan.deletePacks.length + plan.repackPacks.length,
+      bytesMoved: plan.bytesToMove,
+      bytesBefore: plan.bytesIndexed,
+      ms: Date.now() - started,
+    };
   }
 
   /**

@@ -3,7 +3,7 @@ import type { TreeNode } from '../repo/tree.js';
 import type { FileIo } from './file-io.js';
 import type { InodeTable } from './inodes.js';
 import { ReaderTurns } from './reader-turns.js';
-import { DirEntries, DirNode, FileNode, nodeFromTree } from './nodes.js';
+import { DirEntries, type DirNode, nodeFromTree } from './nodes.js';
 
 /** save lets readers in after this many entries of a folder (a few ms). */
 const READER_TURN_ENTRIES = 1024;
@@ -63,10 +63,24 @@ export class TreeStore {
     for (const [name, node] of await this.children(dir)) {
       await turns.step();
       if (isUnlinkedOpenFile(name)) continue;
-      const base = { name, mode: node.meta.mode, uid: node.meta.uid, gid: node.meta.gid, mtimeNs: node.meta.mtimeNs.toString(), ctimeNs: node.meta.ctimeNs.toString() };
+      const base = {
+        name,
+        mode: node.meta.mode,
+        uid: node.meta.uid,
+        gid: node.meta.gid,
+        mtimeNs: node.meta.mtimeNs.toString(),
+        ctimeNs: node.meta.ctimeNs.toString(),
+      };
       if (node.type === 'dir') nodes.push({ ...base, type: 'dir', size: 0, subtree: await this.save(node, changed, turns, storedOnly) });
       else if (node.type === 'symlink') nodes.push({ ...base, type: 'symlink', size: 0, target: node.target });
-      else nodes.push({ ...base, type: 'file', size: node.size, chunks: await this.io.storedChunks(node, storedOnly), ...(node.sha256 ? { sha256: node.sha256 } : {}) });
+      else
+        nodes.push({
+          ...base,
+          type: 'file',
+          size: node.size,
+          chunks: await this.io.storedChunks(node, storedOnly),
+          ...(node.sha256 ? { sha256: node.sha256 } : {}),
+        });
     }
     dir.subtree = await this.repo.saveTree({ nodes });
     changed.delete(dir);

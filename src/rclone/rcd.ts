@@ -98,7 +98,14 @@ export class RcloneDaemon {
     const body = JSON.stringify(params);
     return new Promise((resolve, reject) => {
       const req = request(
-        { host: '127.0.0.1', port: this.port, path: `/${method}`, method: 'POST', agent: this.agent, headers: { authorization: this.auth, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        {
+          host: '127.0.0.1',
+          port: this.port,
+          path: `/${method}`,
+          method: 'POST',
+          agent: this.agent,
+          headers: { authorization: this.auth, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (d: Buffer) => chunks.push(d));

@@ -35,7 +35,10 @@ export function remoteJoin(remote: string, path: string): string {
 
 /** rclone's own message from its stderr (JSON log lines or plain), the last error it reported. */
 export function rcloneErrorMessage(stderr: string): string {
-  const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const messages = lines.map((l) => {
     if (!l.startsWith('{')) return l;
     try {
@@ -46,7 +49,10 @@ export function rcloneErrorMessage(stderr: string): string {
     }
   });
   const errors = messages.filter((m) => m && /error|fail|denied|not found|couldn't|unauthor|quota|refused|timeout/i.test(m));
-  return (errors.at(-1) ?? messages.filter(Boolean).at(-1) ?? 'rclone failed').replace(/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d /, '').replace(/^(ERROR|CRITICAL|Failed to \w+( with \d+ errors?: last error was)?:?)\s*:?\s*/i, '').trim();
+  return (errors.at(-1) ?? messages.filter(Boolean).at(-1) ?? 'rclone failed')
+    .replace(/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d /, '')
+    .replace(/^(ERROR|CRITICAL|Failed to \w+( with \d+ errors?: last error was)?:?)\s*:?\s*/i, '')
+    .trim();
 }
 
 /** rclone's stats object (a `--use-json-log` stats line's, or the rc API's core/stats answer). */
@@ -106,7 +112,14 @@ let pdeathsigRefused = false;
 function findSetpriv(): Promise<string | null> {
   setpriv ??= (async () => {
     for (const p of SETPRIV_PATHS) {
-      if (await fs.access(p, constants.X_OK).then(() => true, () => false)) return (setprivPath = p);
+      const runnable = await fs.access(p, constants.X_OK).then(
+        () => true,
+        () => false,
+      );
+      if (runnable) {
+        setprivPath = p;
+        return p;
+      }
     }
     return null;
   })();

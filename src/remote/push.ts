@@ -118,7 +118,15 @@ async function pushFrom(daemon: RcloneDaemon, storePath: string, metadataPath: s
   }
 }
 
-async function pushWithGenerations(daemon: RcloneDaemon, storePath: string, metadataPath: string, remote: string, name: string, genDir: string, o: PushOptions): Promise<PushReport> {
+async function pushWithGenerations(
+  daemon: RcloneDaemon,
+  storePath: string,
+  metadataPath: string,
+  remote: string,
+  name: string,
+  genDir: string,
+  o: PushOptions,
+): Promise<PushReport> {
   const staging = remoteJoin(remote, name);
   const genPhase = PUSH_PHASES.find((p) => p.sealedForRemote)!;
   const remoteGens = o.keys ? await sealRemoteGeneration(daemon, metadataPath, remote, genDir, o.keys, Boolean(o.delete)) : null;
@@ -126,7 +134,9 @@ async function pushWithGenerations(daemon: RcloneDaemon, storePath: string, meta
     const params = phase.staged
       ? { srcFs: phase.sealedForRemote ? genDir : metadataPath, dstFs: staging, ...(phase.mutable ? {} : { _config: { CompareDest: [remote] } }) }
       : { srcFs: storePath, dstFs: remote };
-    const done = await daemon.transfer('sync/copy', { ...params, _filter: { FilterRule: phaseRules(phase) } }, `copy to ${remote}`, (s) => o.onStats?.(phase.name, s));
+    const done = await daemon.transfer('sync/copy', { ...params, _filter: { FilterRule: phaseRules(phase) } }, `copy to ${remote}`, (s) =>
+      o.onStats?.(phase.name, s),
+    );
     return { name: phase.name, bytes: done.bytes, transfers: done.transfers };
   };
   // Nothing in the staging folder is visible, so every phase goes up at once (the daemon's bandwidth
@@ -134,7 +144,12 @@ async function pushWithGenerations(daemon: RcloneDaemon, storePath: string, meta
   // complete, one phase after the other. Folders that killed pushes left are cleared meanwhile.
   // A listing or purge that fails beside the uploads is tried once more after them; a second failure
   // leaves the folders to the next push.
-  const cleared: Promise<boolean> = o.dryRun ? Promise.resolve(true) : removeStaleRemoteStaging(daemon, remote, false).then(() => true, () => false);
+  const cleared: Promise<boolean> = o.dryRun
+    ? Promise.resolve(true)
+    : removeStaleRemoteStaging(daemon, remote, false).then(
+        () => true,
+        () => false,
+      );
   const [reports, clearedBeside] = await settled(Promise.all(PUSH_PHASES.map((p) => settledValue(copy(p)))), cleared);
   const failed = reports.find((r): r is { error: unknown } => 'error' in r);
   if (failed) throw failed.error;
@@ -213,10 +228,19 @@ async function writeGeneration(genDir: string, g: { name: string; file: Buffer }
  * the remote equal. With `deleting` (push --delete), the first one marks what the deletions will
  * remove, and `after()` gives the one to place when they are done.
  */
-async function sealRemoteGeneration(daemon: RcloneDaemon, metadataPath: string, remote: string, genDir: string, keys: Subkeys, deleting: boolean): Promise<{ first: string; after: () => { name: string; file: Buffer } }> {
+async function sealRemoteGeneration(
+  daemon: RcloneDaemon,
+  metadataPath: string,
+  remote: string,
+  genDir: string,
+  keys: Subkeys,
+  deleting: boolean,
+): Promise<{ first: string; after: () => { name: string; file: Buffer } }> {
   const localGen = join(metadataPath, GENERATIONS_DIR);
   const local = await newestIn(keys, { list: () => localNames(localGen), read: (n) => fs.readFile(join(localGen, n)) });
-  const [remoteGens = [], remoteIndex = [], remoteSnapshots = []] = await Promise.all([GENERATIONS_DIR, INDEX_DIR, SNAPSHOTS_DIR].map((dir) => remoteNames(daemon, remote, dir)));
+  const [remoteGens = [], remoteIndex = [], remoteSnapshots = []] = await Promise.all(
+    [GENERATIONS_DIR, INDEX_DIR, SNAPSHOTS_DIR].map((dir) => remoteNames(daemon, remote, dir)),
+  );
   const index = (await localNames(join(metadataPath, INDEX_DIR))).filter(isObjectId);
   const snapshots = (await localNames(join(metadataPath, SNAPSHOTS_DIR))).filter(isObjectId);
   const head = await fs.readFile(join(metadataPath, HEAD_REF)).catch((err: NodeJS.ErrnoException) => {
@@ -267,7 +291,11 @@ async function renameIntoPlace(daemon: RcloneDaemon, staging: string, remote: st
   const _config = { IgnoreTimes: true };
   for (const phase of phases) {
     const files = staged.filter((path) => phaseOfPath(path) === phase);
-    await Promise.all(files.map((path) => daemon.call('operations/movefile', { srcFs: staging, srcRemote: path, dstFs: remote, dstRemote: path, _config }, `moveto in ${remote}`)));
+    await Promise.all(
+      files.map((path) =>
+        daemon.call('operations/movefile', { srcFs: staging, srcRemote: path, dstFs: remote, dstRemote: path, _config }, `moveto in ${remote}`),
+      ),
+    );
   }
 }
 

@@ -51,7 +51,11 @@ export async function ownerGone(name: string, host: string = hostname()): Promis
   const owner = parseStagingName(name);
   if (!owner || owner.host !== hostTag(host)) return null;
   // A lock record with the current time: only the process test decides (a push may run for hours).
-  return isStale({ host, pid: owner.pid, time: new Date().toISOString(), exclusive: false, purpose: 'push', ...(owner.started !== '0' ? { started: owner.started } : {}) }, Date.now(), host);
+  return isStale(
+    { host, pid: owner.pid, time: new Date().toISOString(), exclusive: false, purpose: 'push', ...(owner.started !== '0' ? { started: owner.started } : {}) },
+    Date.now(),
+    host,
+  );
 }
 
 /**
@@ -71,7 +75,13 @@ export async function removeStaleLocalStaging(storePath: string): Promise<string
     }
     if (!gone) continue;
     // A read-only store (nobody writes it meanwhile) keeps what it has.
-    if (await fs.rm(path, { recursive: true, force: true }).then(() => true, () => false)) removed.push(name);
+    if (
+      await fs.rm(path, { recursive: true, force: true }).then(
+        () => true,
+        () => false,
+      )
+    )
+      removed.push(name);
   }
   return removed;
 }

@@ -307,7 +307,13 @@ export class BlobIndex {
   }
 
   private entryOf(r: number): IndexEntry {
-    return { packId: this.packOf(r), kind: this.kindOf(r), offset: this.word(r, OFFSET_WORD), length: this.word(r, LENGTH_WORD), plainLength: this.word(r, PLAIN_WORD) };
+    return {
+      packId: this.packOf(r),
+      kind: this.kindOf(r),
+      offset: this.word(r, OFFSET_WORD),
+      length: this.word(r, LENGTH_WORD),
+      plainLength: this.word(r, PLAIN_WORD),
+    };
   }
 
   private markRead(r: number, on: boolean): void {
@@ -424,9 +430,16 @@ export class BlobIndex {
       const page = this.pages[r >>> this.pageBits]!;
       const t = (r & this.pageMask) * WORDS;
       if (
-        page[t] === words[w] && page[t + 1] === words[w + 1] && page[t + 2] === words[w + 2] && page[t + 3] === words[w + 3] &&
-        page[t + 4] === words[w + 4] && page[t + 5] === words[w + 5] && page[t + 6] === words[w + 6] && page[t + 7] === words[w + 7]
-      ) return s;
+        page[t] === words[w] &&
+        page[t + 1] === words[w + 1] &&
+        page[t + 2] === words[w + 2] &&
+        page[t + 3] === words[w + 3] &&
+        page[t + 4] === words[w + 4] &&
+        page[t + 5] === words[w + 5] &&
+        page[t + 6] === words[w + 6] &&
+        page[t + 7] === words[w + 7]
+      )
+        return s;
     }
   }
 

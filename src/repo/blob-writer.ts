@@ -180,17 +180,20 @@ export class BlobWriter {
       this.recompressing.delete(id);
       throw err;
     }
-    this.track(true, (async () => {
-      try {
-        const payload = await encodeBlob(plain, true, this.config.compression.preset, this.xz, { compactXz: this.format2 });
-        if (payload[0] === BlobEncoding.Raw) return;
-        this.uploader.add(BlobKind.Data, id, payload, plain.length);
-        this.stats.rawBytesSuperseded += this.indexFiles.index.get(id)?.length ?? 0;
-      } finally {
-        this.recompressing.delete(id);
-      }
-      await this.uploader.publishIfFull();
-    })());
+    this.track(
+      true,
+      (async () => {
+        try {
+          const payload = await encodeBlob(plain, true, this.config.compression.preset, this.xz, { compactXz: this.format2 });
+          if (payload[0] === BlobEncoding.Raw) return;
+          this.uploader.add(BlobKind.Data, id, payload, plain.length);
+          this.stats.rawBytesSuperseded += this.indexFiles.index.get(id)?.length ?? 0;
+        } finally {
+          this.recompressing.delete(id);
+        }
+        await this.uploader.publishIfFull();
+      })(),
+    );
     return true;
   }
 

@@ -7,6 +7,7 @@ import { parsePackPrefix, PACK_PREFIX_LENGTH } from './pack-format.js';
 import { readPackHeader } from './pack-reader.js';
 import { readHead } from './refs.js';
 import type { Repository } from './repository.js';
+import type { Tree } from './tree.js';
 
 export interface CheckOptions {
   readData: boolean;
@@ -48,7 +49,8 @@ export async function checkStore(repo: Repository, options: CheckOptions): Promi
   }
   // An interrupted backup (crash, full disk) leaves packs no index names: garbage, not damage (docs/DESIGN.md, invariant 2).
   const unreferencedPacks = [...onDisk].filter((packId) => !repo.index.hasPack(packId));
-  for (const packId of unreferencedPacks) options.onNote?.(`pack ${packId}: not in the index (unreferenced, e.g. left by an interrupted backup; prune removes it)`);
+  for (const packId of unreferencedPacks)
+    options.onNote?.(`pack ${packId}: not in the index (unreferenced, e.g. left by an interrupted backup; prune removes it)`);
   const badBlobs = new Set<string>();
   let blobsChecked = 0;
   if (options.readData) {
@@ -124,10 +126,17 @@ async function checkPackData(repo: Repository, packId: string, badBlobs: Set<str
 }
 
 /** Every folder of one root (a snapshot, or the mount's live tree) opens, and no file lost a chunk. */
-async function checkTrees(repo: Repository, label: string, root: string, badBlobs: Set<string>, seenTrees: Map<string, boolean>, problem: (m: string) => void): Promise<void> {
+async function checkTrees(
+  repo: Repository,
+  label: string,
+  root: string,
+  badBlobs: Set<string>,
+  seenTrees: Map<string, boolean>,
+  problem: (m: string) => void,
+): Promise<void> {
   const visit = async (treeId: string, path: string): Promise<void> => {
     if (seenTrees.get(treeId) === true) return;
-    let tree;
+    let tree: Tree;
     try {
       if (badBlobs.has(treeId)) throw new SinkiError('CORRUPT', 'its pack is damaged or missing');
       tree = await repo.loadTree(treeId);

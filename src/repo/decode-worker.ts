@@ -42,20 +42,25 @@ parentPort!.on('message', (job: DecodeJob | { stop: true }) => {
     return;
   }
   inFlight++;
-  decode(job).then(
-    (plain) => {
-      // Transfer when the plaintext owns its memory whole; else one copy into memory that can move.
-      const own = plain.byteOffset === 0 && plain.byteLength === plain.buffer.byteLength && plain.buffer instanceof ArrayBuffer;
-      const buffer = own ? (plain.buffer as ArrayBuffer) : new Uint8Array(plain).buffer;
-      const reply: DecodeReply = { seq: job.seq, plain: buffer, length: plain.length };
-      parentPort!.postMessage(reply, [buffer]);
-    },
-    (err: unknown) => {
-      const reply: DecodeReply = { seq: job.seq, error: { message: (err as Error).message ?? String(err), code: err instanceof SinkiError ? err.code : 'FATAL' } };
-      parentPort!.postMessage(reply);
-    },
-  ).finally(() => {
-    inFlight--;
-    stopIfIdle();
-  });
+  decode(job)
+    .then(
+      (plain) => {
+        // Transfer when the plaintext owns its memory whole; else one copy into memory that can move.
+        const own = plain.byteOffset === 0 && plain.byteLength === plain.buffer.byteLength && plain.buffer instanceof ArrayBuffer;
+        const buffer = own ? (plain.buffer as ArrayBuffer) : new Uint8Array(plain).buffer;
+        const reply: DecodeReply = { seq: job.seq, plain: buffer, length: plain.length };
+        parentPort!.postMessage(reply, [buffer]);
+      },
+      (err: unknown) => {
+        const reply: DecodeReply = {
+          seq: job.seq,
+          error: { message: (err as Error).message ?? String(err), code: err instanceof SinkiError ? err.code : 'FATAL' },
+        };
+        parentPort!.postMessage(reply);
+      },
+    )
+    .finally(() => {
+      inFlight--;
+      stopIfIdle();
+    });
 });

@@ -94,7 +94,12 @@ export async function moveUsedPayloads(repo: Repository, packIds: Iterable<strin
   return moved;
 }
 
-export async function collectGarbage(repo: Repository, isUsed: (id: string) => boolean, plan: GarbagePlan, options: { sealState?: boolean } = {}): Promise<void> {
+export async function collectGarbage(
+  repo: Repository,
+  isUsed: (id: string) => boolean,
+  plan: GarbagePlan,
+  options: { sealState?: boolean } = {},
+): Promise<void> {
   const dropped = new Set([...plan.deletePacks, ...plan.repackPacks]);
   if (dropped.size === 0) return;
   await moveUsedPayloads(repo, plan.repackPacks, isUsed);
@@ -106,7 +111,10 @@ export async function collectGarbage(repo: Repository, isUsed: (id: string) => b
   for (const [name, packs] of repo.segmentPacks) {
     if (packs.some((p) => dropped.has(p))) (repo.newIndexSegments.has(name) ? own : others).push(name);
   }
-  for (const [group, isOwn] of [[own, true], [others, false]] as const) {
+  for (const [group, isOwn] of [
+    [own, true],
+    [others, false],
+  ] as const) {
     if (group.length === 0) continue;
     const kept = new Map<string, PackRecord>();
     for (const name of group) {

@@ -73,8 +73,15 @@ export function openGeneration(keys: Subkeys, name: string, file: Buffer): Gener
     throw new SinkiError('CORRUPT', `${what}: damaged (not a generation)`);
   }
   const ok =
-    typeof g === 'object' && g !== null && g.counter === counterOfName(name) && Number.isSafeInteger(g.epoch) && hexList(g.index) && hexList(g.snapshots) &&
-    (g.head === null || (typeof g.head === 'string' && isObjectId(g.head))) && Number.isSafeInteger(g.headSeq) && Array.isArray(g.removing) &&
+    typeof g === 'object' &&
+    g !== null &&
+    g.counter === counterOfName(name) &&
+    Number.isSafeInteger(g.epoch) &&
+    hexList(g.index) &&
+    hexList(g.snapshots) &&
+    (g.head === null || (typeof g.head === 'string' && isObjectId(g.head))) &&
+    Number.isSafeInteger(g.headSeq) &&
+    Array.isArray(g.removing) &&
     g.removing.every((r) => typeof r === 'string');
   if (!ok) throw new SinkiError('CORRUPT', `${what}: damaged (not a generation)`);
   return g as Generation;
@@ -107,11 +114,18 @@ export async function readNewest(store: GenerationStore, onDamaged: (name: strin
   return newestIn(store.keys, source, onDamaged);
 }
 
-export async function newestIn(keys: Subkeys, source: GenerationSource, onDamaged: (name: string, err: SinkiError) => void = () => undefined): Promise<NewestState | null> {
+export async function newestIn(
+  keys: Subkeys,
+  source: GenerationSource,
+  onDamaged: (name: string, err: SinkiError) => void = () => undefined,
+): Promise<NewestState | null> {
   // A writer removes its own older generation after writing a newer one: a file listed a moment
   // ago may be gone. Listing again then finds the newer one.
   for (let attempt = 0; ; attempt++) {
-    const all = (await source.list()).map((name) => ({ name, counter: counterOfName(name) })).filter((x): x is { name: string; counter: number } => x.counter !== null).sort((a, b) => a.counter - b.counter);
+    const all = (await source.list())
+      .map((name) => ({ name, counter: counterOfName(name) }))
+      .filter((x): x is { name: string; counter: number } => x.counter !== null)
+      .sort((a, b) => a.counter - b.counter);
     const readable: Array<{ name: string; g: Generation }> = [];
     let vanished = false;
     for (let i = all.length - 1; i >= 0; i--) {
@@ -127,7 +141,15 @@ export async function newestIn(keys: Subkeys, source: GenerationSource, onDamage
     }
     if (vanished && attempt < 3) continue;
     if (readable.length === 0) return null;
-    const state: NewestState = { counter: readable[0]!.g.counter, epoch: 0, index: new Set(), snapshots: new Set(), heads: new Set(), headSeq: 0, removing: new Set() };
+    const state: NewestState = {
+      counter: readable[0]!.g.counter,
+      epoch: 0,
+      index: new Set(),
+      snapshots: new Set(),
+      heads: new Set(),
+      headSeq: 0,
+      removing: new Set(),
+    };
     for (const { g } of readable) {
       state.epoch = Math.max(state.epoch, g.epoch);
       state.headSeq = Math.max(state.headSeq, g.headSeq);
@@ -168,7 +190,10 @@ function headSeqOf(keys: Subkeys, bytes: Buffer): number | null {
  * A generation sealed for a copy of the store (a push's remote), from what that copy will hold:
  * `counter` above every generation there and here, this store's epoch, and its refs/head file.
  */
-export function generationFor(keys: Subkeys, fields: { counter: number; epoch: number; index: Iterable<string>; snapshots: Iterable<string>; head: Buffer | null; removing?: string[] }): { name: string; file: Buffer } {
+export function generationFor(
+  keys: Subkeys,
+  fields: { counter: number; epoch: number; index: Iterable<string>; snapshots: Iterable<string>; head: Buffer | null; removing?: string[] },
+): { name: string; file: Buffer } {
   const g: Generation = {
     counter: fields.counter,
     epoch: fields.epoch,
@@ -236,10 +261,12 @@ export async function findRollback(store: GenerationStore, remembered: number | 
   const problems: string[] = [];
   const newest = await readNewest(store, (name, err) => problems.push(`generation file gen/${name} is damaged (${err.message})`));
   if (!newest) {
-    if (remembered !== undefined && problems.length === 0) problems.push(`its generation files are gone, but this machine has seen generation ${remembered} there`);
+    if (remembered !== undefined && problems.length === 0)
+      problems.push(`its generation files are gone, but this machine has seen generation ${remembered} there`);
     return { problems, newest };
   }
-  if (remembered !== undefined && newest.counter < remembered) problems.push(`its newest generation is ${newest.counter}, but this machine has seen generation ${remembered} there`);
+  if (remembered !== undefined && newest.counter < remembered)
+    problems.push(`its newest generation is ${newest.counter}, but this machine has seen generation ${remembered} there`);
   const { backend, keys } = store;
   const short = (id: string): string => id.slice(0, 12);
 
@@ -248,7 +275,8 @@ export async function findRollback(store: GenerationStore, remembered: number | 
   // A missing index segment is left to the reads and to check, which name the blobs it took along,
   // and to "sinki repair index", which rebuilds it from the packs: a rollback of index/ alone only
   // loses blobs, and one that brings back pruned segments is caught below.
-  for (const id of newest.snapshots) if (!snapshots.has(id) && !newest.removing.has(`snapshots/${id}`)) problems.push(`snapshot ${short(id)} of generation ${newest.counter} is gone`);
+  for (const id of newest.snapshots)
+    if (!snapshots.has(id) && !newest.removing.has(`snapshots/${id}`)) problems.push(`snapshot ${short(id)} of generation ${newest.counter} is gone`);
 
   for (const id of snapshots) {
     if (newest.snapshots.has(id) || newest.removing.has(`snapshots/${id}`)) continue;

@@ -45,7 +45,8 @@ export class IndexFiles {
         this.segmentPacks.set(name, this.index.addSegment(openFile(this.keys, FileKind.Index, bytes, what), what, this.compact));
       } catch (err) {
         if (onDamaged && isSinkiError(err, 'CORRUPT')) onDamaged(what, err);
-        else if (isSinkiError(err, 'CORRUPT')) throw new SinkiError('CORRUPT', `${err.message}; rebuild it from the packs with "sinki repair index"`, { cause: err });
+        else if (isSinkiError(err, 'CORRUPT'))
+          throw new SinkiError('CORRUPT', `${err.message}; rebuild it from the packs with "sinki repair index"`, { cause: err });
         else throw err;
       }
     }
@@ -57,7 +58,10 @@ export class IndexFiles {
     const name = sha256Hex(file);
     await this.backend.write(indexPath(name), file);
     if (own) this.newSegments.set(name, records);
-    this.segmentPacks.set(name, records.map((r) => r.packId));
+    this.segmentPacks.set(
+      name,
+      records.map((r) => r.packId),
+    );
     return name;
   }
 

@@ -60,7 +60,12 @@ export function unlockOrder<T extends { id: string; file: KeyFile }>(keys: reado
 }
 
 /** Finds the key file the password opens. */
-export async function unlockStore(backend: Backend, repoId: string, password: Buffer, options: KeyOptions = {}): Promise<{ master: MasterKeys; key: UnlockedKey }> {
+export async function unlockStore(
+  backend: Backend,
+  repoId: string,
+  password: Buffer,
+  options: KeyOptions = {},
+): Promise<{ master: MasterKeys; key: UnlockedKey }> {
   const ids = await listKeyIds(backend);
   if (ids.length === 0) throw new SinkiError('CORRUPT', `${backend.location}: the store has no key files (keys/ is empty)`);
   if (options.only !== undefined) return unlockOnly(backend, repoId, password, options.only, ids, options);
@@ -90,12 +95,22 @@ export async function unlockStore(backend: Backend, repoId: string, password: Bu
   }
   const also = skipped.length ? ` (and ${skipped[0]!.message}${skipped.length > 1 ? `, and ${skipped.length - 1} more` : ''})` : '';
   if (leftOut > 0) {
-    throw new SinkiError('WRONG_PASSWORD', `wrong password for the ${read.length} key files tried; keys/ holds ${ids.length} and sinki tries at most ${MAX_KEY_FILES_TRIED}: name yours with --key ID (its file name in keys/)${also}`);
+    throw new SinkiError(
+      'WRONG_PASSWORD',
+      `wrong password for the ${read.length} key files tried; keys/ holds ${ids.length} and sinki tries at most ${MAX_KEY_FILES_TRIED}: name yours with --key ID (its file name in keys/)${also}`,
+    );
   }
   throw new SinkiError('WRONG_PASSWORD', `wrong password: no key of this store opens with it${also}`);
 }
 
-async function unlockOnly(backend: Backend, repoId: string, password: Buffer, id: string, ids: readonly string[], options: KeyOptions): Promise<{ master: MasterKeys; key: UnlockedKey }> {
+async function unlockOnly(
+  backend: Backend,
+  repoId: string,
+  password: Buffer,
+  id: string,
+  ids: readonly string[],
+  options: KeyOptions,
+): Promise<{ master: MasterKeys; key: UnlockedKey }> {
   if (!ids.includes(id)) throw new SinkiError('NOT_FOUND', `--key ${id}: no key file ${keyPath(id)}`);
   const file = await readKeyFile(backend, id);
   options.onTry?.(id, file);
@@ -121,7 +136,7 @@ export async function listKeys(backend: Backend): Promise<Array<{ id: string; fi
 /** Seals the master keys under a new password into a key file of their own; the data is not touched. */
 export async function addKey(backend: Backend, master: MasterKeys, storeId: string, password: Buffer, kdf: KdfChoice): Promise<KeyFile> {
   const file = await createKeyFile(password, master, await chooseKdfParams(kdf), storeId);
-  await backend.write(keyPath(file.id), Buffer.from(JSON.stringify(file, null, 2) + '\n'));
+  await backend.write(keyPath(file.id), Buffer.from(`${JSON.stringify(file, null, 2)}\n`));
   return file;
 }
 

@@ -139,7 +139,8 @@ export function packFooter(sealedHeaderLength: number): Buffer {
 
 /** From the last 8 bytes of a pack of `fileSize` bytes: where its sealed header is. */
 export function parsePackFooter(footer: Buffer, fileSize: number, name: string): { offset: number; length: number } {
-  if (footer.length !== PACK_FOOTER_LENGTH || !footer.subarray(4).equals(PACK_END_MAGIC)) throw new SinkiError('CORRUPT', `pack ${name}: truncated or damaged (bad footer)`);
+  if (footer.length !== PACK_FOOTER_LENGTH || !footer.subarray(4).equals(PACK_END_MAGIC))
+    throw new SinkiError('CORRUPT', `pack ${name}: truncated or damaged (bad footer)`);
   const length = footer.readUInt32LE(0);
   const offset = fileSize - PACK_FOOTER_LENGTH - length;
   if (offset < PACK_PREFIX_LENGTH) throw new SinkiError('CORRUPT', `pack ${name}: header length out of range`);

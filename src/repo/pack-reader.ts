@@ -9,7 +9,13 @@ export function readPackHeader(keys: Subkeys, bytes: Buffer, packId: string): { 
   const key = keys.packKey(salt);
   if (bytes.length < PACK_PREFIX_LENGTH + PACK_FOOTER_LENGTH) throw new SinkiError('CORRUPT', `pack ${packId}: truncated`);
   const where = parsePackFooter(bytes.subarray(bytes.length - PACK_FOOTER_LENGTH), bytes.length, packId);
-  const header = open(keys.cipher, key, bytes.subarray(where.offset, where.offset + where.length), keys.packHeaderAad(bytes.subarray(0, PACK_PREFIX_LENGTH)), `pack ${packId} header`);
+  const header = open(
+    keys.cipher,
+    key,
+    bytes.subarray(where.offset, where.offset + where.length),
+    keys.packHeaderAad(bytes.subarray(0, PACK_PREFIX_LENGTH)),
+    `pack ${packId} header`,
+  );
   const { entries, end } = decodeEntries(header, 0, `pack ${packId} header`, version >= 2);
   if (end !== header.length) throw new SinkiError('CORRUPT', `pack ${packId} header: trailing bytes`);
   for (const e of entries) {

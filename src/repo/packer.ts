@@ -1,7 +1,17 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { seal, sealPieces } from '../crypto/aead.js';
 import type { PayloadPieces } from '../codec/blob.js';
-import { encodeEntries, packFooter, packPrefix, PACK_FOOTER_LENGTH, PACK_PREFIX_LENGTH, PACK_SALT_LENGTH, PACK_VERSION, type BlobKind, type PackEntry } from './pack-format.js';
+import {
+  encodeEntries,
+  packFooter,
+  packPrefix,
+  PACK_FOOTER_LENGTH,
+  PACK_PREFIX_LENGTH,
+  PACK_SALT_LENGTH,
+  PACK_VERSION,
+  type BlobKind,
+  type PackEntry,
+} from './pack-format.js';
 import type { Subkeys } from './subkeys.js';
 
 export interface FinishedPack {

@@ -51,7 +51,8 @@ export async function planPrune(repo: Repository, options: PruneOptions): Promis
   options.onProgress?.('finding the data snapshots still use');
   const used = await usedBlobIds(repo);
   for (const id of used) {
-    if (!repo.index.has(id)) throw new SinkiError('CORRUPT', `blob ${id} is used but missing from the index; run "sinki check" and repair the store before pruning`);
+    if (!repo.index.has(id))
+      throw new SinkiError('CORRUPT', `blob ${id} is used but missing from the index; run "sinki check" and repair the store before pruning`);
   }
   const g = planGarbage(repo, (id) => used.has(id), { maxUnused: options.maxUnused, moveBudget: Infinity });
   const plan: PrunePlan = {
@@ -102,4 +103,3 @@ export async function executePrune(repo: Repository, plan: PrunePlan, options: P
   for (const packId of [...dropped, ...plan.unindexedPacks]) await repo.backend.remove(packPath(packId));
   await repo.commitState({ exclusive: true });
 }
-

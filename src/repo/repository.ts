@@ -10,7 +10,7 @@ import { IndexFiles, listPacks } from './index-files.js';
 import type { BlobHolder, BlobLoader, ChunkSaver, Recompressing, SnapshotLister, TreeLoader, TreeSaver } from './interfaces.js';
 import { CONFIG_FILE } from './layout.js';
 import { MetadataFiles } from './metadata-files.js';
-import { BlobKind } from './pack-format.js';
+import type { BlobKind } from './pack-format.js';
 import type { WriteStats } from './pack-uploader.js';
 import type { Snapshot, StoredSnapshot } from './snapshot.js';
 import { newStoreConfig, parseStoreConfig, signStoreConfig, verifyStoreConfig, type StoreConfig, type StoreParams } from './store-config.js';
@@ -81,7 +81,13 @@ export class Repository implements BlobHolder, BlobLoader, ChunkSaver, Recompres
   }
 
   /** `options.format`: an older store format, for tests that check such stores still work. */
-  static async init(backend: Backend, password: Buffer, params: StoreParams, kdf: KdfChoice, options: RepositoryOptions & { format?: number } = {}): Promise<Repository> {
+  static async init(
+    backend: Backend,
+    password: Buffer,
+    params: StoreParams,
+    kdf: KdfChoice,
+    options: RepositoryOptions & { format?: number } = {},
+  ): Promise<Repository> {
     if ((await backend.size(CONFIG_FILE)) !== null) throw new SinkiError('EXISTS', `a store already exists at ${backend.location}`);
     const existing = await backend.list('');
     if (existing.length > 0) throw new SinkiError('EXISTS', `${backend.location} is not empty; init needs an empty or new folder`);
@@ -89,7 +95,7 @@ export class Repository implements BlobHolder, BlobLoader, ChunkSaver, Recompres
     const master = newMasterKeys();
     const keys = new Subkeys(master, config.cipher, config.id, config.format >= 2, config.format >= 3);
     const keyFile = await addKey(backend, master, config.id, password, kdf);
-    await backend.write(CONFIG_FILE, Buffer.from(JSON.stringify(signStoreConfig(config, keys.configMacKey()), null, 2) + '\n'));
+    await backend.write(CONFIG_FILE, Buffer.from(`${JSON.stringify(signStoreConfig(config, keys.configMacKey()), null, 2)}\n`));
     await options.keys?.memory?.remember(config.id, keyFile.id);
     const repo = new Repository(backend, config, keys, master, { id: keyFile.id, file: keyFile }, options);
     await repo.commitState();

@@ -21,7 +21,7 @@ export interface RetentionDecision {
 }
 
 export function policyIsEmpty(p: RetentionPolicy): boolean {
-  return !p.last && !p.hourly && !p.daily && !p.weekly && !p.monthly && !p.yearly && !p.withinMs && !(p.tags && p.tags.length);
+  return !p.last && !p.hourly && !p.daily && !p.weekly && !p.monthly && !p.yearly && !p.withinMs && !p.tags?.length;
 }
 
 const pad = (n: number, w = 2): string => String(n).padStart(w, '0');

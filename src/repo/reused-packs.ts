@@ -26,7 +26,10 @@ export class ReusedPacks {
       missing = wanted.find((id) => !present.has(id));
     }
     if (missing) {
-      throw new SinkiError('CORRUPT', `pack ${missing} is missing, but the index names it for data this backup reuses; nothing was saved (run "sinki check", then "sinki repair index")`);
+      throw new SinkiError(
+        'CORRUPT',
+        `pack ${missing} is missing, but the index names it for data this backup reuses; nothing was saved (run "sinki check", then "sinki repair index")`,
+      );
     }
   }
 }

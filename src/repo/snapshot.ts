@@ -49,7 +49,8 @@ export function decodeSnapshot(buf: Buffer, what: string): Snapshot {
   } catch {
     throw new SinkiError('CORRUPT', `${what}: not a snapshot`);
   }
-  if (typeof s !== 'object' || s === null || typeof s.time !== 'string' || typeof s.tree !== 'string' || !Array.isArray(s.paths) || !Array.isArray(s.tags)) throw new SinkiError('CORRUPT', `${what}: not a snapshot`);
+  if (typeof s !== 'object' || s === null || typeof s.time !== 'string' || typeof s.tree !== 'string' || !Array.isArray(s.paths) || !Array.isArray(s.tags))
+    throw new SinkiError('CORRUPT', `${what}: not a snapshot`);
   return s;
 }
 

@@ -28,9 +28,44 @@ export interface StoreConfig {
 }
 
 export const DEFAULT_NO_COMPRESS_EXT = [
-  '7z', 'aac', 'apk', 'avi', 'br', 'bz2', 'docx', 'flac', 'gif', 'gz', 'heic', 'jar', 'jpeg', 'jpg', 'lz', 'lz4', 'lzma',
-  'm4a', 'm4v', 'mkv', 'mov', 'mp3', 'mp4', 'odt', 'ogg', 'opus', 'pdf', 'png', 'pptx', 'rar', 'tgz', 'txz', 'webm',
-  'webp', 'xlsx', 'xz', 'zip', 'zst',
+  '7z',
+  'aac',
+  'apk',
+  'avi',
+  'br',
+  'bz2',
+  'docx',
+  'flac',
+  'gif',
+  'gz',
+  'heic',
+  'jar',
+  'jpeg',
+  'jpg',
+  'lz',
+  'lz4',
+  'lzma',
+  'm4a',
+  'm4v',
+  'mkv',
+  'mov',
+  'mp3',
+  'mp4',
+  'odt',
+  'ogg',
+  'opus',
+  'pdf',
+  'png',
+  'pptx',
+  'rar',
+  'tgz',
+  'txz',
+  'webm',
+  'webp',
+  'xlsx',
+  'xz',
+  'zip',
+  'zst',
 ];
 
 export const DEFAULTS = {
@@ -76,10 +111,21 @@ export function parseStoreConfig(text: string): SignedStoreConfig {
   if (!checksumValid(v)) throw new SinkiError('CORRUPT', 'sinki.json is damaged (checksum mismatch: edited or truncated)');
   const c = v as unknown as SignedStoreConfig;
   const ok =
-    Number.isInteger(c.format) && c.format >= OLDEST_FORMAT && typeof c.id === 'string' && /^[0-9a-f]{32}$/.test(c.id) && isCipherName(c.cipher) &&
-    Number.isInteger(c.chunkSize) && Number.isInteger(c.packSize) && typeof c.cdc === 'object' && c.cdc !== null && typeof c.compression === 'object' &&
-    c.compression !== null && Number.isInteger(c.compression.preset) && Number.isInteger(c.compression.minCompressSize) &&
-    Array.isArray(c.compression.noCompressExt) && typeof c.mac === 'string';
+    Number.isInteger(c.format) &&
+    c.format >= OLDEST_FORMAT &&
+    typeof c.id === 'string' &&
+    /^[0-9a-f]{32}$/.test(c.id) &&
+    isCipherName(c.cipher) &&
+    Number.isInteger(c.chunkSize) &&
+    Number.isInteger(c.packSize) &&
+    typeof c.cdc === 'object' &&
+    c.cdc !== null &&
+    typeof c.compression === 'object' &&
+    c.compression !== null &&
+    Number.isInteger(c.compression.preset) &&
+    Number.isInteger(c.compression.minCompressSize) &&
+    Array.isArray(c.compression.noCompressExt) &&
+    typeof c.mac === 'string';
   if (!ok) throw new SinkiError('CORRUPT', 'sinki.json is damaged (missing or invalid fields)');
   return c;
 }

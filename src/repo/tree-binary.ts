@@ -41,7 +41,7 @@ export function noteDerivedChunk(chunks: Array<[string, number]>, sha256: string
 /** One chunk, the whole file, named by the file's SHA-256 (checked, not assumed). */
 function isDerivedChunk(n: TreeNode, sha: Buffer, idOfSha256: IdOfSha256): boolean {
   const chunks = n.chunks;
-  if (!chunks || chunks.length !== 1 || chunks[0]![1] !== n.size) return false;
+  if (chunks?.length !== 1 || chunks[0]![1] !== n.size) return false;
   const known = derivedLists.get(chunks);
   if (known && known.sha256 === n.sha256 && known.id === chunks[0]![0]) return true;
   return idOfSha256(sha) === chunks[0]![0];
@@ -57,7 +57,11 @@ export function encodeBinaryTree(nodes: readonly TreeNode[], idOfSha256: IdOfSha
     const sha = n.type === 'file' && n.sha256 ? Buffer.from(n.sha256, 'hex') : null;
     const derived = sha !== null && isDerivedChunk(n, sha, idOfSha256);
     const flags =
-      TYPES.indexOf(n.type) | (n.ctimeNs !== undefined ? HAS_CTIME : 0) | (n.inode !== undefined ? HAS_INODE : 0) | (sha ? HAS_SHA256 : 0) | (derived ? DERIVED_CHUNK : 0);
+      TYPES.indexOf(n.type) |
+      (n.ctimeNs !== undefined ? HAS_CTIME : 0) |
+      (n.inode !== undefined ? HAS_INODE : 0) |
+      (sha ? HAS_SHA256 : 0) |
+      (derived ? DERIVED_CHUNK : 0);
     w.byte(flags);
     w.text(n.name);
     w.uint(n.mode);
@@ -94,7 +98,12 @@ export function decodeBinaryTree(buf: Buffer, what: string, idOfSha256: IdOfSha2
   for (let i = 0; i < count; i++) {
     const flags = r.byte();
     const type = TYPES[flags & TYPE_MASK];
-    if (!type || (flags & ~KNOWN_FLAGS) !== 0 || (type !== 'file' && (flags & (HAS_SHA256 | DERIVED_CHUNK)) !== 0) || (flags & DERIVED_CHUNK && !(flags & HAS_SHA256))) {
+    if (
+      !type ||
+      (flags & ~KNOWN_FLAGS) !== 0 ||
+      (type !== 'file' && (flags & (HAS_SHA256 | DERIVED_CHUNK)) !== 0) ||
+      (flags & DERIVED_CHUNK && !(flags & HAS_SHA256))
+    ) {
       throw r.corrupt(`invalid entry flags ${flags}`);
     }
     const name = r.text();
@@ -114,8 +123,7 @@ export function decodeBinaryTree(buf: Buffer, what: string, idOfSha256: IdOfSha2
         const id = idOfSha256(sha);
         node.chunks = [[id, node.size]];
         derivedLists.set(node.chunks, { sha256: node.sha256!, id });
-      }
-      else {
+      } else {
         const n = r.uint();
         if (n > buf.length) throw r.corrupt('truncated');
         node.chunks = [];

@@ -95,7 +95,9 @@ export function decodeTree(buf: Buffer, what: string, idOfSha256?: IdOfSha256): 
   if (!Array.isArray(nodes)) throw new SinkiError('CORRUPT', `${what}: not a tree`);
   for (const n of nodes as TreeNode[]) {
     if (typeof n !== 'object' || n === null || typeof n.name !== 'string') throw new SinkiError('CORRUPT', `${what}: invalid entry name`);
-    const chunksValid = (c: unknown): boolean => Array.isArray(c) && c.every((x) => Array.isArray(x) && typeof x[0] === 'string' && /^[0-9a-f]{64}$/.test(x[0]) && Number.isSafeInteger(x[1]) && x[1] >= 0);
+    const chunksValid = (c: unknown): boolean =>
+      Array.isArray(c) &&
+      c.every((x) => Array.isArray(x) && typeof x[0] === 'string' && /^[0-9a-f]{64}$/.test(x[0]) && Number.isSafeInteger(x[1]) && x[1] >= 0);
     if (n.type === 'dir' ? typeof n.subtree !== 'string' : n.type === 'file' ? !chunksValid(n.chunks) : n.type !== 'symlink' || typeof n.target !== 'string') {
       throw new SinkiError('CORRUPT', `${what}: invalid entry ${quoted(n.name)}`);
     }
@@ -112,9 +114,19 @@ export function sameNodes(a: readonly TreeNode[], b: readonly TreeNode[]): boole
 
 function sameNode(a: TreeNode, b: TreeNode): boolean {
   return (
-    a.name === b.name && a.type === b.type && a.mode === b.mode && a.uid === b.uid && a.gid === b.gid && a.mtimeNs === b.mtimeNs &&
-    a.ctimeNs === b.ctimeNs && a.size === b.size && a.inode === b.inode && a.sha256 === b.sha256 && a.target === b.target &&
-    a.subtree === b.subtree && sameChunks(a.chunks, b.chunks)
+    a.name === b.name &&
+    a.type === b.type &&
+    a.mode === b.mode &&
+    a.uid === b.uid &&
+    a.gid === b.gid &&
+    a.mtimeNs === b.mtimeNs &&
+    a.ctimeNs === b.ctimeNs &&
+    a.size === b.size &&
+    a.inode === b.inode &&
+    a.sha256 === b.sha256 &&
+    a.target === b.target &&
+    a.subtree === b.subtree &&
+    sameChunks(a.chunks, b.chunks)
   );
 }
 

@@ -137,7 +137,10 @@ export class VersionIndex {
     for (const snap of snapshots) {
       for (const { path, node } of await walk(snap.tree)) {
         let entry = found.get(path);
-        if (!entry) found.set(path, (entry = { byKey: new Map(), isDir: node.type === 'dir' }));
+        if (!entry) {
+          entry = { byKey: new Map(), isDir: node.type === 'dir' };
+          found.set(path, entry);
+        }
         // A folder has one "version" per find: where it appears.
         const key = contentKey(node) ?? 'd';
         const v = entry.byKey.get(key);

@@ -22,7 +22,12 @@ export function parseMountTable(text: string): MountEntry[] {
   for (const line of text.split('\n')) {
     const [source, mountpoint, fstype, options] = line.split(' ');
     if (source === undefined || mountpoint === undefined || fstype === undefined) continue;
-    entries.push({ source: unescapeMountField(source), mountpoint: unescapeMountField(mountpoint), fstype: unescapeMountField(fstype), options: options ?? '' });
+    entries.push({
+      source: unescapeMountField(source),
+      mountpoint: unescapeMountField(mountpoint),
+      fstype: unescapeMountField(fstype),
+      options: options ?? '',
+    });
   }
   return entries;
 }

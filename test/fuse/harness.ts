@@ -178,7 +178,9 @@ export async function errCode(p: Promise<unknown>): Promise<string> {
  */
 export async function listing(root: string, opts: { mtimes?: boolean } = {}): Promise<string[]> {
   const format = `%P\t%y\t%m\t%s\t%l\t%U\t%G${opts.mtimes ? '\t%T@' : ''}\n`;
-  const r = await run('find', ['.', '-mindepth', '1', '(', '-path', './.snapshots', '-o', '-path', './.versions', ')', '-prune', '-o', '-printf', format], { cwd: root });
+  const r = await run('find', ['.', '-mindepth', '1', '(', '-path', './.snapshots', '-o', '-path', './.versions', ')', '-prune', '-o', '-printf', format], {
+    cwd: root,
+  });
   if (r.code !== 0) throw new Error(`find in ${root} failed: ${r.stderr}`);
   return r.stdout
     .split('\n')

@@ -78,7 +78,10 @@ describe('mount -t fuse.sinki and fstab lines (mount.fuse.sinki)', () => {
     const mnt = join(store.work, 'fstab');
     await fs.mkdir(mnt);
     const fstab = join(store.work, 'fstab.txt');
-    await fs.writeFile(fstab, `# sinki at boot\n${store.path}  ${mnt}  fuse.sinki  password_file=${passwordFile},ro,noauto,nofail,_netdev,x-systemd.automount,noatime,snapshot=latest  0  0\n`);
+    await fs.writeFile(
+      fstab,
+      `# sinki at boot\n${store.path}  ${mnt}  fuse.sinki  password_file=${passwordFile},ro,noauto,nofail,_netdev,x-systemd.automount,noatime,snapshot=latest  0  0\n`,
+    );
     const r = await mountCmd(['-T', fstab, mnt]);
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
     const m = trackMount(mnt);
@@ -106,8 +109,16 @@ describe('mount -t fuse.sinki and fstab lines (mount.fuse.sinki)', () => {
   it('a password file that cannot be read, or an unknown option, is one line and exit 2; -s (sloppy) ignores unknown options', async () => {
     const mnt = join(store.work, 'bad');
     await fs.mkdir(mnt);
-    expectOneErrorLine(await mountCmd(['-t', 'fuse.sinki', store.path, mnt, '-o', `password_file=${join(store.work, 'missing')}`]), 2, /cannot read --password-file .*missing: ENOENT/);
-    expectOneErrorLine(await mountCmd(['-t', 'fuse.sinki', store.path, mnt, '-o', `password_file=${passwordFile},ro,colour=blue`]), 2, /^sinki: unknown mount option "colour=blue"/);
+    expectOneErrorLine(
+      await mountCmd(['-t', 'fuse.sinki', store.path, mnt, '-o', `password_file=${join(store.work, 'missing')}`]),
+      2,
+      /cannot read --password-file .*missing: ENOENT/,
+    );
+    expectOneErrorLine(
+      await mountCmd(['-t', 'fuse.sinki', store.path, mnt, '-o', `password_file=${passwordFile},ro,colour=blue`]),
+      2,
+      /^sinki: unknown mount option "colour=blue"/,
+    );
     expect(await isMounted(mnt)).toBe(false);
     const sloppy = await mountCmd(['-s', '-t', 'fuse.sinki', store.path, mnt, '-o', `password_file=${passwordFile},ro,colour=blue`]);
     expect({ code: sloppy.code, stderr: sloppy.stderr }).toEqual({ code: 0, stderr: '' });
@@ -134,14 +145,20 @@ describe('mount -t fuse.sinki and fstab lines (mount.fuse.sinki)', () => {
     const credentials = join(store.work, 'credentials');
     await fs.mkdir(credentials);
     await fs.copyFile(passwordFile, join(credentials, 'password'));
-    const argv = execStartArgv(line!, { ...unitDefaults(unit), SINKI_STORE: store.path, SINKI_MOUNTPOINT: mnt, SINKI_MOUNT_OPTIONS: '--commit-delay 100ms', CREDENTIALS_DIRECTORY: credentials });
+    const argv = execStartArgv(line!, {
+      ...unitDefaults(unit),
+      SINKI_STORE: store.path,
+      SINKI_MOUNTPOINT: mnt,
+      SINKI_MOUNT_OPTIONS: '--commit-delay 100ms',
+      CREDENTIALS_DIRECTORY: credentials,
+    });
     const env: NodeJS.ProcessEnv = { ...process.env, SINKI_STORE: store.path };
     delete env.SINKI_PASSWORD;
     const child = spawn(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'ignore', 'pipe'] });
     const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
     let log = '';
     child.stderr.on('data', (b: Buffer) => (log += b.toString()));
-    await waitFor('the unit\'s mount', () => isMounted(mnt)).catch((err: Error) => {
+    await waitFor("the unit's mount", () => isMounted(mnt)).catch((err: Error) => {
       child.kill('SIGKILL');
       throw new Error(`${err.message}\n${log}`);
     });
@@ -164,7 +181,11 @@ describe('mount -t fuse.sinki and fstab lines (mount.fuse.sinki)', () => {
     expect(await helperCheck()).toMatchObject({ ok: true, detail: `${HELPER_LINK} -> ${await fs.realpath(HELPER)}` });
     await fs.rm(HELPER_LINK);
     try {
-      expect(await helperCheck()).toMatchObject({ ok: false, detail: expect.stringMatching(/missing: mount -t fuse.sinki and fstab lines will not work$/), fix: expect.stringContaining(`ln -sfn ${HELPER} ${HELPER_LINK}`) });
+      expect(await helperCheck()).toMatchObject({
+        ok: false,
+        detail: expect.stringMatching(/missing: mount -t fuse.sinki and fstab lines will not work$/),
+        fix: expect.stringContaining(`ln -sfn ${HELPER} ${HELPER_LINK}`),
+      });
       await fs.symlink('/bin/true', HELPER_LINK);
       expect(await helperCheck()).toMatchObject({ ok: false, detail: expect.stringMatching(/runs \/(usr\/)?bin\/true, not this installation's /) });
     } finally {

@@ -35,7 +35,7 @@ describe('sinki mount and umount on the command line', () => {
     expect(await fs.readdir(mnt)).toEqual([]);
   });
 
-  it('unmounted from outside (fusermount -u, a file manager\'s eject): the mount process commits, snapshots and exits', async () => {
+  it("unmounted from outside (fusermount -u, a file manager's eject): the mount process commits, snapshots and exits", async () => {
     const mnt = join(store.work, 'outside');
     const m = await mount(store, mnt);
     await fs.writeFile(join(mnt, 'written-before-eject.txt'), 'kept\n');
@@ -69,7 +69,11 @@ describe('sinki mount and umount on the command line', () => {
     expect(same.stderr).toMatch(/already mounted at/);
     const again = await sinki(['mount', other, '--background'], { store: store.path });
     expect(again.code).toBe(11);
-    expect(again.stderr).toMatch(new RegExp(`^sinki: store is locked by mount, read-write on the live tree \\(pid ${m.pid} on ${hostname()} since [^)]*\\); if that process is gone, run "sinki unlock"\n$`));
+    expect(again.stderr).toMatch(
+      new RegExp(
+        `^sinki: store is locked by mount, read-write on the live tree \\(pid ${m.pid} on ${hostname()} since [^)]*\\); if that process is gone, run "sinki unlock"\n$`,
+      ),
+    );
     expect(await isMounted(other)).toBe(false);
     await umount(m);
     expect((await sinki(['umount', mnt])).stderr).toMatch(/nothing is mounted at/);

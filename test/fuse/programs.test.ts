@@ -4,7 +4,22 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { run, sinkiOk, type RunOptions, type RunResult } from '../helpers/cli.js';
 import { pseudoRandomBytes } from '../helpers/files.js';
-import { cleanup, expectSameTree, genDataset, isMounted, KiB, listing, makeStore, MiB, mount, umount, waitFor, waitForExit, type Mounted, type Store } from './harness.js';
+import {
+  cleanup,
+  expectSameTree,
+  genDataset,
+  isMounted,
+  KiB,
+  listing,
+  makeStore,
+  MiB,
+  mount,
+  umount,
+  waitFor,
+  waitForExit,
+  type Mounted,
+  type Store,
+} from './harness.js';
 
 /** The programs people run on a folder, run on the mount: what they write reads back, survives a remount and a crash. */
 
@@ -184,7 +199,8 @@ function churnSql(firstTx: number, transactions: number): string {
   return out.join('\n');
 }
 
-const SCHEMA = 'PRAGMA journal_mode=WAL;\nCREATE TABLE IF NOT EXISTS t(id INTEGER PRIMARY KEY, v TEXT, n INTEGER);\nCREATE INDEX IF NOT EXISTS tn ON t(n);\nCREATE TABLE IF NOT EXISTS marks(tx INTEGER PRIMARY KEY);\n';
+const SCHEMA =
+  'PRAGMA journal_mode=WAL;\nCREATE TABLE IF NOT EXISTS t(id INTEGER PRIMARY KEY, v TEXT, n INTEGER);\nCREATE INDEX IF NOT EXISTS tn ON t(n);\nCREATE TABLE IF NOT EXISTS marks(tx INTEGER PRIMARY KEY);\n';
 
 describe('sqlite3 in the mount', () => {
   it('a WAL database under churn: integrity_check ok after a remount; after kill -9 every transaction committed before an fsync is there', async () => {
@@ -297,7 +313,13 @@ describe('cp -a into the mount and back out', () => {
     await fs.symlink('dir/text', at('rel-link'));
     await fs.symlink('/nonexistent/target', at('dangling'));
     await fs.symlink('dir', at('dir-link'));
-    for (const [name, mode] of [['dir/text', 0o600], ['zero', 0o444], ['holes', 0o755], ['dir/also-empty', 0o4755]] as const) await fs.chmod(at(name), mode);
+    for (const [name, mode] of [
+      ['dir/text', 0o600],
+      ['zero', 0o444],
+      ['holes', 0o755],
+      ['dir/also-empty', 0o4755],
+    ] as const)
+      await fs.chmod(at(name), mode);
     await fs.chmod(at('dir/empty-dir'), 0o1777);
     await ok('touch', ['-d', '1999-12-31 23:59:59.987654321', at('dir/text'), at('holes')]);
     await ok('touch', ['-h', '-d', '2010-06-07 08:09:10.000000001', at('rel-link'), at('dangling')]);
@@ -324,4 +346,3 @@ describe('cp -a into the mount and back out', () => {
     await umount(m);
   });
 });
-

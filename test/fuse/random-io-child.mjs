@@ -26,7 +26,10 @@ const int = (n) => Math.floor(rand() * n);
 const pick = (weights) => {
   const total = Object.values(weights).reduce((a, b) => a + b, 0);
   let r = rand() * total;
-  for (const [k, w] of Object.entries(weights)) if ((r -= w) < 0) return k;
+  for (const [k, w] of Object.entries(weights)) {
+    r -= w;
+    if (r < 0) return k;
+  }
   return Object.keys(weights)[0];
 };
 

@@ -49,7 +49,15 @@ describe('random I/O against an in-memory model', () => {
   const unlessStuck = async <T>(step: string, pid: number | null, work: Promise<T>): Promise<T> => {
     let timer: NodeJS.Timeout | undefined;
     const stuck = new Promise<never>((_, reject) => {
-      timer = setTimeout(async () => reject(new Error(`${step} still running after ${STUCK_MS / 1000} s\n${pid ? `threads of mount process ${pid}:\n${await threadStates(pid)}\n` : ''}mount log:\n${await readLog(mnt)}`)), STUCK_MS);
+      timer = setTimeout(
+        async () =>
+          reject(
+            new Error(
+              `${step} still running after ${STUCK_MS / 1000} s\n${pid ? `threads of mount process ${pid}:\n${await threadStates(pid)}\n` : ''}mount log:\n${await readLog(mnt)}`,
+            ),
+          ),
+        STUCK_MS,
+      );
     });
     try {
       return await Promise.race([work, stuck]);
@@ -89,11 +97,15 @@ describe('random I/O against an in-memory model', () => {
   // Unmounting compresses the chunks writes left raw (~330 of them here, under a second even on a loaded
   // 2-core machine). This once ran past a 120 s timeout that no loaded run has reproduced since: each
   // step is bounded so that a hang names itself.
-  it('after unmount and remount the files equal the models', async () => {
-    await unlessStuck('sinki umount', m.pid, umount(m));
-    m = await unlessStuck('sinki mount', null, mount(store, mnt, flags));
-    await unlessStuck('reading the files back', m.pid, expectModels(['a', 'b', 'c', 'd']));
-  }, 3 * STUCK_MS + 30_000);
+  it(
+    'after unmount and remount the files equal the models',
+    async () => {
+      await unlessStuck('sinki umount', m.pid, umount(m));
+      m = await unlessStuck('sinki mount', null, mount(store, mnt, flags));
+      await unlessStuck('reading the files back', m.pid, expectModels(['a', 'b', 'c', 'd']));
+    },
+    3 * STUCK_MS + 30_000,
+  );
 
   // Regression: a read that waited for a chunk while a truncate shortened the file walked off the
   // end of the chunk list ("undefined is not iterable", EIO in the mount log).
@@ -101,7 +113,11 @@ describe('random I/O against an in-memory model', () => {
     const file = join(mnt, 'race.bin');
     await fs.writeFile(file, '');
     const before = (await readLog(mnt)).length;
-    const results = await Promise.all([run(process.execPath, [RACE, 'write', file, '300']), run(process.execPath, [RACE, 'read', file, '1500']), run(process.execPath, [RACE, 'read', file, '1500'])]);
+    const results = await Promise.all([
+      run(process.execPath, [RACE, 'write', file, '300']),
+      run(process.execPath, [RACE, 'read', file, '1500']),
+      run(process.execPath, [RACE, 'read', file, '1500']),
+    ]);
     for (const r of results) expect({ code: r.code, out: r.stdout.trim(), err: r.stderr }).toEqual({ code: 0, out: '{}', err: '' });
     expect((await readLog(mnt)).slice(before)).not.toMatch(/read \/race\.bin/);
   });

@@ -69,7 +69,9 @@ describe('space that frees itself', () => {
     expect(bytes).toBeGreaterThanOrEqual(12 * MiB);
     expect(bytes).toBeLessThanOrEqual(1.25 * 12 * MiB);
     const snap = (await sinkiOk(['snapshots', '--json'], { store: store.path })).stdout;
-    const taken = (JSON.parse(snap) as Array<{ id: string; tags: string[]; summary: { files: number; dirs: number; bytes: number } | null }>).find((s) => s.tags.includes('keep'))!;
+    const taken = (JSON.parse(snap) as Array<{ id: string; tags: string[]; summary: { files: number; dirs: number; bytes: number } | null }>).find((s) =>
+      s.tags.includes('keep'),
+    )!;
     // A snapshot the mount took says what it holds (sinki snapshots shows its size).
     expect(taken.summary).toMatchObject({ files: 1, dirs: 0, bytes: 6 * MiB });
     const id = taken.id;
@@ -149,7 +151,12 @@ describe('space that frees itself', () => {
     const mnt = join(work, 'mnt');
     const m = await mount(store, mnt, ['--commit-delay', '200ms', '--no-snapshot-on-unmount']);
     const c = randomBytes(8 * MiB);
-    for (const [name, data] of [['a.bin', randomBytes(8 * MiB)], ['b.bin', randomBytes(8 * MiB)], ['c.bin', c]] as const) await writeDurably(join(mnt, name), data);
+    for (const [name, data] of [
+      ['a.bin', randomBytes(8 * MiB)],
+      ['b.bin', randomBytes(8 * MiB)],
+      ['c.bin', c],
+    ] as const)
+      await writeDurably(join(mnt, name), data);
     let filler = '';
     for (let i = 0; i < 20 && (await freeBytes(disk)) >= 256 * 1024; i++) {
       filler = await fillLeaving(disk, 128 * 1024);

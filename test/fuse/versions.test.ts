@@ -7,7 +7,7 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectOneErrorLine, jsonLine, sinki, sinkiOk } from '../helpers/cli.js';
+import { expectOneErrorLine, sinki, sinkiOk } from '../helpers/cli.js';
 import { cleanup, makeStore, mount, umount, type Store } from './harness.js';
 
 interface Version {
@@ -24,7 +24,12 @@ let src: string;
 /** What a.txt held in each backup, in order. */
 const contents = ['first\n', 'second\n', 'second\n', 'third, longer\n'];
 
-const jsonLines = <T>(stdout: string): T[] => stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as T);
+const jsonLines = <T>(stdout: string): T[] =>
+  stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as T);
 
 beforeAll(async () => {
   store = await makeStore('versions');
@@ -53,7 +58,8 @@ describe('sinki versions and find', () => {
       ['file', 14, 1],
     ]);
     expect(new Set(versions.map((v) => v.name)).size).toBe(3);
-    for (const [i, v] of versions.entries()) expect((await sinkiOk(['cat', v.snapshot_id, 'src/d/a.txt'], { store: store.path })).stdout).toBe([contents[0], contents[1], contents[3]][i]);
+    for (const [i, v] of versions.entries())
+      expect((await sinkiOk(['cat', v.snapshot_id, 'src/d/a.txt'], { store: store.path })).stdout).toBe([contents[0], contents[1], contents[3]][i]);
     const links = jsonLines<Version>((await sinkiOk(['versions', '/src/link', '--json'], { store: store.path })).stdout);
     expect(links.map((v) => [v.kind, v.target, v.snapshots])).toEqual([
       ['symlink', 'target-0', 1],
@@ -75,7 +81,9 @@ describe('sinki versions and find', () => {
       ['/src/d/a.txt', 'file', 3],
       ['/src/d/gone.txt', 'file', 1],
     ]);
-    expect(jsonLines<{ path: string; kind: string }>((await sinkiOk(['find', 'd', '--json'], { store: store.path })).stdout)).toEqual([expect.objectContaining({ path: '/src/d', kind: 'dir', versions: 0 })]);
+    expect(jsonLines<{ path: string; kind: string }>((await sinkiOk(['find', 'd', '--json'], { store: store.path })).stdout)).toEqual([
+      expect.objectContaining({ path: '/src/d', kind: 'dir', versions: 0 }),
+    ]);
     const none = await sinki(['find', 'nothing-*'], { store: store.path });
     expect(none.code).toBe(14);
     expect(none.stdout).toBe('0 matches\n');
@@ -96,7 +104,9 @@ describe('/.versions in a mount', () => {
       expect(await Promise.all(names.map((n) => fs.readFile(join(dir, n), 'utf8')))).toEqual([contents[0], contents[1], contents[3]]);
       const cli = jsonLines<Version>((await sinkiOk(['versions', 'src/d/a.txt', '--json'], { store: store.path })).stdout).map((v) => v.name);
       expect(names).toEqual(cli);
-      expect(await fs.readFile(join(mnt, '.versions', 'src', 'd', 'gone.txt', (await fs.readdir(join(mnt, '.versions', 'src', 'd', 'gone.txt')))[0]!), 'utf8')).toBe('deleted later\n');
+      expect(
+        await fs.readFile(join(mnt, '.versions', 'src', 'd', 'gone.txt', (await fs.readdir(join(mnt, '.versions', 'src', 'd', 'gone.txt')))[0]!), 'utf8'),
+      ).toBe('deleted later\n');
       expect(await fs.readlink(join(mnt, '.versions', 'src', 'link', (await fs.readdir(join(mnt, '.versions', 'src', 'link'))).sort()[1]!))).toBe('target-1');
       // Read-only throughout.
       await expect(fs.writeFile(join(dir, names[0]!), 'x')).rejects.toMatchObject({ code: 'EROFS' });

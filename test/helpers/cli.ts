@@ -78,7 +78,10 @@ export function initStore(store: string, extra: readonly string[] = [], options:
 
 /** The last JSON line of --json output with the given type (the summary of backup/restore). */
 export function jsonLine<T = Record<string, unknown>>(stdout: string, type: string): T {
-  const lines = stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   const found = lines.filter((l) => l.type === type).at(-1);
   if (!found) throw new Error(`no ${type} line in:\n${stdout}`);
   return found as T;
@@ -86,7 +89,10 @@ export function jsonLine<T = Record<string, unknown>>(stdout: string, type: stri
 
 /** Every line of `ls --json` output, parsed. */
 export function lsEntries(stdout: string): Array<{ path: string; type: string; size: number; mode: number; target?: string; sha256?: string }> {
-  return stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  return stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 }
 
 /**

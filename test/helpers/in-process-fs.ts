@@ -78,7 +78,12 @@ async function buildFs(repo: Repository, storePath: string, options: InProcessOp
   const head = await readHead(repo);
   let headTree = head?.tree ?? null;
   const now = nowNs();
-  const root = new DirNode({ mode: 0o755, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, mtimeNs: now, ctimeNs: now }, headTree, false, inodes.root);
+  const root = new DirNode(
+    { mode: 0o755, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, mtimeNs: now, ctimeNs: now },
+    headTree,
+    false,
+    inodes.root,
+  );
   if (!head) root.children = new DirEntries();
   const snapshots = new SnapshotsDir(repo, inodes);
   let dirty = false;

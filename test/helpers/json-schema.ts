@@ -21,7 +21,7 @@ export function schemaErrors(schema: JsonSchema, value: unknown, at = ''): strin
   }
   const errors: string[] = [];
   if (typeof value === 'number' && schema.minimum !== undefined && value < schema.minimum) errors.push(`${here}: must be at least ${schema.minimum}`);
-  if (Array.isArray(value) && schema.items) value.forEach((v, i) => errors.push(...schemaErrors(schema.items!, v, `${at}/${i}`)));
+  if (Array.isArray(value) && schema.items) for (const [i, v] of value.entries()) errors.push(...schemaErrors(schema.items, v, `${at}/${i}`));
   if (isObject(value)) {
     for (const k of schema.required ?? []) if (!(k in value)) errors.push(`${here}: ${k} is missing`);
     for (const [k, v] of Object.entries(value)) {

@@ -9,7 +9,10 @@ export const INSTALLED_CLI = '/usr/local/bin/sinki';
 
 /** The ExecStart= command lines of a unit, in order. */
 export function execStartLines(unit: string): string[] {
-  return unit.split('\n').filter((l) => l.startsWith('ExecStart=')).map((l) => l.slice('ExecStart='.length));
+  return unit
+    .split('\n')
+    .filter((l) => l.startsWith('ExecStart='))
+    .map((l) => l.slice('ExecStart='.length));
 }
 
 /** The unit's Environment= assignments (NAME=value, space-separated; values without spaces). */

@@ -7,7 +7,9 @@ import { removeTempDirs, tempDir } from '../helpers/temp.js';
 
 /** The self-checksum sinki.json and key files carry (sorted-key JSON, SHA-256), so a test can forge a consistent edit. */
 function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v));
+  return JSON.stringify(value, (_k, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+  );
 }
 function withFreshChecksum(record: Record<string, unknown>): Record<string, unknown> {
   const { checksum: _old, ...body } = record;

@@ -9,7 +9,12 @@ const VARIANTS: Array<{ name: string; init: string[]; cipher: string; kdf: Recor
   { name: 'aes-128-gcm (default) + pbkdf2', init: FAST_KDF, cipher: 'aes-128-gcm', kdf: { name: 'pbkdf2', iterations: 1000 } },
   { name: 'aes-256-gcm', init: ['--cipher', 'aes-256-gcm', ...FAST_KDF], cipher: 'aes-256-gcm', kdf: { name: 'pbkdf2' } },
   { name: 'chacha20-poly1305', init: ['--cipher', 'chacha20-poly1305', ...FAST_KDF], cipher: 'chacha20-poly1305', kdf: { name: 'pbkdf2' } },
-  { name: 'scrypt key derivation', init: ['--kdf', 'scrypt', '--kdf-iterations', '1024', '--insecure-kdf'], cipher: 'aes-128-gcm', kdf: { name: 'scrypt', N: 1024 } },
+  {
+    name: 'scrypt key derivation',
+    init: ['--kdf', 'scrypt', '--kdf-iterations', '1024', '--insecure-kdf'],
+    cipher: 'aes-128-gcm',
+    kdf: { name: 'scrypt', N: 1024 },
+  },
 ];
 
 describe('ciphers and key derivations', () => {

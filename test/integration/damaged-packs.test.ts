@@ -83,7 +83,11 @@ describe('damaged, swapped and missing packs', () => {
     expect(r.files.sort()).toEqual(['src', 'src/b-keeper.txt', 'src/c-later.txt']); // no partial or temp file of the victim
     expect(await fs.readFile(join(r.target, 'src', 'b-keeper.txt'), 'utf8')).toBe(keeper);
     expect(await fs.readFile(join(r.target, 'src', 'c-later.txt'), 'utf8')).toBe(later);
-    expect(jsonLine(r.stdout, 'error')).toEqual({ type: 'error', path: 'src/a-victim.zip', message: expect.stringMatching(new RegExp(`pack ${packName(packA)}: authentication failed`)) });
+    expect(jsonLine(r.stdout, 'error')).toEqual({
+      type: 'error',
+      path: 'src/a-victim.zip',
+      message: expect.stringMatching(new RegExp(`pack ${packName(packA)}: authentication failed`)),
+    });
     expect(jsonLine(r.stdout, 'summary')).toMatchObject({ files: 2, failed: 1 });
 
     const cat = await sinki(['cat', 'latest', 'src/a-victim.zip'], { store });

@@ -9,14 +9,29 @@ describe('what a backup leaves out', () => {
   let store: string;
   let src: string;
 
-  const listed = async (ref = 'latest'): Promise<string[]> => lsEntries((await sinkiOk(['ls', ref, '--json'], { store })).stdout).map((e) => e.path).sort();
+  const listed = async (ref = 'latest'): Promise<string[]> =>
+    lsEntries((await sinkiOk(['ls', ref, '--json'], { store })).stdout)
+      .map((e) => e.path)
+      .sort();
 
   beforeAll(async () => {
     work = await tempDir('exclude');
     store = join(work, 'store');
     src = join(work, 'src');
     for (const dir of ['sub/deeper', 'keep/sub', 'cache/x', 'logs']) await fs.mkdir(join(src, dir), { recursive: true });
-    const files = ['a.txt', 'b.tmp', 'sub/x.txt', 'sub/deeper/y.txt', 'keep/sub/z.txt', 'keep/c.tmp', 'keep/d.txt', 'cache/x/blob', 'logs/app.log', 'logs/readme.md', 'tmp-not-a-glob.txt'];
+    const files = [
+      'a.txt',
+      'b.tmp',
+      'sub/x.txt',
+      'sub/deeper/y.txt',
+      'keep/sub/z.txt',
+      'keep/c.tmp',
+      'keep/d.txt',
+      'cache/x/blob',
+      'logs/app.log',
+      'logs/readme.md',
+      'tmp-not-a-glob.txt',
+    ];
     for (const f of files) await fs.writeFile(join(src, f), `${f}\n`);
     await initStore(store);
   });
@@ -52,7 +67,10 @@ describe('what a backup leaves out', () => {
     const r = await sinki(['backup', withFifo], { store });
     expect(r.code).toBe(3);
     const lines = r.stderr.trimEnd().split('\n');
-    expect(lines).toEqual([`sinki: warning: ${join(withFifo, 'a-pipe')}: skipped: special file (device, fifo or socket)`, expect.stringMatching(/^sinki: 1 entries could not be read/)]);
+    expect(lines).toEqual([
+      `sinki: warning: ${join(withFifo, 'a-pipe')}: skipped: special file (device, fifo or socket)`,
+      expect.stringMatching(/^sinki: 1 entries could not be read/),
+    ]);
     expect(r.stdout).toMatch(/^snapshot [0-9a-f]{12} saved/);
     expect(await listed()).toEqual(['/fifo-src', '/fifo-src/regular.txt']);
 
@@ -79,7 +97,9 @@ describe('what a backup leaves out', () => {
     await fs.mkdir(userStore);
     await fs.chown(userStore, NOBODY, NOBODY);
     const asNobody = (args: string[]): ReturnType<typeof run> =>
-      run('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, CLI, '-s', userStore, ...args], { env: { SINKI_PASSWORD: PASSWORD, SINKI_STORE: undefined } });
+      run('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, CLI, '-s', userStore, ...args], {
+        env: { SINKI_PASSWORD: PASSWORD, SINKI_STORE: undefined },
+      });
 
     expect((await asNobody(['init', ...FAST_KDF])).code).toBe(0);
     const r = await asNobody(['backup', userSrc]);

@@ -27,7 +27,7 @@ async function jsonOf(command: string, args: readonly string[], options: SinkiOp
   return docs;
 }
 
-describe('--json on every command that prints, against docs/JSON.md\'s schemas', () => {
+describe("--json on every command that prints, against docs/JSON.md's schemas", () => {
   let work: string;
   let store: string;
   let source: string;
@@ -107,7 +107,11 @@ describe('--json on every command that prints, against docs/JSON.md\'s schemas',
     const [added] = (await jsonOf('key add', ['key', 'add', ...FAST_KDF], { ...s, env })) as Array<{ id: string }>;
     const [keys] = (await jsonOf('key list', ['key', 'list'], s)) as Array<Array<{ id: string; current: boolean }>>;
     expect(keys!.map((k) => k.id)).toContain(added!.id);
-    const [changed] = (await jsonOf('key passwd', ['key', 'passwd', ...FAST_KDF], { ...s, password: 'another password', env: { SINKI_NEW_PASSWORD: 'a third password' } })) as Array<{ old_id: string }>;
+    const [changed] = (await jsonOf('key passwd', ['key', 'passwd', ...FAST_KDF], {
+      ...s,
+      password: 'another password',
+      env: { SINKI_NEW_PASSWORD: 'a third password' },
+    })) as Array<{ old_id: string }>;
     expect(changed!.old_id).toBe(added!.id);
     const old = keys!.find((k) => k.id !== added!.id)!.id;
     expect(await jsonOf('key remove', ['key', 'remove', old], { ...s, password: 'a third password' })).toEqual([{ type: 'key-remove', id: old }]);
@@ -132,6 +136,10 @@ describe('--json on every command that prints, against docs/JSON.md\'s schemas',
   it('docs/JSON.md has a section for every schema, and every schema met real output here (hook: test/integration/run-report.test.ts)', async () => {
     const doc = await fs.readFile(new URL('../../docs/JSON.md', import.meta.url), 'utf8');
     for (const command of Object.keys(JSON_SCHEMAS)) expect(doc).toContain(`## ${command}\n`);
-    expect([...seen].sort()).toEqual(Object.keys(JSON_SCHEMAS).filter((c) => c !== 'hook').sort());
+    expect([...seen].sort()).toEqual(
+      Object.keys(JSON_SCHEMAS)
+        .filter((c) => c !== 'hook')
+        .sort(),
+    );
   });
 });

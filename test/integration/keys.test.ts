@@ -20,7 +20,8 @@ describe('passwords (key files)', () => {
   let store: string;
 
   const opensWith = async (password: string): Promise<number> => (await sinki(['cat', 'latest', 'src/f.txt'], { store, password })).code;
-  const keyList = async (password: string): Promise<KeyJson[]> => JSON.parse((await sinkiOk(['key', 'list', '--json'], { store, password })).stdout) as KeyJson[];
+  const keyList = async (password: string): Promise<KeyJson[]> =>
+    JSON.parse((await sinkiOk(['key', 'list', '--json'], { store, password })).stdout) as KeyJson[];
   const addKey = async (newPassword: string, password: string): Promise<string> => {
     const r = await sinkiOk(['key', 'add', ...FAST_KDF], { store, password, env: { SINKI_NEW_PASSWORD: newPassword } });
     const m = /^added key ([0-9a-f]+)\n$/.exec(r.stdout);
@@ -50,7 +51,12 @@ describe('passwords (key files)', () => {
     expect(await opensWith(SECOND)).toBe(0);
     expect(await opensWith('neither of them')).toBe(12);
     const two = await keyList(PASSWORD);
-    expect(two.map((k) => [k.id, k.current]).sort()).toEqual([[first!.id, true], [secondId, false]].sort());
+    expect(two.map((k) => [k.id, k.current]).sort()).toEqual(
+      [
+        [first!.id, true],
+        [secondId, false],
+      ].sort(),
+    );
     expect((await keyList(SECOND)).find((k) => k.current)?.id).toBe(secondId);
     const text = (await sinkiOk(['key', 'list'], { store })).stdout.trimEnd().split('\n');
     expect(text).toHaveLength(2);
@@ -84,7 +90,11 @@ describe('passwords (key files)', () => {
   });
 
   it('a key added with scrypt opens the store', async () => {
-    await sinkiOk(['key', 'add', '--kdf', 'scrypt', '--kdf-iterations', '1024', '--insecure-kdf'], { store, password: THIRD, env: { SINKI_NEW_PASSWORD: SECOND } });
+    await sinkiOk(['key', 'add', '--kdf', 'scrypt', '--kdf-iterations', '1024', '--insecure-kdf'], {
+      store,
+      password: THIRD,
+      env: { SINKI_NEW_PASSWORD: SECOND },
+    });
     expect(await opensWith(SECOND)).toBe(0);
     expect((await keyList(SECOND)).find((k) => k.current)?.kdf).toBe('scrypt');
   });

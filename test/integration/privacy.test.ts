@@ -81,7 +81,10 @@ describe('privacy and integrity of the store on disk', () => {
     expect(sums.code).toBe(0);
     // it lists every pack, index segment and snapshot
     const objects = (await walk(store)).filter((e) => e.stat.isFile() && /^(packs|index|snapshots)\//.test(e.rel)).map((e) => e.rel);
-    const listed = (await fs.readFile(join(store, 'SHA256SUMS'), 'utf8')).trim().split('\n').map((l) => l.split('  ')[1]);
+    const listed = (await fs.readFile(join(store, 'SHA256SUMS'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => l.split('  ')[1]);
     expect(listed.sort()).toEqual(objects.sort());
     expect(objects.filter((o) => o.startsWith('snapshots/'))).toHaveLength(2);
   });

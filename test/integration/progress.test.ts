@@ -25,6 +25,8 @@ beforeAll(async () => {
 
 afterAll(removeTempDirs);
 
+const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 /** `sinki ARGS` on a terminal: script(1) gives it a pty; what it wrote there, raw. */
 async function onTerminal(args: string[]): Promise<string> {
   const quoted = [process.execPath, CLI, '-s', store, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
@@ -61,9 +63,10 @@ describe('progress', () => {
 
   it('on a terminal: a line rewritten in place, cleared at the end; --quiet shows none', async () => {
     const shown = await onTerminal(['check', '--read-data']);
-    expect(shown).toMatch(/\r\x1b\[Kcheck: read \d+\/\d+ packs/);
+    const clear = '\r\u001b[K';
+    expect(shown).toMatch(new RegExp(`${escapeRe(clear)}check: read \\d+/\\d+ packs`));
     // Cleared before the summary is printed.
-    expect(shown).toMatch(/\r\x1b\[K(no errors|.*\n)/);
+    expect(shown).toMatch(new RegExp(`${escapeRe(clear)}(no errors|.*\\n)`));
     const quiet = await onTerminal(['--quiet', 'check', '--read-data']);
     expect(quiet).not.toContain('check: read');
     expect(quiet).not.toContain('\x1b[K');

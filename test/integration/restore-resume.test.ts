@@ -65,7 +65,10 @@ describe('restore run again', () => {
   it('resumes after a SIGKILL mid-restore: partial files removed, finished files kept, exit 0, the tree exact', async () => {
     const target = await tempDir('resume-kill');
     // Killed while the large file is being written (its partial file has bytes in it).
-    const child = spawn(process.execPath, [CLI, '-s', store, 'restore', 'latest', target], { env: { ...process.env, SINKI_PASSWORD: PASSWORD, SINKI_STORE: undefined }, stdio: 'ignore' });
+    const child = spawn(process.execPath, [CLI, '-s', store, 'restore', 'latest', target], {
+      env: { ...process.env, SINKI_PASSWORD: PASSWORD, SINKI_STORE: undefined },
+      stdio: 'ignore',
+    });
     const exited = new Promise((r) => child.once('exit', r));
     for (let killed = false; !killed && child.exitCode === null; ) {
       for (const p of await partials(target).catch(() => [])) {

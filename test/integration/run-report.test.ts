@@ -64,7 +64,7 @@ describe('--metrics-file and --on-success/--on-failure hooks', () => {
     await removeTempDirs();
   });
 
-  it('backup, check, prune and push write their samples into one file, atomically, keeping each other\'s', async () => {
+  it("backup, check, prune and push write their samples into one file, atomically, keeping each other's", async () => {
     const before = Date.now() / 1000;
     await sinkiOk(['backup', source, '--metrics-file', metrics], { store });
     let m = samples(await fs.readFile(metrics, 'utf8'));
@@ -112,7 +112,10 @@ describe('--metrics-file and --on-success/--on-failure hooks', () => {
 
   it('--on-success gets the summary JSON on stdin (schema "hook"); its output goes to stderr, never into --json stdout', async () => {
     const got = join(work, 'success.json');
-    const r = await sinkiOk(['backup', source, '--json', '--on-success', `cat > ${got}; echo hook-said-this`, '--on-failure', `touch ${join(work, 'wrong-hook')}`], { store });
+    const r = await sinkiOk(
+      ['backup', source, '--json', '--on-success', `cat > ${got}; echo hook-said-this`, '--on-failure', `touch ${join(work, 'wrong-hook')}`],
+      { store },
+    );
     expect(r.stdout).not.toContain('hook-said-this');
     expect(r.stderr).toContain('hook-said-this');
     const summary = JSON.parse(await fs.readFile(got, 'utf8')) as { summary: { type: string; snapshot_id: string } };
@@ -123,7 +126,7 @@ describe('--metrics-file and --on-success/--on-failure hooks', () => {
     expect(existsSync(join(work, 'wrong-hook'))).toBe(false);
   });
 
-  it('--on-failure gets ok false, the exit code and the error; the exit code is the command\'s own', async () => {
+  it("--on-failure gets ok false, the exit code and the error; the exit code is the command's own", async () => {
     const got = join(work, 'failure.json');
     const r = await sinki(['push', join(work, 'remote'), '--on-failure', `cat > ${got}`], { store, password: 'wrong' });
     expectOneErrorLine(r, 12);
@@ -146,6 +149,9 @@ describe('--metrics-file and --on-success/--on-failure hooks', () => {
 
     const failed = await sinki(['check', '--on-failure', 'exit 3'], { store, password: 'wrong' });
     expect(failed.code).toBe(12);
-    expect(failed.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^sinki: warning: the --on-failure hook exited with code 3; the exit code stays 12$/), expect.stringMatching(/^sinki: wrong password/)]);
+    expect(failed.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^sinki: warning: the --on-failure hook exited with code 3; the exit code stays 12$/),
+      expect.stringMatching(/^sinki: wrong password/),
+    ]);
   });
 });

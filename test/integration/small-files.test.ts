@@ -26,7 +26,8 @@ async function makeTree(root: string): Promise<void> {
     await fs.mkdir(dir, { recursive: true });
     for (let f = 0; f < 30; f++) {
       const size = (d * 131 + f * 977) % 9000;
-      const body = f % 7 === 0 ? Buffer.from(`the same small file, over and over\n`.repeat(20)) : pseudoRandomBytes(`${d}/${f}`, size).map((b) => 97 + (b % 16));
+      const body =
+        f % 7 === 0 ? Buffer.from(`the same small file, over and over\n`.repeat(20)) : pseudoRandomBytes(`${d}/${f}`, size).map((b) => 97 + (b % 16));
       await fs.writeFile(join(dir, `f${f}.txt`), body);
     }
     await fs.writeFile(join(dir, 'empty'), '');

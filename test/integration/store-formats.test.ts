@@ -11,7 +11,15 @@ import { tempDir } from '../helpers/temp.js';
 import { initRepo } from '../helpers/store.js';
 
 /** What a store holds on disk, by format feature: pack versions, blob encodings, tree encodings. */
-async function storeFacts(path: string): Promise<{ format: number; packVersions: number[]; encodings: number[]; treeStarts: string[]; oneChunkFilesWithSha: number; smallTreesCompressed: number; smallTrees: number }> {
+async function storeFacts(path: string): Promise<{
+  format: number;
+  packVersions: number[];
+  encodings: number[];
+  treeStarts: string[];
+  oneChunkFilesWithSha: number;
+  smallTreesCompressed: number;
+  smallTrees: number;
+}> {
   const repo = await Repository.open(new LocalBackend(path), Buffer.from(PASSWORD));
   try {
     const packVersions = new Set<number>();
@@ -35,7 +43,15 @@ async function storeFacts(path: string): Promise<{ format: number; packVersions:
         for (const n of (await repo.loadTree(e.id)).nodes) if (n.type === 'file' && n.chunks?.length === 1 && n.sha256) oneChunkFilesWithSha += 1;
       }
     }
-    return { format: repo.config.format, packVersions: [...packVersions].sort(), encodings: [...encodings].sort(), treeStarts: [...treeStarts].sort(), oneChunkFilesWithSha, smallTrees, smallTreesCompressed };
+    return {
+      format: repo.config.format,
+      packVersions: [...packVersions].sort(),
+      encodings: [...encodings].sort(),
+      treeStarts: [...treeStarts].sort(),
+      oneChunkFilesWithSha,
+      smallTrees,
+      smallTreesCompressed,
+    };
   } finally {
     await repo.backend.close();
   }

@@ -21,7 +21,11 @@ async function unitsFor(dir: string, edit: (name: string, text: string) => strin
 }
 
 function verify(dir: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return run('systemd-analyze', ['verify', '--man=no', ...['sinki-mount@photos.service', 'sinki-backup@photos.service', 'sinki-backup@photos.timer'].map((u) => join(dir, u))]);
+  return run('systemd-analyze', [
+    'verify',
+    '--man=no',
+    ...['sinki-mount@photos.service', 'sinki-backup@photos.service', 'sinki-backup@photos.timer'].map((u) => join(dir, u)),
+  ]);
 }
 
 describe('systemd units in contrib/', () => {
@@ -34,7 +38,8 @@ describe('systemd units in contrib/', () => {
     const r = await verify(dir);
     expect({ code: r.code, out: r.stdout + r.stderr }).toEqual({ code: 0, out: '' });
     // What `systemctl enable` needs: the mount and the timer are installed, the backup service is the timer's.
-    for (const name of ['sinki-mount@.service', 'sinki-backup@.timer']) expect(await fs.readFile(join(CONTRIB, name), 'utf8')).toMatch(/^\[Install\]\nWantedBy=/m);
+    for (const name of ['sinki-mount@.service', 'sinki-backup@.timer'])
+      expect(await fs.readFile(join(CONTRIB, name), 'utf8')).toMatch(/^\[Install\]\nWantedBy=/m);
   });
 
   it('the verifier is listening: a misspelt key or a missing program is reported', async () => {
@@ -70,11 +75,16 @@ describe('systemd units in contrib/', () => {
     };
     for (let night = 0; night < 2; night++) {
       for (const step of steps) {
-        const r = await runExecStart(step, { ...unitDefaults(await fs.readFile(join(CONTRIB, 'sinki-backup@.service'), 'utf8')), ...conf, CREDENTIALS_DIRECTORY: credentials });
+        const r = await runExecStart(step, {
+          ...unitDefaults(await fs.readFile(join(CONTRIB, 'sinki-backup@.service'), 'utf8')),
+          ...conf,
+          CREDENTIALS_DIRECTORY: credentials,
+        });
         expect({ step, code: r.code, stderr: r.stderr }).toEqual({ step, code: 0, stderr: '' });
       }
     }
-    const ids = async (at: string): Promise<string[]> => (JSON.parse((await sinkiOk(['snapshots', '--json'], { store: at })).stdout) as Array<{ id: string }>).map((x) => x.id);
+    const ids = async (at: string): Promise<string[]> =>
+      (JSON.parse((await sinkiOk(['snapshots', '--json'], { store: at })).stdout) as Array<{ id: string }>).map((x) => x.id);
     const snapshots = JSON.parse((await sinkiOk(['snapshots', '--json'], { store })).stdout) as Array<{ id: string; paths: string[] }>;
     expect(snapshots.map((x) => x.paths)).toEqual([[join(work, 'a'), join(work, 'b')]]); // two nights, --keep-last 1
     const pushed = await ids(remote);
@@ -86,7 +96,13 @@ describe('systemd units in contrib/', () => {
     expect(hooks.map((l) => /"command":"(\w+)"/.exec(l)?.[1])).toEqual(['backup', 'forget', 'push', 'backup', 'forget', 'push']);
 
     // Without a remote the push step does nothing and succeeds; without metrics and hooks, none.
-    const bare = { ...unitDefaults(await fs.readFile(join(CONTRIB, 'sinki-backup@.service'), 'utf8')), SINKI_STORE: store, SINKI_BACKUP_PATHS: join(work, 'a'), SINKI_FORGET_POLICY: '--keep-last 5', CREDENTIALS_DIRECTORY: credentials };
+    const bare = {
+      ...unitDefaults(await fs.readFile(join(CONTRIB, 'sinki-backup@.service'), 'utf8')),
+      SINKI_STORE: store,
+      SINKI_BACKUP_PATHS: join(work, 'a'),
+      SINKI_FORGET_POLICY: '--keep-last 5',
+      CREDENTIALS_DIRECTORY: credentials,
+    };
     for (const step of steps) expect((await runExecStart(step, bare)).code).toBe(0);
     expect(await ids(store)).toHaveLength(2);
     expect(await ids(remote)).toEqual(pushed);

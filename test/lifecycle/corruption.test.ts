@@ -8,7 +8,21 @@ import { Repository } from '../../src/repo/repository.js';
 import { FAST_KDF, initStore, PASSWORD, run, sinki, sinkiOk, type RunResult } from '../helpers/cli.js';
 import { pseudoRandomBytes } from '../helpers/files.js';
 import { removeTempDirs, tempDir } from '../helpers/temp.js';
-import { contractBreaches, flipByte, hasFuse, manifestOf, MiB, mountStore, restoreAndCompare, snapshotList, swapContents, truncateTo, unmountAll, unmountStore, type Manifest } from './helpers.js';
+import {
+  contractBreaches,
+  flipByte,
+  hasFuse,
+  manifestOf,
+  MiB,
+  mountStore,
+  restoreAndCompare,
+  snapshotList,
+  swapContents,
+  truncateTo,
+  unmountAll,
+  unmountStore,
+  type Manifest,
+} from './helpers.js';
 
 const OTHER_PASSWORD = 'the second password';
 
@@ -52,29 +66,116 @@ const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex
 
 /** sinki.json and key files carry a self-checksum (sorted-key JSON); a forged edit recomputes it. */
 function withFreshChecksum(record: Record<string, unknown>): Record<string, unknown> {
-  const canonical = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x));
+  const canonical = (v: unknown): string =>
+    JSON.stringify(v, (_k, x: unknown) =>
+      x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x,
+    );
   const { checksum: _old, ...body } = record;
   return { ...body, checksum: sha256(Buffer.from(canonical(body))) };
 }
 
 const CASES: Case[] = [
   // ---- packs ----
-  { name: 'pack: a flipped byte among its blobs', scope: 'data', damage: (s, f) => flipByte(pack(s, f.dataPack), 200_000), reports: (f) => ({ code: 13, names: new RegExp(`pack ${f.dataPack}`) }) },
-  { name: 'pack: a flipped byte in its magic', scope: 'data', damage: (s, f) => flipByte(pack(s, f.dataPack), 1), reports: (f) => ({ code: 13, names: new RegExp(`pack ${f.dataPack}`) }) },
-  { name: 'pack: a flipped byte in its salt (every blob key changes)', scope: 'data', damage: (s, f) => flipByte(pack(s, f.dataPack), 10), reports: (f) => ({ code: 13, names: new RegExp(`pack ${f.dataPack}`) }) },
-  { name: 'pack: a flipped byte in its sealed header', scope: 'data', damage: (s, f) => flipByte(pack(s, f.dataPack), -20), reports: (f) => ({ code: 13, names: new RegExp(`pack ${f.dataPack}: .*header damaged`) }), lossless: true, repairs: 'keeps' },
-  { name: 'pack: a flipped byte in its footer', scope: 'data', damage: (s, f) => flipByte(pack(s, f.dataPack), -3), reports: (f) => ({ code: 13, names: new RegExp(`pack ${f.dataPack}: .*header damaged`) }), lossless: true, repairs: 'keeps' },
-  { name: 'pack: truncated to half', scope: 'data', damage: async (s, f) => truncateTo(pack(s, f.dataPack), (await fs.stat(pack(s, f.dataPack))).size / 2), reports: (f) => ({ code: 13, names: new RegExp(`pack ${f.dataPack}`) }) },
-  { name: 'pack: truncated to 0 bytes', scope: 'data', damage: (s, f) => truncateTo(pack(s, f.dataPack), 0), reports: (f) => ({ code: 13, names: new RegExp(`pack ${f.dataPack}`) }) },
-  { name: 'pack: deleted', scope: 'data', damage: (s, f) => fs.rm(pack(s, f.dataPack)), reports: (f) => ({ code: 13, names: new RegExp(`pack ${f.dataPack}: missing`) }) },
-  { name: 'pack: garbage appended', scope: 'data', damage: (s, f) => fs.appendFile(pack(s, f.dataPack), pseudoRandomBytes('garbage', 999)), reports: (f) => ({ code: 13, names: new RegExp(`pack ${f.dataPack}: content does not match its name`) }), lossless: true },
-  { name: 'pack: two packs swapped', scope: 'data', damage: (s, f) => swapContents(pack(s, f.dataPack), pack(s, f.otherPack)), reports: (f) => ({ code: 13, names: new RegExp(`pack (${f.dataPack}|${f.otherPack})`) }) },
-  { name: 'pack holding trees: a flipped byte in a tree blob', scope: 'data', damage: (s, f) => flipByte(pack(s, f.treePack), f.treeBlobOffset + 20), reports: (f) => ({ code: 13, names: new RegExp(`pack ${f.treePack}`) }) },
+  {
+    name: 'pack: a flipped byte among its blobs',
+    scope: 'data',
+    damage: (s, f) => flipByte(pack(s, f.dataPack), 200_000),
+    reports: (f) => ({ code: 13, names: new RegExp(`pack ${f.dataPack}`) }),
+  },
+  {
+    name: 'pack: a flipped byte in its magic',
+    scope: 'data',
+    damage: (s, f) => flipByte(pack(s, f.dataPack), 1),
+    reports: (f) => ({ code: 13, names: new RegExp(`pack ${f.dataPack}`) }),
+  },
+  {
+    name: 'pack: a flipped byte in its salt (every blob key changes)',
+    scope: 'data',
+    damage: (s, f) => flipByte(pack(s, f.dataPack), 10),
+    reports: (f) => ({ code: 13, names: new RegExp(`pack ${f.dataPack}`) }),
+  },
+  {
+    name: 'pack: a flipped byte in its sealed header',
+    scope: 'data',
+    damage: (s, f) => flipByte(pack(s, f.dataPack), -20),
+    reports: (f) => ({ code: 13, names: new RegExp(`pack ${f.dataPack}: .*header damaged`) }),
+    lossless: true,
+    repairs: 'keeps',
+  },
+  {
+    name: 'pack: a flipped byte in its footer',
+    scope: 'data',
+    damage: (s, f) => flipByte(pack(s, f.dataPack), -3),
+    reports: (f) => ({ code: 13, names: new RegExp(`pack ${f.dataPack}: .*header damaged`) }),
+    lossless: true,
+    repairs: 'keeps',
+  },
+  {
+    name: 'pack: truncated to half',
+    scope: 'data',
+    damage: async (s, f) => truncateTo(pack(s, f.dataPack), (await fs.stat(pack(s, f.dataPack))).size / 2),
+    reports: (f) => ({ code: 13, names: new RegExp(`pack ${f.dataPack}`) }),
+  },
+  {
+    name: 'pack: truncated to 0 bytes',
+    scope: 'data',
+    damage: (s, f) => truncateTo(pack(s, f.dataPack), 0),
+    reports: (f) => ({ code: 13, names: new RegExp(`pack ${f.dataPack}`) }),
+  },
+  {
+    name: 'pack: deleted',
+    scope: 'data',
+    damage: (s, f) => fs.rm(pack(s, f.dataPack)),
+    reports: (f) => ({ code: 13, names: new RegExp(`pack ${f.dataPack}: missing`) }),
+  },
+  {
+    name: 'pack: garbage appended',
+    scope: 'data',
+    damage: (s, f) => fs.appendFile(pack(s, f.dataPack), pseudoRandomBytes('garbage', 999)),
+    reports: (f) => ({ code: 13, names: new RegExp(`pack ${f.dataPack}: content does not match its name`) }),
+    lossless: true,
+  },
+  {
+    name: 'pack: two packs swapped',
+    scope: 'data',
+    damage: (s, f) => swapContents(pack(s, f.dataPack), pack(s, f.otherPack)),
+    reports: (f) => ({ code: 13, names: new RegExp(`pack (${f.dataPack}|${f.otherPack})`) }),
+  },
+  {
+    name: 'pack holding trees: a flipped byte in a tree blob',
+    scope: 'data',
+    damage: (s, f) => flipByte(pack(s, f.treePack), f.treeBlobOffset + 20),
+    reports: (f) => ({ code: 13, names: new RegExp(`pack ${f.treePack}`) }),
+  },
   // ---- index ----
-  { name: 'index segment: a flipped byte', scope: 'structure', damage: (s, f) => flipByte(join(s, 'index', f.segments[0]!), 100), reports: (f) => ({ code: 13, names: new RegExp(`index/${f.segments[0]}`) }), repairs: 'clean' },
-  { name: 'index segment: truncated', scope: 'structure', damage: (s, f) => truncateTo(join(s, 'index', f.segments[0]!), 50), reports: (f) => ({ code: 13, names: new RegExp(`index/${f.segments[0]}`) }), repairs: 'clean' },
-  { name: 'index segment: emptied', scope: 'structure', damage: (s, f) => truncateTo(join(s, 'index', f.segments[0]!), 0), reports: (f) => ({ code: 13, names: new RegExp(`index/${f.segments[0]}`) }), repairs: 'clean' },
-  { name: 'index: every segment deleted', scope: 'structure', damage: async (s, f) => Promise.all(f.segments.map((n) => fs.rm(join(s, 'index', n)))).then(() => undefined), reports: () => ({ code: 13, names: /is not in the index/ }), repairs: 'clean' },
+  {
+    name: 'index segment: a flipped byte',
+    scope: 'structure',
+    damage: (s, f) => flipByte(join(s, 'index', f.segments[0]!), 100),
+    reports: (f) => ({ code: 13, names: new RegExp(`index/${f.segments[0]}`) }),
+    repairs: 'clean',
+  },
+  {
+    name: 'index segment: truncated',
+    scope: 'structure',
+    damage: (s, f) => truncateTo(join(s, 'index', f.segments[0]!), 50),
+    reports: (f) => ({ code: 13, names: new RegExp(`index/${f.segments[0]}`) }),
+    repairs: 'clean',
+  },
+  {
+    name: 'index segment: emptied',
+    scope: 'structure',
+    damage: (s, f) => truncateTo(join(s, 'index', f.segments[0]!), 0),
+    reports: (f) => ({ code: 13, names: new RegExp(`index/${f.segments[0]}`) }),
+    repairs: 'clean',
+  },
+  {
+    name: 'index: every segment deleted',
+    scope: 'structure',
+    damage: async (s, f) => Promise.all(f.segments.map((n) => fs.rm(join(s, 'index', n)))).then(() => undefined),
+    reports: () => ({ code: 13, names: /is not in the index/ }),
+    repairs: 'clean',
+  },
   {
     name: 'index segment: a snapshot file in its place',
     scope: 'structure',
@@ -93,12 +194,32 @@ const CASES: Case[] = [
     repairs: 'clean',
   },
   // ---- snapshots ----
-  { name: 'snapshot: a flipped byte', scope: 'structure', damage: (s, f) => flipByte(join(s, 'snapshots', f.snapshots[0]!), 60), reports: (f) => ({ code: 13, names: new RegExp(`snapshot ${f.snapshots[0]}`) }) },
-  { name: 'snapshot: truncated', scope: 'structure', damage: (s, f) => truncateTo(join(s, 'snapshots', f.snapshots[0]!), 30), reports: (f) => ({ code: 13, names: new RegExp(`snapshot ${f.snapshots[0]}`) }) },
-  { name: 'snapshot: two snapshot files swapped', scope: 'structure', damage: (s, f) => swapContents(join(s, 'snapshots', f.snapshots[0]!), join(s, 'snapshots', f.snapshots[1]!)), reports: (f) => ({ code: 13, names: new RegExp(`snapshot (${f.snapshots[0]}|${f.snapshots[1]})`) }) },
+  {
+    name: 'snapshot: a flipped byte',
+    scope: 'structure',
+    damage: (s, f) => flipByte(join(s, 'snapshots', f.snapshots[0]!), 60),
+    reports: (f) => ({ code: 13, names: new RegExp(`snapshot ${f.snapshots[0]}`) }),
+  },
+  {
+    name: 'snapshot: truncated',
+    scope: 'structure',
+    damage: (s, f) => truncateTo(join(s, 'snapshots', f.snapshots[0]!), 30),
+    reports: (f) => ({ code: 13, names: new RegExp(`snapshot ${f.snapshots[0]}`) }),
+  },
+  {
+    name: 'snapshot: two snapshot files swapped',
+    scope: 'structure',
+    damage: (s, f) => swapContents(join(s, 'snapshots', f.snapshots[0]!), join(s, 'snapshots', f.snapshots[1]!)),
+    reports: (f) => ({ code: 13, names: new RegExp(`snapshot (${f.snapshots[0]}|${f.snapshots[1]})`) }),
+  },
   // The newest generation names every snapshot (docs/STORE-FORMAT.md, "Generations"): one deleted
   // without forget is told from a forgotten one, and every command refuses the store until --allow-rollback.
-  { name: 'snapshot: deleted (the newest generation names it)', scope: 'structure', damage: (s, f) => fs.rm(join(s, 'snapshots', f.snapshots[0]!)), reports: (f) => ({ code: 13, names: new RegExp(`snapshot ${f.snapshots[0]!.slice(0, 12)} of generation \\d+ is gone`) }) },
+  {
+    name: 'snapshot: deleted (the newest generation names it)',
+    scope: 'structure',
+    damage: (s, f) => fs.rm(join(s, 'snapshots', f.snapshots[0]!)),
+    reports: (f) => ({ code: 13, names: new RegExp(`snapshot ${f.snapshots[0]!.slice(0, 12)} of generation \\d+ is gone`) }),
+  },
   {
     name: 'snapshot: an index segment under a valid snapshot name',
     scope: 'structure',
@@ -109,10 +230,37 @@ const CASES: Case[] = [
     reports: () => ({ code: 13, names: /snapshot [0-9a-f]{64}: wrong kind of file/ }),
   },
   // ---- refs/head (made by a mount) ----
-  { name: 'refs/head: a flipped byte', scope: 'structure', damage: (s) => flipByte(join(s, 'refs', 'head'), 50), reports: () => ({ code: 13, names: /refs\/head: authentication failed/ }), needsHead: true, lossless: true },
-  { name: 'refs/head: truncated', scope: 'structure', damage: (s) => truncateTo(join(s, 'refs', 'head'), 20), reports: () => ({ code: 13, names: /refs\/head: truncated/ }), needsHead: true, lossless: true },
-  { name: 'refs/head: a snapshot file in its place', scope: 'structure', damage: (s, f) => fs.copyFile(join(s, 'snapshots', f.snapshots[0]!), join(s, 'refs', 'head')), reports: () => ({ code: 13, names: /refs\/head: wrong kind of file/ }), needsHead: true, lossless: true },
-  { name: 'refs/head: deleted (the newest generation names it)', scope: 'structure', damage: (s) => fs.rm(join(s, 'refs', 'head')), reports: () => ({ code: 13, names: /refs\/head of generation \d+ is gone/ }), needsHead: true },
+  {
+    name: 'refs/head: a flipped byte',
+    scope: 'structure',
+    damage: (s) => flipByte(join(s, 'refs', 'head'), 50),
+    reports: () => ({ code: 13, names: /refs\/head: authentication failed/ }),
+    needsHead: true,
+    lossless: true,
+  },
+  {
+    name: 'refs/head: truncated',
+    scope: 'structure',
+    damage: (s) => truncateTo(join(s, 'refs', 'head'), 20),
+    reports: () => ({ code: 13, names: /refs\/head: truncated/ }),
+    needsHead: true,
+    lossless: true,
+  },
+  {
+    name: 'refs/head: a snapshot file in its place',
+    scope: 'structure',
+    damage: (s, f) => fs.copyFile(join(s, 'snapshots', f.snapshots[0]!), join(s, 'refs', 'head')),
+    reports: () => ({ code: 13, names: /refs\/head: wrong kind of file/ }),
+    needsHead: true,
+    lossless: true,
+  },
+  {
+    name: 'refs/head: deleted (the newest generation names it)',
+    scope: 'structure',
+    damage: (s) => fs.rm(join(s, 'refs', 'head')),
+    reports: () => ({ code: 13, names: /refs\/head of generation \d+ is gone/ }),
+    needsHead: true,
+  },
   // ---- key files ----
   {
     name: 'key file: one character of the sealed keys changed',
@@ -125,9 +273,24 @@ const CASES: Case[] = [
     },
     reports: (f) => ({ code: 13, names: new RegExp(`key file keys/${f.keyId}\\.json is damaged`) }),
   },
-  { name: 'key file: truncated', scope: 'open', damage: (s, f) => truncateTo(join(s, 'keys', `${f.keyId}.json`), 40), reports: (f) => ({ code: 13, names: new RegExp(`key file keys/${f.keyId}\\.json is damaged`) }) },
-  { name: 'key file: a flipped byte', scope: 'open', damage: (s, f) => flipByte(join(s, 'keys', `${f.keyId}.json`), 77), reports: (f) => ({ code: 13, names: new RegExp(`key file keys/${f.keyId}\\.json is damaged`) }) },
-  { name: 'key file: deleted', scope: 'open', damage: (s, f) => fs.rm(join(s, 'keys', `${f.keyId}.json`)), reports: () => ({ code: 13, names: /no key files/ }) },
+  {
+    name: 'key file: truncated',
+    scope: 'open',
+    damage: (s, f) => truncateTo(join(s, 'keys', `${f.keyId}.json`), 40),
+    reports: (f) => ({ code: 13, names: new RegExp(`key file keys/${f.keyId}\\.json is damaged`) }),
+  },
+  {
+    name: 'key file: a flipped byte',
+    scope: 'open',
+    damage: (s, f) => flipByte(join(s, 'keys', `${f.keyId}.json`), 77),
+    reports: (f) => ({ code: 13, names: new RegExp(`key file keys/${f.keyId}\\.json is damaged`) }),
+  },
+  {
+    name: 'key file: deleted',
+    scope: 'open',
+    damage: (s, f) => fs.rm(join(s, 'keys', `${f.keyId}.json`)),
+    reports: () => ({ code: 13, names: /no key files/ }),
+  },
   {
     name: 'key file: one of two damaged, the other password still opens (and check names the damaged one)',
     scope: 'structure',
@@ -140,9 +303,24 @@ const CASES: Case[] = [
     lossless: true,
   },
   // ---- sinki.json ----
-  { name: 'sinki.json: a flipped byte', scope: 'open', damage: (s) => flipByte(join(s, 'sinki.json'), 40), reports: () => ({ code: 13, names: /sinki\.json is damaged/ }) },
-  { name: 'sinki.json: truncated', scope: 'open', damage: (s) => truncateTo(join(s, 'sinki.json'), 60), reports: () => ({ code: 13, names: /sinki\.json is damaged/ }) },
-  { name: 'sinki.json: deleted', scope: 'open', damage: (s) => fs.rm(join(s, 'sinki.json')), reports: () => ({ code: 10, names: /not a sinki store \(no sinki\.json\)/ }) },
+  {
+    name: 'sinki.json: a flipped byte',
+    scope: 'open',
+    damage: (s) => flipByte(join(s, 'sinki.json'), 40),
+    reports: () => ({ code: 13, names: /sinki\.json is damaged/ }),
+  },
+  {
+    name: 'sinki.json: truncated',
+    scope: 'open',
+    damage: (s) => truncateTo(join(s, 'sinki.json'), 60),
+    reports: () => ({ code: 13, names: /sinki\.json is damaged/ }),
+  },
+  {
+    name: 'sinki.json: deleted',
+    scope: 'open',
+    damage: (s) => fs.rm(join(s, 'sinki.json')),
+    reports: () => ({ code: 10, names: /not a sinki store \(no sinki\.json\)/ }),
+  },
   {
     name: 'sinki.json: a parameter edited and the checksum recomputed',
     scope: 'open',
@@ -153,7 +331,12 @@ const CASES: Case[] = [
     },
     reports: () => ({ code: 13, names: /sinki\.json was modified/ }),
   },
-  { name: 'sinki.json: a key file in its place', scope: 'open', damage: (s, f) => fs.copyFile(join(s, 'keys', `${f.keyId}.json`), join(s, 'sinki.json')), reports: () => ({ code: 13, names: /sinki\.json is damaged/ }) },
+  {
+    name: 'sinki.json: a key file in its place',
+    scope: 'open',
+    damage: (s, f) => fs.copyFile(join(s, 'keys', `${f.keyId}.json`), join(s, 'sinki.json')),
+    reports: () => ({ code: 13, names: /sinki\.json is damaged/ }),
+  },
 ];
 
 describe('corruption: every damage gives a clear error naming the object, never wrong bytes', () => {
@@ -199,7 +382,9 @@ describe('corruption: every damage gives a clear error naming the object, never 
     const packs = repo.index.packIds();
     // Files are stored side by side, so packs may mix file data and trees: the data pack is one where
     // byte 200,000 (flipped below) falls inside a file's blob; the tree pack another, where there is one.
-    const dataPack = packs.find((p) => repo.index.packEntries(p)!.some((e) => e.kind === BlobKind.Data && e.offset <= 200_000 && e.offset + e.length > 200_000))!;
+    const dataPack = packs.find((p) =>
+      repo.index.packEntries(p)!.some((e) => e.kind === BlobKind.Data && e.offset <= 200_000 && e.offset + e.length > 200_000),
+    )!;
     expect(dataPack).toBeDefined();
     const holdsTrees = (p: string): boolean => repo.index.packEntries(p)!.some((e) => e.kind === BlobKind.Tree);
     const treePack = packs.find((p) => p !== dataPack && holdsTrees(p)) ?? packs.find(holdsTrees)!;
@@ -224,7 +409,12 @@ describe('corruption: every damage gives a clear error naming the object, never 
   });
 
   /** Every snapshot (or the given ones): restore, and compare what came out (a missing file is allowed unless the damage is lossless). */
-  const restoreAll = async (store: string, password: string | undefined, lossless: boolean, ids = facts.snapshots): Promise<{ results: RunResult[]; problems: string[] }> => {
+  const restoreAll = async (
+    store: string,
+    password: string | undefined,
+    lossless: boolean,
+    ids = facts.snapshots,
+  ): Promise<{ results: RunResult[]; problems: string[] }> => {
     const out = await Promise.all(
       ids.map(async (id) => {
         const target = join(work, `restore-${n++}`);
@@ -253,7 +443,12 @@ describe('corruption: every damage gives a clear error naming the object, never 
       c.scope === 'structure' ? sinki(['check'], { store, ...env }) : none,
       sinki(['check', '--read-data'], { store, ...env }),
     ]);
-    const checks = check ? ([['check', check], ['check --read-data', checkData]] as const) : ([['check --read-data', checkData]] as const);
+    const checks = check
+      ? ([
+          ['check', check],
+          ['check --read-data', checkData],
+        ] as const)
+      : ([['check --read-data', checkData]] as const);
     problems.push(...restored.problems, ...checks.flatMap(([what, r]) => contractBreaches(r, what)));
     for (const [what, r] of checks) {
       const lines = r.stderr.split('\n').filter(Boolean);
@@ -275,8 +470,10 @@ describe('corruption: every damage gives a clear error naming the object, never 
       if (c.repairs === 'clean') {
         if (repair.code !== 0) problems.push(`repair index exited ${repair.code}: ${repair.stderr.trim()}`);
         const after = await sinki(['check', '--read-data'], { store, ...env });
-        if (after.code !== 0 || /^error:/m.test(after.stderr)) problems.push(`after repair index, check --read-data exited ${after.code}: ${after.stderr.trim()}`);
-      } else if (!new RegExp(`^sinki: pack ${facts.dataPack} its \\d+ blob\\(s\\) kept`).test(repair.stderr)) problems.push(`repair index does not say it kept the damaged pack's blobs: ${repair.stderr.trim()}`);
+        if (after.code !== 0 || /^error:/m.test(after.stderr))
+          problems.push(`after repair index, check --read-data exited ${after.code}: ${after.stderr.trim()}`);
+      } else if (!new RegExp(`^sinki: pack ${facts.dataPack} its \\d+ blob\\(s\\) kept`).test(repair.stderr))
+        problems.push(`repair index does not say it kept the damaged pack's blobs: ${repair.stderr.trim()}`);
       problems.push(...(await restoreAll(store, c.password, true)).problems.map((p) => `after repair index: ${p}`));
     }
     expect(problems).toEqual([]);

@@ -6,7 +6,19 @@ import { initStore, jsonLine, run, sinki, sinkiOk } from '../helpers/cli.js';
 import { pseudoRandomBytes, walk } from '../helpers/files.js';
 import { removeTempDirs, tempDir } from '../helpers/temp.js';
 import { fillLeaving, mountTmpfs, unmountTmpfsAll } from '../helpers/tmpfs.js';
-import { diffManifests, hasFuse, isMounted, isRoot, KiB, manifestOf, mountStore, restoreAndCompare, unmountAll, unmountStore, type Manifest } from './helpers.js';
+import {
+  diffManifests,
+  hasFuse,
+  isMounted,
+  isRoot,
+  KiB,
+  manifestOf,
+  mountStore,
+  restoreAndCompare,
+  unmountAll,
+  unmountStore,
+  type Manifest,
+} from './helpers.js';
 
 // (A full disk during backup is covered by test/integration/disk-full.test.ts.)
 
@@ -37,7 +49,10 @@ describe.skipIf(!isRoot)('prune on a nearly full disk', () => {
     kept = manifestOf(src, 'src');
     keptId = jsonLine<{ snapshot_id: string }>((await sinkiOk(['backup', src, '--json'], { store: pristine })).stdout, 'summary').snapshot_id;
     await sinkiOk(['forget', '--keep-last', '1'], { store: pristine });
-    const plan = jsonLine<{ repack_packs: number }>((await sinkiOk(['prune', '--max-unused', '0', '--dry-run', '--json'], { store: pristine })).stdout, 'prune');
+    const plan = jsonLine<{ repack_packs: number }>(
+      (await sinkiOk(['prune', '--max-unused', '0', '--dry-run', '--json'], { store: pristine })).stdout,
+      'prune',
+    );
     expect(plan.repack_packs).toBeGreaterThanOrEqual(1);
     disk = join(work, 'disk');
     await mountTmpfs(disk, '8m');

@@ -7,7 +7,22 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CLI, expectOneErrorLine, initStore, jsonLine, PASSWORD, run, sinki, sinkiOk } from '../helpers/cli.js';
 import { pseudoRandomBytes, walk } from '../helpers/files.js';
 import { removeTempDirs, tempDir } from '../helpers/temp.js';
-import { diffManifests, hasFuse, isAlive, manifestOf, MiB, mountStore, packIds, restoreAndCompare, snapshotList, storeBytes, unmountAll, unmountStore, waitFor, type Manifest } from './helpers.js';
+import {
+  diffManifests,
+  hasFuse,
+  isAlive,
+  manifestOf,
+  MiB,
+  mountStore,
+  packIds,
+  restoreAndCompare,
+  snapshotList,
+  storeBytes,
+  unmountAll,
+  unmountStore,
+  waitFor,
+  type Manifest,
+} from './helpers.js';
 
 /** A store plus the manifest of every snapshot it was given. */
 interface Fixture {
@@ -66,7 +81,9 @@ async function storeState(store: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const e of await walk(store)) {
     if (!e.stat.isFile() || e.rel.startsWith('locks/')) continue;
-    out[e.rel] = createHash('sha256').update(await fs.readFile(e.abs)).digest('hex');
+    out[e.rel] = createHash('sha256')
+      .update(await fs.readFile(e.abs))
+      .digest('hex');
   }
   return out;
 }
@@ -162,7 +179,10 @@ describe('prune', () => {
 
     const dry = jsonLine<{ repack_packs: number }>((await sinkiOk(['prune', '--max-unused', '0', '--dry-run', '--json'], { store: f.store })).stdout, 'prune');
     expect(dry.repack_packs).toBeGreaterThanOrEqual(1);
-    const r = jsonLine<{ repack_packs: number; bytes_to_free: number }>((await sinkiOk(['prune', '--max-unused', '0', '--json'], { store: f.store })).stdout, 'prune');
+    const r = jsonLine<{ repack_packs: number; bytes_to_free: number }>(
+      (await sinkiOk(['prune', '--max-unused', '0', '--json'], { store: f.store })).stdout,
+      'prune',
+    );
     expect(r.repack_packs).toBe(dry.repack_packs);
     expect(r.bytes_to_free).toBeGreaterThan(250_000);
     const packsAfter = await packIds(f.store);
@@ -170,7 +190,9 @@ describe('prune', () => {
     await expectCheckClean(f.store);
     await expectAllRestore(f);
     // A second prune finds nothing to do.
-    expect(jsonLine<{ repack_packs: number; delete_packs: number }>((await sinkiOk(['prune', '--max-unused', '0', '--json'], { store: f.store })).stdout, 'prune')).toMatchObject({ repack_packs: 0, delete_packs: 0 });
+    expect(
+      jsonLine<{ repack_packs: number; delete_packs: number }>((await sinkiOk(['prune', '--max-unused', '0', '--json'], { store: f.store })).stdout, 'prune'),
+    ).toMatchObject({ repack_packs: 0, delete_packs: 0 });
   });
 
   it('removes the unindexed packs an interrupted (kill -9) backup left', async () => {
@@ -195,7 +217,10 @@ describe('prune', () => {
 
     // The killed backup's lock is stale (dead pid): prune (exclusive) is not blocked by it.
     // The estimate counts them: at least the two packs of incompressible data seen on disk.
-    const dry = jsonLine<{ unindexed_packs: number; bytes_to_free: number }>((await sinkiOk(['prune', '--dry-run', '--json'], { store: f.store })).stdout, 'prune');
+    const dry = jsonLine<{ unindexed_packs: number; bytes_to_free: number }>(
+      (await sinkiOk(['prune', '--dry-run', '--json'], { store: f.store })).stdout,
+      'prune',
+    );
     expect(dry.bytes_to_free).toBeGreaterThanOrEqual(2 * MiB);
     const r = jsonLine<{ unindexed_packs: number }>((await sinkiOk(['prune', '--json'], { store: f.store })).stdout, 'prune');
     expect(r.unindexed_packs).toBeGreaterThanOrEqual(2);
@@ -220,7 +245,8 @@ describe('locks of killed processes', () => {
     await writeFiles(src, { 'x.txt': 'x\n' });
     await backup(f, src);
     const locks = join(f.store, 'locks');
-    const lock = (started: string): string => JSON.stringify({ host: hostname(), pid: process.pid, time: new Date().toISOString(), exclusive: false, purpose: 'mount', started });
+    const lock = (started: string): string =>
+      JSON.stringify({ host: hostname(), pid: process.pid, time: new Date().toISOString(), exclusive: false, purpose: 'mount', started });
     // The holder is this very process (alive, same start time): it blocks an exclusive command.
     await fs.writeFile(join(locks, 'live'), lock(await startedOf(process.pid)));
     expectOneErrorLine(await sinki(['prune'], { store: f.store }), 11, /locked by mount/);
@@ -271,7 +297,10 @@ describe('repair index and check subsets', () => {
     const bytes = await fs.readFile(file);
     bytes[100] = bytes[100]! ^ 1;
     await fs.writeFile(file, bytes);
-    const codes = [(await sinki(['check', '--read-data-subset', '1/2'], { store: f.store })).code, (await sinki(['check', '--read-data-subset', '2/2'], { store: f.store })).code];
+    const codes = [
+      (await sinki(['check', '--read-data-subset', '1/2'], { store: f.store })).code,
+      (await sinki(['check', '--read-data-subset', '2/2'], { store: f.store })).code,
+    ];
     expect(codes.sort()).toEqual([0, 13]);
     expectOneErrorLine(await sinki(['check', '--read-data-subset', '3/2'], { store: f.store }), 2, /x\/y needs/);
   });

@@ -127,13 +127,18 @@ function sameBytes(a: string, b: string): boolean {
  * `sinki push REMOTE --delete` in a process group of its own, SIGKILLed (the group: sinki and its
  * rclone) as soon as `moment` holds of the remote's files. `killed` says whether it was still running.
  */
-async function pushKilledWhen(remoteDir: string, moment: (state: Map<string, number>) => boolean): Promise<{ killed: boolean; result: { code: number | null; signal: NodeJS.Signals | null; stderr: string } }> {
+async function pushKilledWhen(
+  remoteDir: string,
+  moment: (state: Map<string, number>) => boolean,
+): Promise<{ killed: boolean; result: { code: number | null; signal: NodeJS.Signals | null; stderr: string } }> {
   const env: NodeJS.ProcessEnv = { ...process.env, ...lab.env };
   delete env.SINKI_STORE;
   const child = spawn(process.execPath, [CLI, '-s', store, 'push', `l:${remoteDir}`, '--delete'], { env, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   let stderr = '';
   child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stderr })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal, stderr })),
+  );
   let running = true;
   void exited.then(() => (running = false));
   const killGroup = (): void => {
@@ -195,7 +200,11 @@ beforeAll(async () => {
   droppedPacks = packsBefore.filter((p) => !packsAfter.includes(p));
   repackedPacks = packsAfter.filter((p) => !packsBefore.includes(p));
   // The scenario only means something if prune both dropped packs and wrote new ones (repacked the kept snapshot's blobs).
-  expect({ dropped: droppedPacks.length > 0, repacked: repackedPacks.length > 0, out: forget.stdout.length > 0 }).toEqual({ dropped: true, repacked: true, out: true });
+  expect({ dropped: droppedPacks.length > 0, repacked: repackedPacks.length > 0, out: forget.stdout.length > 0 }).toEqual({
+    dropped: true,
+    repacked: true,
+    out: true,
+  });
   const snaps = JSON.parse((await lab.sinkiOk(['snapshots', '--json'], { store })).stdout) as Array<{ id: string }>;
   expect(snaps.map((s) => s.id)).toEqual([kept]);
   const local = await lab.sinki(['check', '--read-data'], { store });
@@ -207,7 +216,7 @@ afterAll(async () => {
 });
 
 describe('forget --keep-last 1 --prune, then push --delete to an rclone remote', () => {
-  it('leaves on the remote exactly the store\'s files; it checks clean and restores the kept snapshot', { timeout: 300_000 }, async () => {
+  it("leaves on the remote exactly the store's files; it checks clean and restores the kept snapshot", { timeout: 300_000 }, async () => {
     const remote = join(lab.root, 'remote');
     expect(await remoteProblems(remote, 'before', [kept])).toEqual([]);
     await lab.sinkiOk(['push', `l:${remote}`, '--delete'], { store });
@@ -231,7 +240,13 @@ describe('forget --keep-last 1 --prune, then push --delete to an rclone remote',
     const oldIndex = only(before, local, 'index');
     const oldSnapshots = only(before, local, 'snapshots');
     const dropped = only(before, local, 'packs');
-    expect({ newPacks: newPacks.length > 0, newIndex: newIndex.length > 0, oldIndex: oldIndex.length > 0, oldSnapshots: oldSnapshots.length, dropped: dropped.length > 1 }).toEqual({ newPacks: true, newIndex: true, oldIndex: true, oldSnapshots: 2, dropped: true });
+    expect({
+      newPacks: newPacks.length > 0,
+      newIndex: newIndex.length > 0,
+      oldIndex: oldIndex.length > 0,
+      oldSnapshots: oldSnapshots.length,
+      dropped: dropped.length > 1,
+    }).toEqual({ newPacks: true, newIndex: true, oldIndex: true, oldSnapshots: 2, dropped: true });
     const localSize = new Map<string, number>();
     for (const p of local.keys()) localSize.set(p, (await fs.stat(join(store, p))).size);
     const gone = (state: Map<string, number>, paths: string[]): number => paths.filter((p) => !state.has(p)).length;

@@ -85,16 +85,37 @@ describe('parser fuzz: mutated store files decode to the original value or a Sin
   });
 
   it('decodeTree: a file entry whose chunk list holds null is CORRUPT (check, prune and restore would throw TypeError on it)', () => {
-    expectCorrupt(() => decodeTree(Buffer.from('{"nodes":[{"name":"a","type":"file","mode":420,"uid":0,"gid":0,"mtimeNs":"0","size":1,"chunks":[null]}]}'), 'tree x'));
+    expectCorrupt(() =>
+      decodeTree(Buffer.from('{"nodes":[{"name":"a","type":"file","mode":420,"uid":0,"gid":0,"mtimeNs":"0","size":1,"chunks":[null]}]}'), 'tree x'),
+    );
   });
 
   it('parseStoreConfig: "compression": null with a recomputed checksum is CORRUPT (the CLI says "unexpected error")', () => {
-    const text = JSON.stringify(withChecksum({ format: 1, id: 'ab'.repeat(16), created: '', cipher: 'aes-128-gcm', chunkSize: 65536, packSize: 1 << 20, cdc: {}, compression: null, mac: '' }));
+    const text = JSON.stringify(
+      withChecksum({
+        format: 1,
+        id: 'ab'.repeat(16),
+        created: '',
+        cipher: 'aes-128-gcm',
+        chunkSize: 65536,
+        packSize: 1 << 20,
+        cdc: {},
+        compression: null,
+        mac: '',
+      }),
+    );
     expectCorrupt(() => parseStoreConfig(text));
   });
 
   it('a key file with 1e300 PBKDF2 iterations (checksum recomputed) is CORRUPT, not a RangeError at unlock ("unexpected error" in the CLI)', async () => {
-    const file = withChecksum({ version: 1, id: 'k', created: '', host: 'h', kdf: { name: 'pbkdf2', hash: 'sha256', iterations: 1e300, salt: 'AAAA' }, sealed: 'AAAA' });
+    const file = withChecksum({
+      version: 1,
+      id: 'k',
+      created: '',
+      host: 'h',
+      kdf: { name: 'pbkdf2', hash: 'sha256', iterations: 1e300, salt: 'AAAA' },
+      sealed: 'AAAA',
+    });
     let thrown: unknown = null;
     try {
       await unlockKeyFile(parseKeyFile(JSON.stringify(file), 'keys/k.json'), Buffer.from('pw'), 'ab'.repeat(16));

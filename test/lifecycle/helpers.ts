@@ -77,7 +77,13 @@ export async function snapshotList(store: string): Promise<Array<{ id: string; t
  * damaged, a file may be missing, but a file that is there must be exactly right: the lines returned
  * name every wrong or unexpected entry.
  */
-export async function restoreAndCompare(store: string, id: string, manifest: Manifest, target: string, opts: { allowMissing: boolean; password?: string }): Promise<{ result: RunResult; problems: string[] }> {
+export async function restoreAndCompare(
+  store: string,
+  id: string,
+  manifest: Manifest,
+  target: string,
+  opts: { allowMissing: boolean; password?: string },
+): Promise<{ result: RunResult; problems: string[] }> {
   const result = await sinki(['restore', id, target], { store, ...(opts.password ? { password: opts.password } : {}) });
   const actual = existsSync(target) ? manifestOf(target) : new Map<string, string>();
   const problems = diffManifests(manifest, actual).filter((line: string) => !(opts.allowMissing && line.startsWith('missing ')));

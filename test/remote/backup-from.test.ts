@@ -45,7 +45,15 @@ describe.concurrent('backup --from', () => {
     const snaps = JSON.parse((await lab.sinkiOk(['snapshots', '--json'], { store })).stdout) as Array<{ id: string; paths: string[] }>;
     expect(snaps.find((s) => s.id === summary.snapshot_id)).toMatchObject({ paths: ['w:srcdir'] });
     const ls = await lab.sinkiOk(['ls', summary.snapshot_id], { store });
-    expect(ls.stdout.split('\n').filter(Boolean)).toEqual(['/srcdir', '/srcdir/a.jpg', '/srcdir/sub', '/srcdir/sub/b.txt', '/srcdir/sub/deeper', '/srcdir/sub/deeper/.tmp-notes', '/srcdir/sub/deeper/empty']);
+    expect(ls.stdout.split('\n').filter(Boolean)).toEqual([
+      '/srcdir',
+      '/srcdir/a.jpg',
+      '/srcdir/sub',
+      '/srcdir/sub/b.txt',
+      '/srcdir/sub/deeper',
+      '/srcdir/sub/deeper/.tmp-notes',
+      '/srcdir/sub/deeper/empty',
+    ]);
 
     const target = await lab.dir('from-restore');
     await lab.sinkiOk(['restore', summary.snapshot_id, target], { store });
@@ -59,7 +67,7 @@ describe.concurrent('backup --from', () => {
     expect(await stagingLeft(env)).toEqual([]);
   });
 
-  it('fails with one line and exit 19 for a remote name rclone does not know, with rclone\'s own message', async () => {
+  it("fails with one line and exit 19 for a remote name rclone does not know, with rclone's own message", async () => {
     const env = await privateTmp('bad-name');
     const r = await lab.sinki(['backup', '--from', 'nosuchremote:dir'], { store, env });
     expectOneErrorLine(r, 19, /^sinki: cannot pull nosuchremote:dir: .*didn't find section in config file/);
@@ -77,7 +85,7 @@ describe.concurrent('backup --from', () => {
 });
 
 describe.concurrent('a remote store that cannot be reached', () => {
-  it('a remote name rclone does not know: one line with rclone\'s message, exit 19', async () => {
+  it("a remote name rclone does not know: one line with rclone's message, exit 19", async () => {
     const r = await lab.sinki(['snapshots'], { store: 'rclone:nosuchremote:path' });
     expectOneErrorLine(r, 19, /nosuchremote.*didn't find section in config file/);
     expect(r.stderr).not.toMatch(/\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d/); // no rclone log timestamp

@@ -34,7 +34,7 @@ const LARGE = ['clip.mp4', 'disk.iso', 'archive.tar'];
 const PROBES = ['.hidden', '.directory', '.Trash', '.Trash-0', 'autorun.inf', '.xdg-volume-info'];
 
 let lab: RemoteLab;
-let webdav: Served;
+let _webdav: Served;
 let xvfb: { display: string; stop(): Promise<void> };
 let store: string;
 
@@ -51,10 +51,22 @@ async function status(mnt: string): Promise<Status> {
 }
 
 /** Browses `folder` in a fresh PCManFM; store bytes (or remote bytes) read meanwhile, and client bytes. */
-async function browseMeasured(mnt: string, folder: string, trace: string, name: string): Promise<{ run: Browse; client: number; fetched: number; shot: string }> {
+async function browseMeasured(
+  mnt: string,
+  folder: string,
+  trace: string,
+  name: string,
+): Promise<{ run: Browse; client: number; fetched: number; shot: string }> {
   const before = await status(mnt);
   const shot = join(lab.root, `${name}.png`);
-  const run = (await browse({ display: xvfb.display, mountpoint: mnt, folder, traceFile: trace, home: join(lab.root, `home-${name}`), screenshot: shot })) as Browse;
+  const run = (await browse({
+    display: xvfb.display,
+    mountpoint: mnt,
+    folder,
+    traceFile: trace,
+    home: join(lab.root, `home-${name}`),
+    screenshot: shot,
+  })) as Browse;
   const after = await status(mnt);
   const remote = after.store.remote && before.store.remote ? after.store.remote.bytes - before.store.remote.bytes : null;
   return { run, client: after.reads.bytes - before.reads.bytes, fetched: remote ?? after.store.counts.bytesRead - before.store.counts.bytesRead, shot };
@@ -66,7 +78,7 @@ function uniqueColours(png: string): number {
 
 beforeAll(async () => {
   lab = await RemoteLab.create('file-manager');
-  webdav = await lab.webdav('w');
+  _webdav = await lab.webdav('w');
   const src = await lab.dir('src');
   const photos = join(src, 'photos');
   await makePhotos(photos, PHOTOS, join(lab.root, 'base.jpg'), '320x240');

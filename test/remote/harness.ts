@@ -201,7 +201,19 @@ export class RemoteLab {
 
   /** `rclone serve sftp DIR` on loopback with a user and password, as remote NAME. */
   async sftp(name = 'f'): Promise<Served> {
-    const s = await this.serve(name, (port, dir) => ['serve', 'sftp', dir, '--addr', `127.0.0.1:${port}`, '--user', 'u', '--pass', 'p', '--dir-cache-time', '1s']);
+    const s = await this.serve(name, (port, dir) => [
+      'serve',
+      'sftp',
+      dir,
+      '--addr',
+      `127.0.0.1:${port}`,
+      '--user',
+      'u',
+      '--pass',
+      'p',
+      '--dir-cache-time',
+      '1s',
+    ]);
     const obscured = (await run('rclone', ['obscure', 'p'])).stdout.trim();
     await this.addConfig(`[${name}]\ntype = sftp\nhost = 127.0.0.1\nport = ${s.port}\nuser = u\npass = ${obscured}\n`);
     return s;

@@ -64,7 +64,11 @@ describe('a mount of a remote store', () => {
 
   it('refuses writes with EROFS', async () => {
     const [snapshot] = await fs.readdir(join(mnt, '.snapshots'));
-    const code = (p: Promise<unknown>): Promise<string> => p.then(() => 'ok', (e: NodeJS.ErrnoException) => e.code ?? String(e));
+    const code = (p: Promise<unknown>): Promise<string> =>
+      p.then(
+        () => 'ok',
+        (e: NodeJS.ErrnoException) => e.code ?? String(e),
+      );
     expect(await code(fs.writeFile(join(mnt, 'new.txt'), 'x'))).toBe('EROFS');
     expect(await code(fs.mkdir(join(mnt, 'dir')))).toBe('EROFS');
     expect(await code(fs.writeFile(join(mnt, '.snapshots', snapshot!, 'src', 'large.mp4'), 'x'))).toBe('EROFS');

@@ -39,7 +39,8 @@ describe.concurrent.each([
     const target = remote(`keys-${name}`);
     const remoteDir = dir(`keys-${name}`);
     const remoteStore = ['--cache-dir', join(lab.root, `cache-${name}`), '-s', `rclone:${target}`];
-    const opensRemote = async (password: string): Promise<number> => (await lab.sinki([...remoteStore, 'snapshots'], { env: { SINKI_PASSWORD: password } })).code;
+    const opensRemote = async (password: string): Promise<number> =>
+      (await lab.sinki([...remoteStore, 'snapshots'], { env: { SINKI_PASSWORD: password } })).code;
     const keysHere = async (): Promise<string[]> => (await fs.readdir(join(store, 'keys'))).sort();
     const keysThere = async (): Promise<string[]> => (await filesBelow(join(remoteDir, 'keys'))).sort();
 

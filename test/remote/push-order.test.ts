@@ -30,7 +30,11 @@ async function addFiles(dir: string, prefix: string, count: number, size: number
 
 /** `sinki push` as its own process group, with its --json lines as they come. */
 function startPush(store: string, remote: string, args: string[]): { pgid: number; lines: string[]; stderr: () => string; done: Promise<number> } {
-  const child = spawn(process.execPath, [CLI, '-s', store, 'push', remote, ...args, '--json'], { env: { ...process.env, ...lab.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(process.execPath, [CLI, '-s', store, 'push', remote, ...args, '--json'], {
+    env: { ...process.env, ...lab.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   const lines: string[] = [];
   let partial = '';
   child.stdout.on('data', (d: Buffer) => {
@@ -73,7 +77,11 @@ describe.concurrent('the remote stays a consistent store', () => {
     expect({ code: snaps.code, stderr: snaps.stderr }).toEqual({ code: 0, stderr: '' });
     expect(JSON.parse(snaps.stdout)).toHaveLength(1);
     const check = await lab.sinki([...cache, 'check', '--read-data'], { store: remoteStore });
-    expect({ code: check.code, errors: checkLines(check.stdout), stderr: check.stderr.split('\n').filter((l) => l && !l.startsWith('note: ')) }).toEqual({ code: 0, errors: [], stderr: [] });
+    expect({ code: check.code, errors: checkLines(check.stdout), stderr: check.stderr.split('\n').filter((l) => l && !l.startsWith('note: ')) }).toEqual({
+      code: 0,
+      errors: [],
+      stderr: [],
+    });
 
     const rerun = await lab.sinkiOk(['push', remote, '--verify', '--json'], { store });
     const summary = jsonLine<PushSummary>(rerun.stdout, 'summary');

@@ -13,7 +13,8 @@ describe('push phases', () => {
       ['gen', true],
     ]);
     const all = PUSH_PHASES.flatMap((p) => p.include);
-    for (const path of ['/sinki.json', '/keys/**', '/packs/**', '/index/**', '/snapshots/**', '/refs/**', '/SHA256SUMS', '/gen/**']) expect(all).toContain(path);
+    for (const path of ['/sinki.json', '/keys/**', '/packs/**', '/index/**', '/snapshots/**', '/refs/**', '/SHA256SUMS', '/gen/**'])
+      expect(all).toContain(path);
     expect(all.some((p) => p.startsWith('/locks'))).toBe(false);
   });
 
@@ -36,7 +37,13 @@ describe('push phases', () => {
 
   it('give the daemon the limits that hold for the whole push', () => {
     expect(daemonFlags({})).toEqual([]);
-    expect(daemonFlags({ bwlimit: '08:00,512k 19:00,10M', transfers: 8, dryRun: true })).toEqual(['--bwlimit', '08:00,512k 19:00,10M', '--transfers', '8', '--dry-run']);
+    expect(daemonFlags({ bwlimit: '08:00,512k 19:00,10M', transfers: 8, dryRun: true })).toEqual([
+      '--bwlimit',
+      '08:00,512k 19:00,10M',
+      '--transfers',
+      '8',
+      '--dry-run',
+    ]);
   });
 });
 
@@ -50,7 +57,7 @@ describe('remoteJoin', () => {
 });
 
 describe('rcloneErrorMessage', () => {
-  it('keeps rclone\'s own words, without the log timestamp', () => {
+  it("keeps rclone's own words, without the log timestamp", () => {
     const stderr = '2026/11/25 13:21:50 Failed to create file system for "nope:st": didn\'t find section in config file\n';
     expect(rcloneErrorMessage(stderr)).toBe('file system for "nope:st": didn\'t find section in config file');
   });

@@ -84,7 +84,11 @@ describe.concurrent('a push killed with SIGKILL', () => {
     const remoteDir = join(webdav.dir, 'killed');
 
     // Only sinki's own process is killed (not its process group): nothing in sinki runs after SIGKILL.
-    const child = spawn(process.execPath, [CLI, '-s', store, 'push', remote, '--bwlimit', '200k', '--json'], { env: { ...process.env, ...lab.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(process.execPath, [CLI, '-s', store, 'push', remote, '--bwlimit', '200k', '--json'], {
+      env: { ...process.env, ...lab.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     const closed = new Promise((r) => child.once('close', r));

@@ -49,7 +49,11 @@ describe.concurrent('a store pushed to local-path, WebDAV and SFTP remotes', () 
 
   it.each(KINDS)('%s: check --read-data is clean and restore latest is byte-identical (diff -r)', async (kind) => {
     const check = await onRemote(kind, ['check', '--read-data']);
-    expect({ code: check.code, stderr: check.stderr, out: check.stdout }).toEqual({ code: 0, stderr: '', out: expect.stringMatching(/^no errors were found \(1 snapshots, \d+ packs, \d+ blobs read\)/) });
+    expect({ code: check.code, stderr: check.stderr, out: check.stdout }).toEqual({
+      code: 0,
+      stderr: '',
+      out: expect.stringMatching(/^no errors were found \(1 snapshots, \d+ packs, \d+ blobs read\)/),
+    });
 
     const target = await lab.dir(`restore-${kind}`);
     const restore = await onRemote(kind, ['restore', 'latest', target]);

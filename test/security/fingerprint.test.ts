@@ -51,7 +51,7 @@ describe('chunk boundaries and pack headers of new stores depend on their keys',
 
   afterAll(removeTempDirs);
 
-  it('two new stores cut the same file at different places, neither at the public table\'s; each at its own keyed table\'s', async () => {
+  it("two new stores cut the same file at different places, neither at the public table's; each at its own keyed table's", async () => {
     const publicCuts = chunkWhole(data, DEFAULT_CDC).map((c) => c.length);
     expect(publicCuts.length).toBeGreaterThan(3);
     const cuts: number[][] = [];
@@ -82,7 +82,10 @@ describe('chunk boundaries and pack headers of new stores depend on their keys',
   });
 
   it('a format 3 pack header opens only with its magic, version and salt bound; a format 2 header is bound to the store alone', async () => {
-    for (const [store, bound] of [[join(work, 'new-a'), true], [join(work, 'old-2'), false]] as const) {
+    for (const [store, bound] of [
+      [join(work, 'new-a'), true],
+      [join(work, 'old-2'), false],
+    ] as const) {
       const repo = await storeKeys(store);
       try {
         const packId = repo.index.packIds()[0]!;

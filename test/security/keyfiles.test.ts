@@ -40,7 +40,14 @@ async function freshCase(): Promise<{ store: string; cache: string; realKey: str
 
 /** A key file as a stranger can write it: any KDF parameters, sealed bytes that open nothing, a valid checksum. */
 async function plant(store: string, id: string, kdf: Record<string, unknown>): Promise<void> {
-  const file = withChecksum({ version: 1, id, created: '2026-01-01T00:00:00.000Z', host: 'elsewhere', kdf: { salt: 'c2FsdHNhbHRzYWx0c2FsdA==', ...kdf }, sealed: Buffer.alloc(80, 7).toString('base64') });
+  const file = withChecksum({
+    version: 1,
+    id,
+    created: '2026-01-01T00:00:00.000Z',
+    host: 'elsewhere',
+    kdf: { salt: 'c2FsdHNhbHRzYWx0c2FsdA==', ...kdf },
+    sealed: Buffer.alloc(80, 7).toString('base64'),
+  });
   await fs.writeFile(join(store, 'keys', `${id}.json`), JSON.stringify(file));
 }
 
@@ -69,27 +76,49 @@ afterAll(removeTempDirs);
 describe.concurrent('KDF parameters beyond the caps', () => {
   it.each([
     ['2^31-1 PBKDF2 iterations', HUGE_PBKDF2, /refused: it asks for 2147483647 PBKDF2 iterations, above the limit of 10000000; skipped$/],
-    ['scrypt N=2^24 r=64 p=64 (128 GiB)', HUGE_SCRYPT, /refused: it asks for scrypt N=16777216 r=64: 131072 MiB of memory, above the limit of 512 MiB; skipped$/],
-  ])('a planted key file asking for %s, sorted first: the store opens with its own key at once, with one warning line naming the file', async (_name, kdf, warning) => {
-    const c = await freshCase();
-    await plant(c.store, FIRST, kdf);
-    const r = await sinki(['cat', 'latest', 'src/f.txt'], c);
-    expect({ code: r.code, stdout: r.stdout, stderr: stderrLines(r) }).toEqual({ code: 0, stdout: 'kept safe\n', stderr: [expect.stringMatching(new RegExp(`^sinki: warning: key file keys/${FIRST}\\.json ${warning.source}`))] });
-  });
+    [
+      'scrypt N=2^24 r=64 p=64 (128 GiB)',
+      HUGE_SCRYPT,
+      /refused: it asks for scrypt N=16777216 r=64: 131072 MiB of memory, above the limit of 512 MiB; skipped$/,
+    ],
+  ])(
+    'a planted key file asking for %s, sorted first: the store opens with its own key at once, with one warning line naming the file',
+    async (_name, kdf, warning) => {
+      const c = await freshCase();
+      await plant(c.store, FIRST, kdf);
+      const r = await sinki(['cat', 'latest', 'src/f.txt'], c);
+      expect({ code: r.code, stdout: r.stdout, stderr: stderrLines(r) }).toEqual({
+        code: 0,
+        stdout: 'kept safe\n',
+        stderr: [expect.stringMatching(new RegExp(`^sinki: warning: key file keys/${FIRST}\\.json ${warning.source}`))],
+      });
+    },
+  );
 
   it('the planted key file alone: exit 13, one line naming the file and the limit', async () => {
     const c = await freshCase();
     await fs.rm(join(c.store, 'keys', `${c.realKey}.json`));
     await plant(c.store, FIRST, HUGE_PBKDF2);
-    expectOneErrorLine(await sinki(['snapshots'], c), 13, new RegExp(`^sinki: key file keys/${FIRST}\\.json refused: it asks for 2147483647 PBKDF2 iterations, above the limit of 10000000$`));
-    await fs.writeFile(join(c.store, 'keys', `${FIRST}.json`), JSON.stringify(withChecksum({ version: 1, id: FIRST, created: '', host: '', kdf: { ...HUGE_SCRYPT, salt: 'AAAA' }, sealed: 'AAAA' })));
+    expectOneErrorLine(
+      await sinki(['snapshots'], c),
+      13,
+      new RegExp(`^sinki: key file keys/${FIRST}\\.json refused: it asks for 2147483647 PBKDF2 iterations, above the limit of 10000000$`),
+    );
+    await fs.writeFile(
+      join(c.store, 'keys', `${FIRST}.json`),
+      JSON.stringify(withChecksum({ version: 1, id: FIRST, created: '', host: '', kdf: { ...HUGE_SCRYPT, salt: 'AAAA' }, sealed: 'AAAA' })),
+    );
     expectOneErrorLine(await sinki(['snapshots'], c), 13, /refused: it asks for scrypt N=16777216 r=64: 131072 MiB of memory/);
   });
 
   it('with a wrong password: exit 12, one line that also names the refused file', async () => {
     const c = await freshCase();
     await plant(c.store, FIRST, HUGE_PBKDF2);
-    expectOneErrorLine(await sinki(['snapshots'], { ...c, password: 'not it' }), 12, new RegExp(`^sinki: wrong password: no key of this store opens with it \\(and key file keys/${FIRST}\\.json refused: .*\\)$`));
+    expectOneErrorLine(
+      await sinki(['snapshots'], { ...c, password: 'not it' }),
+      12,
+      new RegExp(`^sinki: wrong password: no key of this store opens with it \\(and key file keys/${FIRST}\\.json refused: .*\\)$`),
+    );
   });
 
   it('key list shows the planted file as unusable and check reports it (13), neither runs its KDF', async () => {
@@ -99,7 +128,10 @@ describe.concurrent('KDF parameters beyond the caps', () => {
     expect({ code: list.code, stderr: list.stderr }).toEqual({ code: 0, stderr: '' });
     expect(list.stdout).toContain(`  ${FIRST}  unusable: key file keys/${FIRST}.json refused: it asks for 2147483647 PBKDF2 iterations`);
     const check = await sinki(['check'], c);
-    expect({ code: check.code, stderr: stderrLines(check) }).toEqual({ code: 13, stderr: [`error: key file keys/${FIRST}.json refused: it asks for 2147483647 PBKDF2 iterations, above the limit of 10000000`] });
+    expect({ code: check.code, stderr: stderrLines(check) }).toEqual({
+      code: 13,
+      stderr: [`error: key file keys/${FIRST}.json refused: it asks for 2147483647 PBKDF2 iterations, above the limit of 10000000`],
+    });
   });
 });
 
@@ -112,7 +144,10 @@ describe.concurrent('key files that are not key files', () => {
     expect({ code: r.code, stdout: r.stdout, stderr: stderrLines(r) }).toEqual({
       code: 0,
       stdout: 'kept safe\n',
-      stderr: [`sinki: warning: key file keys/${FIRST}.json refused: 4194304 bytes, a key file has at most 65536; skipped`, 'sinki: warning: key file keys/0000000000000001.json is damaged (not valid JSON); skipped'],
+      stderr: [
+        `sinki: warning: key file keys/${FIRST}.json refused: 4194304 bytes, a key file has at most 65536; skipped`,
+        'sinki: warning: key file keys/0000000000000001.json is damaged (not valid JSON); skipped',
+      ],
     });
     await fs.rm(join(c.store, 'keys', `${c.realKey}.json`));
     await fs.rm(join(c.store, 'keys', '0000000000000001.json'));
@@ -145,7 +180,11 @@ describe.concurrent('which key files are tried', () => {
   it('more than 20 key files: 20 are tried, then one line pointing to --key; --key ID opens, and that key is tried first from then on', async () => {
     const c = await freshCase();
     for (let i = 0; i < 25; i++) await plant(c.store, `00000000000000${String(i).padStart(2, '0')}`, AS_CHEAP);
-    expectOneErrorLine(await sinki(['snapshots'], c), 12, /^sinki: wrong password for the 20 key files tried; keys\/ holds 26 and sinki tries at most 20: name yours with --key ID \(its file name in keys\/\)$/);
+    expectOneErrorLine(
+      await sinki(['snapshots'], c),
+      12,
+      /^sinki: wrong password for the 20 key files tried; keys\/ holds 26 and sinki tries at most 20: name yours with --key ID \(its file name in keys\/\)$/,
+    );
     const verbose = await sinki(['-v', 'snapshots'], c);
     expect({ code: verbose.code, tried: tried(verbose).length }).toEqual({ code: 12, tried: 20 });
 
@@ -165,14 +204,25 @@ describe.concurrent('floors for new keys', () => {
     const c = await freshCase();
     const keysBefore = await fs.readdir(join(c.store, 'keys'));
     const env = { SINKI_NEW_PASSWORD: 'another password' };
-    expectOneErrorLine(await sinki(['key', 'add', '--kdf', 'pbkdf2', '--kdf-iterations', '1000'], { ...c, env }), 2, /--kdf-iterations must be an integer from 600000 to 10000000 for pbkdf2 \(lower only with --insecure-kdf\)/);
+    expectOneErrorLine(
+      await sinki(['key', 'add', '--kdf', 'pbkdf2', '--kdf-iterations', '1000'], { ...c, env }),
+      2,
+      /--kdf-iterations must be an integer from 600000 to 10000000 for pbkdf2 \(lower only with --insecure-kdf\)/,
+    );
     expectOneErrorLine(await sinki(['key', 'add', '--kdf', 'pbkdf2', '--kdf-iterations', '100000'], { ...c, env }), 2, /from 600000/);
-    expectOneErrorLine(await sinki(['key', 'add', '--kdf', 'scrypt', '--kdf-iterations', '16384'], { ...c, env }), 2, /a power of two from 32768 to 262144 \(lower only with --insecure-kdf\)/);
+    expectOneErrorLine(
+      await sinki(['key', 'add', '--kdf', 'scrypt', '--kdf-iterations', '16384'], { ...c, env }),
+      2,
+      /a power of two from 32768 to 262144 \(lower only with --insecure-kdf\)/,
+    );
     expectOneErrorLine(await sinki(['key', 'add', '--kdf-iterations', '1024'], { ...c, env }), 2, /for scrypt/);
     expect(await fs.readdir(join(c.store, 'keys'))).toEqual(keysBefore);
 
     const weak = await sinki(['key', 'add', ...FAST_KDF], { ...c, env });
-    expect({ code: weak.code, stderr: stderrLines(weak) }).toEqual({ code: 0, stderr: [expect.stringMatching(/^sinki: warning: --insecure-kdf: key [0-9a-f]{16} uses PBKDF2-SHA256, 1000 iterations, below the floor for new keys/)] });
+    expect({ code: weak.code, stderr: stderrLines(weak) }).toEqual({
+      code: 0,
+      stderr: [expect.stringMatching(/^sinki: warning: --insecure-kdf: key [0-9a-f]{16} uses PBKDF2-SHA256, 1000 iterations, below the floor for new keys/)],
+    });
   });
 
   it('a new key is scrypt (r=8, N at least 2^15) by default; PBKDF2 calibrated is at least 600 000 iterations', async () => {

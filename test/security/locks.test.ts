@@ -56,12 +56,12 @@ describe('locks come before the index, and a writer that lost its lock commits n
     const lock = await StoreLock.acquire(raw, false, 'backup');
     const guarded = new GuardedBackend(raw);
     guarded.attach(lock);
-    await guarded.write('snapshots/' + HEX64, Buffer.from('x'));
+    await guarded.write(`snapshots/${HEX64}`, Buffer.from('x'));
     await fs.rm(join(store, 'snapshots', HEX64));
     expect((await sinkiOk(['unlock', '--all'], { store })).stdout).toBe('removed 1 lock\n');
-    await expect(guarded.write('snapshots/' + HEX64, Buffer.from('x'))).rejects.toThrow(/backup lost its lock on the store: its lock file was removed/);
+    await expect(guarded.write(`snapshots/${HEX64}`, Buffer.from('x'))).rejects.toThrow(/backup lost its lock on the store: its lock file was removed/);
     await expect(guarded.write('refs/head', Buffer.from('x'))).rejects.toMatchObject({ code: 'LOCKED' });
-    await expect(guarded.remove('index/' + HEX64)).rejects.toMatchObject({ code: 'LOCKED' });
+    await expect(guarded.remove(`index/${HEX64}`)).rejects.toMatchObject({ code: 'LOCKED' });
     await guarded.write(`packs/ab/${HEX64}`, Buffer.from('p'));
     await fs.rm(join(store, 'packs', 'ab', HEX64));
     await expect(fs.readdir(join(store, 'snapshots'))).resolves.not.toContain(HEX64);
@@ -83,9 +83,9 @@ describe('locks come before the index, and a writer that lost its lock commits n
     lockReads = 0; // acquiring read every lock
     try {
       await counted.asOneCommit(async () => {
-        await guarded.write('snapshots/' + HEX64, Buffer.from('x'));
+        await guarded.write(`snapshots/${HEX64}`, Buffer.from('x'));
         await guarded.write('refs/head', Buffer.from('x'));
-        await guarded.remove('snapshots/' + HEX64);
+        await guarded.remove(`snapshots/${HEX64}`);
       });
       expect(lockReads).toBe(1);
       await guarded.write('refs/head', Buffer.from('y'));
@@ -124,7 +124,11 @@ describe('locks come before the index, and a writer that lost its lock commits n
     await writeLock('peer-mount', { host: 'nas-peer', pid: 4242, time: new Date().toISOString(), exclusive: false, purpose: 'mount', role: 'live-writer' });
     const mnt = join(work, 'mnt');
     await fs.mkdir(mnt, { recursive: true });
-    expectOneErrorLine(await sinki(['mount', mnt], { store }), 11, /^sinki: store is locked by mount, read-write on the live tree \(pid 4242 on nas-peer since /);
+    expectOneErrorLine(
+      await sinki(['mount', mnt], { store }),
+      11,
+      /^sinki: store is locked by mount, read-write on the live tree \(pid 4242 on nas-peer since /,
+    );
     expect(await fs.readdir(join(store, 'locks'))).toEqual(['peer-mount']);
     await sinkiOk(['backup', src], { store });
   });

@@ -47,7 +47,10 @@ describe('objects larger than their kind', () => {
     await sparse(path, 3 * GiB);
     try {
       const before = process.memoryUsage().rss;
-      await expect(new GuardedBackend(new LocalBackend(store)).read(`snapshots/${HEX64}`)).rejects.toMatchObject({ code: 'CORRUPT', message: expect.stringMatching(/3221225472 bytes, more than such a file can be/) });
+      await expect(new GuardedBackend(new LocalBackend(store)).read(`snapshots/${HEX64}`)).rejects.toMatchObject({
+        code: 'CORRUPT',
+        message: expect.stringMatching(/3221225472 bytes, more than such a file can be/),
+      });
       expect(process.memoryUsage().rss - before).toBeLessThan(512 * 2 ** 20);
       expectOneErrorLine(await sinki(['snapshots'], { store }), 13, /snapshots\/cd.* is 3221225472 bytes/);
     } finally {

@@ -75,9 +75,12 @@ describe.each([2, 1])('restore from a hostile store, format %i: nothing outside 
     expect(await worldFacts(target)).toEqual(before);
   }
 
-  const restore = (store: string, snapshot: string, target: string, ...extra: string[]): Promise<RunResult> => sinki(['restore', snapshot, target, ...extra], { store });
+  const restore = (store: string, snapshot: string, target: string, ...extra: string[]): Promise<RunResult> =>
+    sinki(['restore', snapshot, target, ...extra], { store });
 
-  it('a link to a folder outside and a folder of the same name (a file inside, mode 0777): restore exits 13, one line naming the tree; check exits 13 naming it', { timeout: CASE_TIMEOUT }, async () => {
+  it('a link to a folder outside and a folder of the same name (a file inside, mode 0777): restore exits 13, one line naming the tree; check exits 13 naming it', {
+    timeout: CASE_TIMEOUT,
+  }, async () => {
     await hostileCase(
       async (s) => [s.link('a', outside), await s.dir('a', [await s.file('planted.txt', 'through the link\n', 0o666)], 0o777)],
       async ({ store, snapshot, tree, target }) => {
@@ -86,12 +89,16 @@ describe.each([2, 1])('restore from a hostile store, format %i: nothing outside 
         expect(await fs.readdir(target)).toEqual([]);
         const check = await sinki(['check'], { store });
         expect(check.code, check.stderr).toBe(13);
-        expect(check.stderr).toMatch(new RegExp(`^error: snapshot ${snapshot.slice(0, 12)}: folder / cannot be read \\(tree ${tree.slice(0, 16)}: duplicate entry name "a"\\)`, 'm'));
+        expect(check.stderr).toMatch(
+          new RegExp(`^error: snapshot ${snapshot.slice(0, 12)}: folder / cannot be read \\(tree ${tree.slice(0, 16)}: duplicate entry name "a"\\)`, 'm'),
+        );
       },
     );
   });
 
-  it('the same pair one folder down: restore restores the rest and exits 13 naming the damaged tree; check exits 13 naming it', { timeout: CASE_TIMEOUT }, async () => {
+  it('the same pair one folder down: restore restores the rest and exits 13 naming the damaged tree; check exits 13 naming it', {
+    timeout: CASE_TIMEOUT,
+  }, async () => {
     let inner = '';
     await hostileCase(
       async (s) => {
@@ -106,7 +113,9 @@ describe.each([2, 1])('restore from a hostile store, format %i: nothing outside 
         expect(await fs.readdir(join(target, 'd'))).toEqual([]);
         const check = await sinki(['check'], { store });
         expect(check.code, check.stderr).toBe(13);
-        expect(check.stderr).toMatch(new RegExp(`^error: snapshot ${snapshot.slice(0, 12)}: folder /d cannot be read \\(tree ${inner.slice(0, 16)}: duplicate entry name "a"\\)`, 'm'));
+        expect(check.stderr).toMatch(
+          new RegExp(`^error: snapshot ${snapshot.slice(0, 12)}: folder /d cannot be read \\(tree ${inner.slice(0, 16)}: duplicate entry name "a"\\)`, 'm'),
+        );
       },
     );
   });
@@ -137,7 +146,9 @@ describe.each([2, 1])('restore from a hostile store, format %i: nothing outside 
     );
   });
 
-  it('names "..", "../x", "." and "" (folders of mode 0777 with a file inside): exit 13, one line, nothing written next to the target', { timeout: CASE_TIMEOUT }, async () => {
+  it('names "..", "../x", "." and "" (folders of mode 0777 with a file inside): exit 13, one line, nothing written next to the target', {
+    timeout: CASE_TIMEOUT,
+  }, async () => {
     for (const bad of ['..', '../escaped', '.', '']) {
       await hostileCase(
         async (s) => [await s.dir(bad, [await s.file('escaped.txt', 'escaped\n')], 0o777)],
@@ -168,8 +179,12 @@ describe.each([2, 1])('restore from a hostile store, format %i: nothing outside 
     );
   });
 
-  it('the target already holds a link to a folder outside where the snapshot has a folder: exit 3 and the link kept; --overwrite replaces the link with the folder', { timeout: CASE_TIMEOUT }, async () => {
-    const snapshotWithFolderX = async (s: CraftedStore): Promise<TreeNode[]> => [await s.dir('x', [await s.file('canary.txt', 'replaced\n', 0o666), await s.file('new.txt', 'new\n')], 0o777)];
+  it('the target already holds a link to a folder outside where the snapshot has a folder: exit 3 and the link kept; --overwrite replaces the link with the folder', {
+    timeout: CASE_TIMEOUT,
+  }, async () => {
+    const snapshotWithFolderX = async (s: CraftedStore): Promise<TreeNode[]> => [
+      await s.dir('x', [await s.file('canary.txt', 'replaced\n', 0o666), await s.file('new.txt', 'new\n')], 0o777),
+    ];
     const linkX = (target: string): Promise<void> => fs.symlink(outside, join(target, 'x'));
     await hostileCase(
       snapshotWithFolderX,
@@ -204,9 +219,14 @@ describe.each([2, 1])('restore from a hostile store, format %i: nothing outside 
     }
   });
 
-  it('the target already holds a link to a file outside where the snapshot has a file: exit 3 and the link kept; --overwrite replaces the link with the file', { timeout: CASE_TIMEOUT }, async () => {
+  it('the target already holds a link to a file outside where the snapshot has a file: exit 3 and the link kept; --overwrite replaces the link with the file', {
+    timeout: CASE_TIMEOUT,
+  }, async () => {
     const canary = join(outside, 'canary.txt');
-    const snapshotWithFileY = async (s: CraftedStore): Promise<TreeNode[]> => [await s.dir('big', [await s.file('y', Buffer.alloc(300 * 1024, 1), 0o666)]), await s.file('y', 'replaced\n', 0o666)];
+    const snapshotWithFileY = async (s: CraftedStore): Promise<TreeNode[]> => [
+      await s.dir('big', [await s.file('y', Buffer.alloc(300 * 1024, 1), 0o666)]),
+      await s.file('y', 'replaced\n', 0o666),
+    ];
     const linkY = async (target: string): Promise<void> => {
       await fs.symlink(canary, join(target, 'y'));
       await fs.mkdir(join(target, 'big'));
@@ -239,7 +259,9 @@ describe.each([2, 1])('restore from a hostile store, format %i: nothing outside 
 describe('restore stays inside its target even when handed trees decodeTree would refuse', () => {
   afterAll(removeTempDirs);
 
-  it('a link then a folder of its name, and folders named ".." and "a/../..": nothing written outside, every bad entry reported', { timeout: CASE_TIMEOUT }, async () => {
+  it('a link then a folder of its name, and folders named ".." and "a/../..": nothing written outside, every bad entry reported', {
+    timeout: CASE_TIMEOUT,
+  }, async () => {
     const work = await tempDir('security-inprocess');
     const outside = join(work, 'outside');
     const target = join(work, 'parent', 'target');
@@ -250,7 +272,15 @@ describe('restore stays inside its target even when handed trees decodeTree woul
     try {
       const planted = await crafted.file('planted.txt', 'through\n', 0o666);
       const trees = new Map<string, TreeNode[]>([
-        ['root', [crafted.link('a', outside), { ...planted, name: 'a', type: 'dir', size: 0, mode: 0o777, subtree: 'sub' }, { ...planted, name: '..', type: 'dir', size: 0, mode: 0o777, subtree: 'sub' }, { ...planted, name: 'a/../..', type: 'dir', size: 0, mode: 0o777, subtree: 'sub' }]],
+        [
+          'root',
+          [
+            crafted.link('a', outside),
+            { ...planted, name: 'a', type: 'dir', size: 0, mode: 0o777, subtree: 'sub' },
+            { ...planted, name: '..', type: 'dir', size: 0, mode: 0o777, subtree: 'sub' },
+            { ...planted, name: 'a/../..', type: 'dir', size: 0, mode: 0o777, subtree: 'sub' },
+          ],
+        ],
         ['sub', [planted]],
       ]);
       await crafted.repo.flush();
@@ -260,9 +290,14 @@ describe('restore stays inside its target even when handed trees decodeTree woul
       const failed: string[] = [];
       const { restore: restoreInProcess } = await import('../../src/backup/restorer.js');
       const result = await restoreInProcess(crafted.repo, 'root', target, { onError: (path, err) => failed.push(`${path}: ${err.message}`) });
-      expect(failed).toEqual([expect.stringMatching(/^a: exists and is not a folder \(a link/), expect.stringMatching(/^\.\.: invalid entry name/), expect.stringMatching(/^a\/\.\.\/\.\.: invalid entry name/)]);
+      expect(failed).toEqual([
+        expect.stringMatching(/^a: exists and is not a folder \(a link/),
+        expect.stringMatching(/^\.\.: invalid entry name/),
+        expect.stringMatching(/^a\/\.\.\/\.\.: invalid entry name/),
+      ]);
       expect(result.failed).toBe(3);
-      const outsideTarget = (facts: Record<string, EntryFacts>): Record<string, EntryFacts> => Object.fromEntries(Object.entries(facts).filter(([rel]) => !/^(parent\/target|store)(\/|$)/.test(rel)));
+      const outsideTarget = (facts: Record<string, EntryFacts>): Record<string, EntryFacts> =>
+        Object.fromEntries(Object.entries(facts).filter(([rel]) => !/^(parent\/target|store)(\/|$)/.test(rel)));
       expect(outsideTarget(await treeFacts(work))).toEqual(outsideTarget(before));
       expect(await fs.readlink(join(target, 'a'))).toBe(outside);
     } finally {

@@ -17,7 +17,10 @@ const ROLLED_BACK = /^sinki: the store was rolled back or tampered with: /;
 /** Exit 0 with one warning line saying what was found. */
 function expectWarnedAndWent(r: { code: number; stderr: string }, pattern: RegExp): void {
   const lines = r.stderr.split('\n').filter((l) => l.includes('rolled back'));
-  expect({ code: r.code, lines }).toEqual({ code: 0, lines: [expect.stringMatching(/^sinki: warning: the store was rolled back or tampered with: .*going on \(--allow-rollback\)$/)] });
+  expect({ code: r.code, lines }).toEqual({
+    code: 0,
+    lines: [expect.stringMatching(/^sinki: warning: the store was rolled back or tampered with: .*going on \(--allow-rollback\)$/)],
+  });
   expect(lines[0]).toMatch(pattern);
 }
 
@@ -66,7 +69,11 @@ describe('rollback of a store that others can write', () => {
     expect((await sinkiOk(['snapshots'], { store })).code).toBe(0);
 
     await fs.writeFile(join(store, 'refs', 'head'), oldHead);
-    expectOneErrorLine(await sinki(['snapshots'], { store }), 13, /rolled back .*refs\/head is older \(sequence 1\) than generation \d+ says \(2\); give --allow-rollback/);
+    expectOneErrorLine(
+      await sinki(['snapshots'], { store }),
+      13,
+      /rolled back .*refs\/head is older \(sequence 1\) than generation \d+ says \(2\); give --allow-rollback/,
+    );
     // Nothing on this machine is needed for this one: a fresh cache (another machine) sees it too.
     expectOneErrorLine(await sinki(['snapshots'], { store, env: { XDG_CACHE_HOME: join(work, 'elsewhere') } }), 13, /refs\/head is older/);
     expectWarnedAndWent(await sinki(['--allow-rollback', 'snapshots'], { store }), /refs\/head is older/);
@@ -116,7 +123,11 @@ describe('rollback of a store that others can write', () => {
 
     const current = new Set(await listDir(join(store, 'index')));
     for (const name of await listDir(oldIndex)) if (!current.has(name)) await fs.copyFile(join(oldIndex, name), join(store, 'index', name));
-    expectOneErrorLine(await sinki(['snapshots'], { store }), 13, /index segment [0-9a-f]{12} names pack [0-9a-f]{12}, which is gone: a pruned segment is back/);
+    expectOneErrorLine(
+      await sinki(['snapshots'], { store }),
+      13,
+      /index segment [0-9a-f]{12} names pack [0-9a-f]{12}, which is gone: a pruned segment is back/,
+    );
 
     // Told to go on anyway, a backup of the pruned data finds its blobs in that segment: it must
     // not write a snapshot that points at the deleted pack.
@@ -124,7 +135,9 @@ describe('rollback of a store that others can write', () => {
     const snapshotsBefore = await listDir(join(store, 'snapshots'));
     const r = await sinki(['--allow-rollback', 'backup', src], { store });
     expect(r.code).toBe(13);
-    expect(r.stderr.split('\n').filter(Boolean).at(-1)).toMatch(/^sinki: pack [0-9a-f]{64} is missing, but the index names it for data this backup reuses; nothing was saved/);
+    expect(r.stderr.split('\n').filter(Boolean).at(-1)).toMatch(
+      /^sinki: pack [0-9a-f]{64} is missing, but the index names it for data this backup reuses; nothing was saved/,
+    );
     expect(await listDir(join(store, 'snapshots'))).toEqual(snapshotsBefore);
   });
 
@@ -196,7 +209,9 @@ describe('rollback of a store that others can write', () => {
       const readers = [sinki(['snapshots'], { store }), sinki(['ls', 'latest'], { store })];
       const results = await Promise.all(sources.map((dir) => sinki(['backup', dir], { store })));
       for (const r of await Promise.all(readers)) expect(r.stderr).not.toMatch(/rolled back/);
-      expect(results.map((r) => ({ code: r.code, stderr: r.stderr.split('\n').filter((l) => l && !l.includes('--insecure-kdf')) }))).toEqual(sources.map(() => ({ code: 0, stderr: [] })));
+      expect(results.map((r) => ({ code: r.code, stderr: r.stderr.split('\n').filter((l) => l && !l.includes('--insecure-kdf')) }))).toEqual(
+        sources.map(() => ({ code: 0, stderr: [] })),
+      );
     }
     const snaps = await sinkiOk(['snapshots', '--json'], { store });
     expect(JSON.parse(snaps.stdout)).toHaveLength(8);

@@ -17,14 +17,20 @@ function readmeExitCodes(): string {
 
 describe('exit codes: one table, listed by the help and the README', () => {
   it('the README lists exactly the exit codes of src/errors.ts, in order, with their meanings', () => {
-    const expected = `${exitCodeList().map((c) => `${c.exit} ${c.meaning}`).join(' · ')}.`;
+    const expected = `${exitCodeList()
+      .map((c) => `${c.exit} ${c.meaning}`)
+      .join(' · ')}.`;
     expect(readmeExitCodes(), 'update README.md "### Exit codes" to this text').toBe(expected);
   });
 
   it('`sinki --help` lists every exit code of the table with its meaning', async () => {
     const help = (await sinkiOk(['--help'], { password: null })).stdout;
     const listed = /Exit codes: ([\s\S]*?)\.\n/.exec(help)?.[1]?.replace(/\s+/g, ' ');
-    expect(listed).toBe(exitCodeList().map((c) => `${c.exit} ${c.meaning}`).join(' · '));
+    expect(listed).toBe(
+      exitCodeList()
+        .map((c) => `${c.exit} ${c.meaning}`)
+        .join(' · '),
+    );
     for (const info of Object.values(CODE_TABLE)) expect(listed).toContain(`${info.exit} ${info.meaning}`);
   });
 

@@ -72,16 +72,14 @@ const arbDataWithSplits = (maxLength: number): fc.Arbitrary<{ data: Buffer; spli
     }),
   );
 
-const arbParams: fc.Arbitrary<CdcParams> = fc
-  .integer({ min: 6, max: 14 })
-  .chain((bits) => {
-    const avgSize = 2 ** bits;
-    return fc.record({
-      minSize: fc.integer({ min: 1, max: avgSize }),
-      avgSize: fc.constant(avgSize),
-      maxSize: fc.integer({ min: avgSize, max: 8 * avgSize }),
-    });
+const arbParams: fc.Arbitrary<CdcParams> = fc.integer({ min: 6, max: 14 }).chain((bits) => {
+  const avgSize = 2 ** bits;
+  return fc.record({
+    minSize: fc.integer({ min: 1, max: avgSize }),
+    avgSize: fc.constant(avgSize),
+    maxSize: fc.integer({ min: avgSize, max: 8 * avgSize }),
   });
+});
 
 describe('CdcChunker (small params)', () => {
   it('chunks concatenate to the input', () => {
@@ -134,7 +132,7 @@ describe('CdcChunker (small params)', () => {
     );
   });
 
-  it('chunkWhole gives the streaming chunker\'s chunks, as views of the buffer', () => {
+  it("chunkWhole gives the streaming chunker's chunks, as views of the buffer", () => {
     fc.assert(
       fc.property(arbDataWithSplits(512 * KiB), ({ data, splits }) => {
         const whole = chunkWhole(data, SMALL);
@@ -233,15 +231,15 @@ describe('CdcChunker (DEFAULT_CDC)', () => {
 describe('fixed boundaries (gear table, masks and cut rule must never change)', () => {
   it('small params', () => {
     expect(lengthsOf(chunkAll(SMALL, pseudoRandomBytes('golden', 256 * KiB)))).toEqual([
-      10001, 10695, 9067, 7602, 12960, 12733, 6860, 8754, 11763, 13564, 8766, 8494, 8638, 15214, 9121, 11933, 8472,
-      8623, 8671, 8667, 8945, 6579, 5604, 8784, 8212, 9404, 3566, 9208, 1244,
+      10001, 10695, 9067, 7602, 12960, 12733, 6860, 8754, 11763, 13564, 8766, 8494, 8638, 15214, 9121, 11933, 8472, 8623, 8671, 8667, 8945, 6579, 5604, 8784,
+      8212, 9404, 3566, 9208, 1244,
     ]);
   });
 
   it('DEFAULT_CDC', () => {
     expect(lengthsOf(chunkAll(DEFAULT_CDC, pseudoRandomBytes('golden-default', 24 * MiB)))).toEqual([
-      1186523, 1207910, 2017696, 1075760, 1108001, 1306244, 1338748, 1066378, 1141248, 1324338, 1057630, 900281,
-      1408687, 1144766, 1152825, 1601001, 1317013, 1153110, 1741509, 916156,
+      1186523, 1207910, 2017696, 1075760, 1108001, 1306244, 1338748, 1066378, 1141248, 1324338, 1057630, 900281, 1408687, 1144766, 1152825, 1601001, 1317013,
+      1153110, 1741509, 916156,
     ]);
   });
 });

@@ -5,7 +5,13 @@ import { schemaErrors } from '../../helpers/json-schema.js';
 describe('the validator of the JSON Schema subset the --json schemas use', () => {
   const schema: JsonSchema = {
     type: 'object',
-    properties: { type: { const: 'x' }, n: { type: 'integer', minimum: 0 }, s: { type: ['string', 'null'] }, e: { enum: ['a', 'b'] }, list: { type: 'array', items: { type: 'boolean' } } },
+    properties: {
+      type: { const: 'x' },
+      n: { type: 'integer', minimum: 0 },
+      s: { type: ['string', 'null'] },
+      e: { enum: ['a', 'b'] },
+      list: { type: 'array', items: { type: 'boolean' } },
+    },
     required: ['type', 'n'],
     additionalProperties: false,
   };
@@ -33,7 +39,18 @@ describe('the validator of the JSON Schema subset the --json schemas use', () =>
   });
 
   it('the line types of one command are told apart by their type field', () => {
-    expect(schemaErrors(JSON_SCHEMAS.forget!, { type: 'prune', dry_run: true, used_blobs: 1, delete_packs: 0, repack_packs: 0, unindexed_packs: 0, kept_packs: 1, bytes_to_free: 0 })).toEqual([]);
+    expect(
+      schemaErrors(JSON_SCHEMAS.forget!, {
+        type: 'prune',
+        dry_run: true,
+        used_blobs: 1,
+        delete_packs: 0,
+        repack_packs: 0,
+        unindexed_packs: 0,
+        kept_packs: 1,
+        bytes_to_free: 0,
+      }),
+    ).toEqual([]);
     expect(schemaErrors(JSON_SCHEMAS.forget!, { type: 'other' })).toHaveLength(1);
   });
 });

@@ -1,7 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { mergeMetrics, metricLabels, type RunMetrics } from '../../../src/cli/metrics.js';
 
-const run = (over: Partial<RunMetrics>): RunMetrics => ({ command: 'backup', store: '/srv/s', ok: true, exitCode: 0, finishedAt: 1000, durationSeconds: 2.5, bytes: 10, files: 2, errors: 0, ...over });
+const run = (over: Partial<RunMetrics>): RunMetrics => ({
+  command: 'backup',
+  store: '/srv/s',
+  ok: true,
+  exitCode: 0,
+  finishedAt: 1000,
+  durationSeconds: 2.5,
+  bytes: 10,
+  files: 2,
+  errors: 0,
+  ...over,
+});
 
 const sampleLines = (text: string): string[] => text.split('\n').filter((l) => l && !l.startsWith('#'));
 
@@ -22,7 +33,10 @@ describe('the Prometheus textfile of --metrics-file', () => {
   });
 
   it('a failed run keeps the last success time; numbers it does not have are dropped, not left stale', () => {
-    const text = mergeMetrics(mergeMetrics('', run({})), run({ ok: false, exitCode: 12, finishedAt: 2000, bytes: undefined, files: undefined, errors: undefined }));
+    const text = mergeMetrics(
+      mergeMetrics('', run({})),
+      run({ ok: false, exitCode: 12, finishedAt: 2000, bytes: undefined, files: undefined, errors: undefined }),
+    );
     const lines = sampleLines(text);
     expect(lines).toContain('sinki_last_success_timestamp_seconds{command="backup",store="/srv/s"} 1000');
     expect(lines).toContain('sinki_last_run_timestamp_seconds{command="backup",store="/srv/s"} 2000');

@@ -14,9 +14,32 @@ function usageError(fn: () => unknown): string {
 
 describe('mount.fuse.sinki: mount(8) arguments into a sinki command line', () => {
   it('store, mountpoint and -o options become global flags, then mount --background and its flags', () => {
-    const cmd = helperCommand(['/srv/store', '/mnt/x', '-o', 'rw,password_file=/etc/sinki/pw,key=k1,cache_size=64M,snapshot_every=1h,x-systemd.automount,_netdev,nofail,no_snapshot_on_unmount'], {});
+    const cmd = helperCommand(
+      [
+        '/srv/store',
+        '/mnt/x',
+        '-o',
+        'rw,password_file=/etc/sinki/pw,key=k1,cache_size=64M,snapshot_every=1h,x-systemd.automount,_netdev,nofail,no_snapshot_on_unmount',
+      ],
+      {},
+    );
     expect(cmd).toEqual({
-      args: ['--store', '/srv/store', '--password-file', '/etc/sinki/pw', '--key', 'k1', 'mount', '/mnt/x', '--background', '--cache-size', '64M', '--snapshot-every', '1h', '--no-snapshot-on-unmount'],
+      args: [
+        '--store',
+        '/srv/store',
+        '--password-file',
+        '/etc/sinki/pw',
+        '--key',
+        'k1',
+        'mount',
+        '/mnt/x',
+        '--background',
+        '--cache-size',
+        '64M',
+        '--snapshot-every',
+        '1h',
+        '--no-snapshot-on-unmount',
+      ],
       fake: false,
       verbose: false,
     });
@@ -33,7 +56,9 @@ describe('mount.fuse.sinki: mount(8) arguments into a sinki command line', () =>
   });
 
   it('unknown options are refused unless sloppy (-s); valued options need a value; two positionals exactly', () => {
-    expect(usageError(() => helperCommand(['s', 'm', '-o', 'password_file=p,colour=blue'], {}))).toBe('unknown mount option "colour=blue" (see "Mounting at boot" in the README)');
+    expect(usageError(() => helperCommand(['s', 'm', '-o', 'password_file=p,colour=blue'], {}))).toBe(
+      'unknown mount option "colour=blue" (see "Mounting at boot" in the README)',
+    );
     expect(helperCommand(['-s', 's', 'm', '-o', 'password_file=p,colour=blue'], {}).args).not.toContain('colour=blue');
     expect(usageError(() => helperCommand(['s', 'm', '-o', 'password_file='], {}))).toMatch(/password_file needs a value/);
     expect(usageError(() => helperCommand(['s', 'm', '-o', 'ro=1,password_file=p'], {}))).toMatch(/unknown mount option "ro=1"/);

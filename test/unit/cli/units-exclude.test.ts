@@ -48,7 +48,12 @@ describe('snapshot folder names', () => {
   it('are colon-free and unique', () => {
     expect(snapshotDirName('2026-11-25T12:40:08.123Z')).toBe('2026-11-25T12-40-08Z');
     const base = { host: 'h', username: 'u', paths: [], tags: [], tree: 't' };
-    const names = [...snapshotNames([{ ...base, id: 'aaaaaaaaaa', time: '2026-11-25T12:40:08.100Z' }, { ...base, id: 'bbbbbbbbbb', time: '2026-11-25T12:40:08.900Z' }]).keys()];
+    const names = [
+      ...snapshotNames([
+        { ...base, id: 'aaaaaaaaaa', time: '2026-11-25T12:40:08.100Z' },
+        { ...base, id: 'bbbbbbbbbb', time: '2026-11-25T12:40:08.900Z' },
+      ]).keys(),
+    ];
     expect(names).toEqual(['2026-11-25T12-40-08Z', '2026-11-25T12-40-08Z-bbbbbbbb']);
   });
 });

@@ -77,7 +77,12 @@ describe('caps on opening a key file (what a planted key file may cost)', () => 
   });
 
   it('scrypt N that is not a power of two is damaged, not an error of node:crypto', () => {
-    expect(isSinkiError(thrown(() => parseKeyFile(forgedKeyFile(scrypt(3 * 2 ** 14)), 'keys/k.json')), 'CORRUPT')).toBe(true);
+    expect(
+      isSinkiError(
+        thrown(() => parseKeyFile(forgedKeyFile(scrypt(3 * 2 ** 14)), 'keys/k.json')),
+        'CORRUPT',
+      ),
+    ).toBe(true);
   });
 
   it('deriveFromPassword itself refuses parameters beyond the caps (CORRUPT, nothing derived)', async () => {
@@ -87,7 +92,11 @@ describe('caps on opening a key file (what a planted key file may cost)', () => 
 });
 
 describe('floors for new keys', () => {
-  const usage = (choice: KdfChoice): boolean => isSinkiError(thrown(() => checkKdfChoice(choice)), 'USAGE');
+  const usage = (choice: KdfChoice): boolean =>
+    isSinkiError(
+      thrown(() => checkKdfChoice(choice)),
+      'USAGE',
+    );
 
   it('the default KDF is scrypt', () => {
     expect(DEFAULT_KDF).toBe('scrypt');

@@ -29,7 +29,10 @@ const offset = (max: number): fc.Arbitrary<number> =>
   );
 
 const command: fc.Arbitrary<Cmd> = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ op: fc.constant('write' as const), pos: offset(MAX_END - 1), len: fc.integer({ min: 1, max: 3 * CS }), seed: fc.nat() }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({ op: fc.constant('write' as const), pos: offset(MAX_END - 1), len: fc.integer({ min: 1, max: 3 * CS }), seed: fc.nat() }),
+  },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('truncate' as const), size: offset(MAX_END) }) },
   { weight: 3, arbitrary: fc.record({ op: fc.constant('read' as const), pos: offset(MAX_END), len: fc.integer({ min: 0, max: 3 * CS }) }) },
   { weight: 1, arbitrary: fc.constant({ op: 'commit' as const }) },
@@ -108,7 +111,10 @@ async function runCommands(cmds: readonly Cmd[]): Promise<void> {
     } else {
       // What a new mount sees: the committed chunk list read through a store opened afresh.
       ({ repo, io } = fileIoOver((await openInProcessFs(made.storePath)).repo));
-      file = newFile(committed.data.length, committed.chunks.map(([id, len]) => [id, len]));
+      file = newFile(
+        committed.data.length,
+        committed.chunks.map(([id, len]) => [id, len]),
+      );
       model.data = Buffer.from(committed.data);
     }
     expect(file.size).toBe(model.data.length);
@@ -139,7 +145,7 @@ describe('FileIo against a plain Buffer', () => {
     );
   });
 
-  it('a one-chunk file records its SHA-256 at the commit, and it is the content\'s', async () => {
+  it("a one-chunk file records its SHA-256 at the commit, and it is the content's", async () => {
     const before = oneChunkHashesChecked;
     await runCommands([{ op: 'write', pos: 0, len: 100, seed: 7 }, { op: 'commit' }, { op: 'write', pos: 10, len: 5, seed: 8 }, { op: 'commit' }]);
     expect(oneChunkHashesChecked - before).toBe(2);

@@ -64,7 +64,8 @@ describe('FileIo dirty buffers', () => {
         models[f] = resized;
       } else if (op === 8) await io.sealAll();
       const got = await readAll(io, file);
-      if (!got.equals(models[f]!)) expect({ step, got: got.length, want: models[f]!.length, firstDiff: got.findIndex((b, i) => b !== models[f]![i]) }).toBeNull();
+      if (!got.equals(models[f]!))
+        expect({ step, got: got.length, want: models[f]!.length, firstDiff: got.findIndex((b, i) => b !== models[f]![i]) }).toBeNull();
     }
     await io.sealAll();
     for (const [f, file] of files.entries()) expect((await readAll(io, file)).equals(models[f]!)).toBe(true);

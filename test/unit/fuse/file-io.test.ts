@@ -46,7 +46,17 @@ describe('FileIo dirty chunks', () => {
     const file = newFile();
     await io.write(file, Buffer.from('one small file'), 0);
     await io.sealAll();
-    const node = (chunks: Array<[string, number]>): TreeNode => ({ name: 'f', type: 'file', mode: 0o644, uid: 0, gid: 0, mtimeNs: '1', size: file.size, sha256: file.sha256!, chunks });
+    const node = (chunks: Array<[string, number]>): TreeNode => ({
+      name: 'f',
+      type: 'file',
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      mtimeNs: '1',
+      size: file.size,
+      sha256: file.sha256!,
+      chunks,
+    });
     let hmacs = 0;
     const idOfSha256 = (sha: Buffer): string => {
       hmacs++;
@@ -80,7 +90,12 @@ describe('FileIo dirty chunks', () => {
   it('any sequence of writes, truncates and commits reads back as the same operations on a plain buffer', async () => {
     const chunkSize = 64 * KiB;
     const op = fc.oneof(
-      fc.record({ kind: fc.constant('write' as const), pos: fc.integer({ min: 0, max: 3 * chunkSize }), len: fc.integer({ min: 1, max: chunkSize + 100 }), byte: fc.integer({ min: 1, max: 255 }) }),
+      fc.record({
+        kind: fc.constant('write' as const),
+        pos: fc.integer({ min: 0, max: 3 * chunkSize }),
+        len: fc.integer({ min: 1, max: chunkSize + 100 }),
+        byte: fc.integer({ min: 1, max: 255 }),
+      }),
       fc.record({ kind: fc.constant('truncate' as const), size: fc.integer({ min: 0, max: 3 * chunkSize }) }),
       fc.record({ kind: fc.constant('seal' as const) }),
     );

@@ -42,7 +42,16 @@ const command: fc.Arbitrary<Cmd> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ op: fc.constant('mkdir' as const), at: target }) },
   { weight: 3, arbitrary: fc.record({ op: fc.constant('create' as const), at: target, len: fc.integer({ min: 0, max: 2 * CS }), seed: fc.nat() }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('open' as const), at: target }) },
-  { weight: 4, arbitrary: fc.record({ op: fc.constant('write' as const), handle: fc.nat(), pos: fc.integer({ min: 0, max: 3 * CS }), len: fc.integer({ min: 1, max: CS + 10 }), seed: fc.nat() }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      op: fc.constant('write' as const),
+      handle: fc.nat(),
+      pos: fc.integer({ min: 0, max: 3 * CS }),
+      len: fc.integer({ min: 1, max: CS + 10 }),
+      seed: fc.nat(),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('release' as const), handle: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('truncate' as const), at: target, size: fc.integer({ min: 0, max: 3 * CS }) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('unlink' as const), at: target }) },
@@ -68,7 +77,10 @@ class Model {
 
   /** An existing entry of `kind` (three times in four, when there is one), else `t.path`. */
   existing(t: Target, kind: Entry['type'] | 'any'): string {
-    const found = [...this.entries].filter(([, e]) => kind === 'any' || e.type === kind).map(([p]) => p).sort();
+    const found = [...this.entries]
+      .filter(([, e]) => kind === 'any' || e.type === kind)
+      .map(([p]) => p)
+      .sort();
     return found.length > 0 && t.pick % 4 !== 0 ? found[t.pick % found.length]! : t.path;
   }
 

@@ -27,7 +27,11 @@ afterEach(async () => {
   await removeTempDirs();
 });
 
-const names = async (path: string): Promise<string[]> => (await fs.readdir(path)).map((e) => e.name).filter((n) => n !== '.' && n !== '..').sort();
+const names = async (path: string): Promise<string[]> =>
+  (await fs.readdir(path))
+    .map((e) => e.name)
+    .filter((n) => n !== '.' && n !== '..')
+    .sort();
 const text = async (path: string): Promise<string> => (await readFile(fs, path)).toString();
 
 const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 2));

@@ -21,7 +21,7 @@ describe('inode numbers', () => {
     expect(table.claim(12345, 'same-name')).toBe(first);
   });
 
-  it('each table is its own: numbers one mount holds do not move another mount\'s', () => {
+  it("each table is its own: numbers one mount holds do not move another mount's", () => {
     const a = new InodeTable();
     const b = new InodeTable();
     expect(a.claim(12345, 'x')).toBe(inodeHash(12345, 'x'));

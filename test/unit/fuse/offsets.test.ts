@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { blocksFor, chunkCount, chunkIndex, chunkIndexForOffset, chunkLength, chunkStarts, dirtyCapacity, fixedSpans, MIN_DIRTY_CAPACITY } from '../../../src/fuse/offsets.js';
+import {
+  blocksFor,
+  chunkCount,
+  chunkIndex,
+  chunkIndexForOffset,
+  chunkLength,
+  chunkStarts,
+  dirtyCapacity,
+  fixedSpans,
+  MIN_DIRTY_CAPACITY,
+} from '../../../src/fuse/offsets.js';
 
 describe('fixed-size chunk arithmetic', () => {
   it('spans cover the request exactly, in order, each inside one chunk', () => {

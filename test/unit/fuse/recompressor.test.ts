@@ -12,7 +12,9 @@ afterEach(removeTempDirs);
 describe('Recompressor', () => {
   it('keeps a chunk still in the open pack for a later round, which compresses it once its pack is written', async () => {
     // deferAt 0: every compressible chunk is stored raw at once, as on a 2-core machine.
-    const repo = await Repository.init(new LocalBackend(join(await tempDir('recompressor'), 'store')), Buffer.from('pw'), DEFAULT_PARAMS, FAST_KDF, { deferAt: 0 });
+    const repo = await Repository.init(new LocalBackend(join(await tempDir('recompressor'), 'store')), Buffer.from('pw'), DEFAULT_PARAMS, FAST_KDF, {
+      deferAt: 0,
+    });
     const chunk = Buffer.from('the quick brown fox jumps over the lazy dog\n'.repeat(3000));
     const id = repo.blobId(chunk);
     expect(await repo.queueBlobOrDefer(BlobKind.Data, id, chunk, true)).toBe('deferred');

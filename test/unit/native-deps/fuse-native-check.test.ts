@@ -21,7 +21,9 @@ describe('sinki doctor on the patched fuse-native', () => {
     const dir = await tempDir('fuse-native-check');
     const missing = checks.fuseNativeTimesCheck(join(dir, 'none'));
     expect(missing.ok).toBe(false);
-    expect(missing.detail).toMatch(/^not built: the shipped fuse-native serves mounts; mtimes set by cp -a, rsync -a and touch -d are lost .* cut to whole milliseconds$/);
+    expect(missing.detail).toMatch(
+      /^not built: the shipped fuse-native serves mounts; mtimes set by cp -a, rsync -a and touch -d are lost .* cut to whole milliseconds$/,
+    );
 
     // The first patch (utimens only) set no level.
     await fs.writeFile(join(dir, 'index.js'), 'module.exports = function Fuse () {}\n');

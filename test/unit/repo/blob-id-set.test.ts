@@ -4,7 +4,9 @@ import { isSinkiError } from '../../../src/errors.js';
 import { BlobIdSet } from '../../../src/repo/blob-id-set.js';
 
 /** Few distinct ids, half of them sharing their first bytes, so repeats and probe runs come up often. */
-const ID_POOL = Array.from({ length: 16 }, (_, i) => (i < 8 ? 'cd'.repeat(28) + i.toString(16).padStart(8, '0') : ((i * 53) % 256).toString(16).padStart(2, '0').repeat(32)));
+const ID_POOL = Array.from({ length: 16 }, (_, i) =>
+  i < 8 ? 'cd'.repeat(28) + i.toString(16).padStart(8, '0') : ((i * 53) % 256).toString(16).padStart(2, '0').repeat(32),
+);
 
 describe('BlobIdSet', () => {
   it('answers as a Set of hex ids does, through growth of its pages and slots', () => {

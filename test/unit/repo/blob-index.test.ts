@@ -13,7 +13,8 @@ class MapIndex {
     this.packs.set(record.packId, record.entries);
     for (const e of record.entries) {
       const known = this.blobs.get(e.id);
-      if (!known || e.length <= known.length) this.blobs.set(e.id, { packId: record.packId, kind: e.kind, offset: e.offset, length: e.length, plainLength: e.plainLength });
+      if (!known || e.length <= known.length)
+        this.blobs.set(e.id, { packId: record.packId, kind: e.kind, offset: e.offset, length: e.length, plainLength: e.plainLength });
     }
   }
 
@@ -24,10 +25,20 @@ class MapIndex {
 }
 
 /** Few distinct ids and packs, so copies, replacements and re-added packs come up often. */
-const ID_POOL = Array.from({ length: 12 }, (_, i) => (i < 6 ? 'ab'.repeat(2) + i.toString(16).padStart(60, '0') : ((i * 37) % 256).toString(16).padStart(2, '0').repeat(32)));
+const ID_POOL = Array.from({ length: 12 }, (_, i) =>
+  i < 6 ? 'ab'.repeat(2) + i.toString(16).padStart(60, '0') : ((i * 37) % 256).toString(16).padStart(2, '0').repeat(32),
+);
 const PACK_POOL = ['11', '22', '33', '44'].map((b) => b.repeat(32));
 
-const entriesArb = fc.array(fc.record({ id: fc.constantFrom(...ID_POOL), kind: fc.constantFrom(BlobKind.Data, BlobKind.Tree), length: fc.integer({ min: 29, max: 40 }), plainLength: fc.nat(100) }), { maxLength: 8 });
+const entriesArb = fc.array(
+  fc.record({
+    id: fc.constantFrom(...ID_POOL),
+    kind: fc.constantFrom(BlobKind.Data, BlobKind.Tree),
+    length: fc.integer({ min: 29, max: 40 }),
+    plainLength: fc.nat(100),
+  }),
+  { maxLength: 8 },
+);
 
 /** Entries lying end to end from the pack prefix, as compact lists need. */
 function endToEnd(list: Array<{ id: string; kind: BlobKind; length: number; plainLength: number }>): PackEntry[] {
@@ -53,7 +64,10 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     compact: fc.boolean(),
   }),
   fc.record({ op: fc.constant('drop' as const), packId: fc.constantFrom(...PACK_POOL) }),
-  fc.record({ op: fc.constant('load' as const), packs: fc.array(fc.record({ packId: fc.constantFrom(...PACK_POOL), entries: entriesArb.map(endToEnd) }), { maxLength: 6 }) }),
+  fc.record({
+    op: fc.constant('load' as const),
+    packs: fc.array(fc.record({ packId: fc.constantFrom(...PACK_POOL), entries: entriesArb.map(endToEnd) }), { maxLength: 6 }),
+  }),
 );
 
 function expectSame(index: BlobIndex, model: MapIndex): void {
@@ -71,7 +85,8 @@ function expectSame(index: BlobIndex, model: MapIndex): void {
     expect(index.packEntries(packId)).toEqual(entries);
     expect(index.hasPack(packId)).toBe(entries !== undefined);
     expect(index.packEntryCount(packId)).toBe(entries?.length);
-    for (const e of entries ?? []) expect(index.readsFrom(packId, e)).toBe(model.blobs.get(e.id)?.packId === packId && model.blobs.get(e.id)?.offset === e.offset);
+    for (const e of entries ?? [])
+      expect(index.readsFrom(packId, e)).toBe(model.blobs.get(e.id)?.packId === packId && model.blobs.get(e.id)?.offset === e.offset);
   }
 }
 
@@ -111,23 +126,28 @@ describe('BlobIndex (compact records and an open-addressing table)', () => {
 
   it('a damaged segment adds nothing and is reported CORRUPT', () => {
     fc.assert(
-      fc.property(fc.array(fc.record({ packId: fc.constantFrom(...PACK_POOL), entries: entriesArb.map(endToEnd) }), { minLength: 1, maxLength: 3 }), fc.boolean(), fc.nat(), (packs, compact, cut) => {
-        const index = new BlobIndex(1);
-        index.addPack({ packId: PACK_POOL[0]!, entries: endToEnd([{ id: ID_POOL[0]!, kind: BlobKind.Data, length: 30, plainLength: 1 }]) });
-        const model = new MapIndex();
-        model.addPack({ packId: PACK_POOL[0]!, entries: endToEnd([{ id: ID_POOL[0]!, kind: BlobKind.Data, length: 30, plainLength: 1 }]) });
-        const buf = encodeIndexSegment(packs, compact);
-        for (const bad of [buf.subarray(0, cut % buf.length), Buffer.concat([buf, Buffer.of(0)])]) {
-          let caught: unknown;
-          try {
-            index.addSegment(bad, 'seg', compact);
-          } catch (err) {
-            caught = err;
+      fc.property(
+        fc.array(fc.record({ packId: fc.constantFrom(...PACK_POOL), entries: entriesArb.map(endToEnd) }), { minLength: 1, maxLength: 3 }),
+        fc.boolean(),
+        fc.nat(),
+        (packs, compact, cut) => {
+          const index = new BlobIndex(1);
+          index.addPack({ packId: PACK_POOL[0]!, entries: endToEnd([{ id: ID_POOL[0]!, kind: BlobKind.Data, length: 30, plainLength: 1 }]) });
+          const model = new MapIndex();
+          model.addPack({ packId: PACK_POOL[0]!, entries: endToEnd([{ id: ID_POOL[0]!, kind: BlobKind.Data, length: 30, plainLength: 1 }]) });
+          const buf = encodeIndexSegment(packs, compact);
+          for (const bad of [buf.subarray(0, cut % buf.length), Buffer.concat([buf, Buffer.of(0)])]) {
+            let caught: unknown;
+            try {
+              index.addSegment(bad, 'seg', compact);
+            } catch (err) {
+              caught = err;
+            }
+            expect(isSinkiError(caught, 'CORRUPT')).toBe(true);
+            expectSame(index, model);
           }
-          expect(isSinkiError(caught, 'CORRUPT')).toBe(true);
-          expectSame(index, model);
-        }
-      }),
+        },
+      ),
       { numRuns: 200 },
     );
   });

@@ -50,9 +50,13 @@ describe('BlobIndex with a blob stored twice', () => {
   const id = 'aa'.repeat(32);
 
   it('reads the smaller copy whichever segment loads first', () => {
-    for (const order of [['raw', 'xz'], ['xz', 'raw']]) {
+    for (const order of [
+      ['raw', 'xz'],
+      ['xz', 'raw'],
+    ]) {
       const index = new BlobIndex();
-      for (const which of order) index.addPack({ packId: which === 'raw' ? '11'.repeat(32) : '22'.repeat(32), entries: [entry(id, which === 'raw' ? 1029 : 300)] });
+      for (const which of order)
+        index.addPack({ packId: which === 'raw' ? '11'.repeat(32) : '22'.repeat(32), entries: [entry(id, which === 'raw' ? 1029 : 300)] });
       expect(index.get(id)?.packId).toBe('22'.repeat(32));
     }
   });
@@ -216,7 +220,8 @@ describe('tidying interrupted at every step', () => {
     const { dir, repo } = await newStore();
     const chunks = Array.from({ length: 16 }, (_, i) => textChunk(100 + i));
     const deferred: string[] = [];
-    for (const chunk of chunks) if ((await repo.queueBlobOrDefer(BlobKind.Data, repo.blobId(chunk), chunk, true)) === 'deferred') deferred.push(repo.blobId(chunk));
+    for (const chunk of chunks)
+      if ((await repo.queueBlobOrDefer(BlobKind.Data, repo.blobId(chunk), chunk, true)) === 'deferred') deferred.push(repo.blobId(chunk));
     await repo.flush();
     expect(deferred.length).toBeGreaterThan(0);
     const written = [...repo.newIndexSegments];

@@ -23,14 +23,16 @@ const entry = fc.record({
 }) as fc.Arbitrary<PackEntry>;
 
 /** Entries as a pack lays them out: end to end from the prefix on (compact lists leave offsets out). */
-const packedEntries = fc.array(fc.record({ kind: entry.map((e) => e.kind), id: hex32, length: fc.nat({ max: 0xffff }), plainLength: fc.nat({ max: 0xffffffff }) }), { maxLength: 50 }).map((list) => {
-  let offset = PACK_PREFIX_LENGTH;
-  return list.map((e) => {
-    const placed = { ...e, offset } as PackEntry;
-    offset += e.length;
-    return placed;
+const packedEntries = fc
+  .array(fc.record({ kind: entry.map((e) => e.kind), id: hex32, length: fc.nat({ max: 0xffff }), plainLength: fc.nat({ max: 0xffffffff }) }), { maxLength: 50 })
+  .map((list) => {
+    let offset = PACK_PREFIX_LENGTH;
+    return list.map((e) => {
+      const placed = { ...e, offset } as PackEntry;
+      offset += e.length;
+      return placed;
+    });
   });
-});
 
 function keys(cipher: 'aes-128-gcm' | 'aes-256-gcm' | 'chacha20-poly1305' = 'aes-128-gcm'): Subkeys {
   return new Subkeys({ encKey: randomBytes(32), idKey: randomBytes(32) }, cipher, randomBytes(16).toString('hex'), true);
@@ -79,11 +81,15 @@ describe('pack entries and index segments', () => {
 
     it(`reject truncated or extended segments with CORRUPT, never a wrong list (${compact ? 'compact' : 'format 1'})`, () => {
       fc.assert(
-        fc.property(segments.filter((packs) => packs.length > 0 && packs.every((p) => p.entries.length > 0)), fc.nat(), (packs, cut) => {
-          const buf = encodeIndexSegment(packs, compact);
-          expectCorrupt(() => decodeIndexSegment(buf.subarray(0, cut % buf.length), 't', compact));
-          expectCorrupt(() => decodeIndexSegment(Buffer.concat([buf, Buffer.of(0)]), 't', compact));
-        }),
+        fc.property(
+          segments.filter((packs) => packs.length > 0 && packs.every((p) => p.entries.length > 0)),
+          fc.nat(),
+          (packs, cut) => {
+            const buf = encodeIndexSegment(packs, compact);
+            expectCorrupt(() => decodeIndexSegment(buf.subarray(0, cut % buf.length), 't', compact));
+            expectCorrupt(() => decodeIndexSegment(Buffer.concat([buf, Buffer.of(0)]), 't', compact));
+          },
+        ),
       );
     });
   }
@@ -108,29 +114,31 @@ describe('pack entries and index segments', () => {
 
 describe('packs', () => {
   for (const cipher of ['aes-128-gcm', 'aes-256-gcm', 'chacha20-poly1305'] as const) {
-    for (const version of [1, 2]) it(`a built pack names itself by SHA-256 and its header opens (${cipher}, pack version ${version})`, () => {
-      const k = keys(cipher);
-      const b = new PackBuilder(k, version);
-      const blobs = [randomBytes(100), randomBytes(5000), Buffer.alloc(0)];
-      // One payload in one buffer, the others in pieces (the encoding byte, then the body): both seal the same way.
-      for (const [i, blob] of blobs.entries()) b.add(BlobKind.Data, k.blobId(blob), i === 0 ? Buffer.concat([Buffer.of(0), blob]) : [Buffer.of(0), blob], blob.length);
-      const finished = b.finish();
-      const pack = { ...finished, bytes: Buffer.concat(finished.pieces) };
-      expect(pack.bytes.length).toBe(finished.size);
-      expect(createHash('sha256').update(pack.bytes).digest('hex')).toBe(pack.id);
-      const { entries } = readPackHeader(k, pack.bytes, pack.id);
-      expect(entries).toEqual(pack.entries);
-      const damaged = Buffer.from(pack.bytes);
-      damaged[damaged.length - 20] = damaged[damaged.length - 20]! ^ 0x40;
-      expectCorrupt(() => readPackHeader(k, damaged, pack.id));
-      expectCorrupt(() => readPackHeader(keys(cipher), pack.bytes, pack.id));
-      expect(pack.bytes[4]).toBe(version);
-      const key = k.packKey(pack.bytes.subarray(5, 37));
-      for (const [i, e] of entries.entries()) {
-        const payload = open(k.cipher, key, pack.bytes.subarray(e.offset, e.offset + e.length), k.blobAad(e.kind, e.id), 'blob');
-        expect(payload.equals(Buffer.concat([Buffer.of(0), blobs[i]!]))).toBe(true);
-      }
-    });
+    for (const version of [1, 2])
+      it(`a built pack names itself by SHA-256 and its header opens (${cipher}, pack version ${version})`, () => {
+        const k = keys(cipher);
+        const b = new PackBuilder(k, version);
+        const blobs = [randomBytes(100), randomBytes(5000), Buffer.alloc(0)];
+        // One payload in one buffer, the others in pieces (the encoding byte, then the body): both seal the same way.
+        for (const [i, blob] of blobs.entries())
+          b.add(BlobKind.Data, k.blobId(blob), i === 0 ? Buffer.concat([Buffer.of(0), blob]) : [Buffer.of(0), blob], blob.length);
+        const finished = b.finish();
+        const pack = { ...finished, bytes: Buffer.concat(finished.pieces) };
+        expect(pack.bytes.length).toBe(finished.size);
+        expect(createHash('sha256').update(pack.bytes).digest('hex')).toBe(pack.id);
+        const { entries } = readPackHeader(k, pack.bytes, pack.id);
+        expect(entries).toEqual(pack.entries);
+        const damaged = Buffer.from(pack.bytes);
+        damaged[damaged.length - 20] = damaged[damaged.length - 20]! ^ 0x40;
+        expectCorrupt(() => readPackHeader(k, damaged, pack.id));
+        expectCorrupt(() => readPackHeader(keys(cipher), pack.bytes, pack.id));
+        expect(pack.bytes[4]).toBe(version);
+        const key = k.packKey(pack.bytes.subarray(5, 37));
+        for (const [i, e] of entries.entries()) {
+          const payload = open(k.cipher, key, pack.bytes.subarray(e.offset, e.offset + e.length), k.blobAad(e.kind, e.id), 'blob');
+          expect(payload.equals(Buffer.concat([Buffer.of(0), blobs[i]!]))).toBe(true);
+        }
+      });
   }
 });
 
@@ -155,7 +163,16 @@ describe('sealed files', () => {
 describe('trees', () => {
   it('sort entries, find them, and refuse names that could escape on restore', () => {
     const base = { mode: 0o644, uid: 0, gid: 0, mtimeNs: '1', size: 0, type: 'file' as const, chunks: [] as Array<[string, number]> };
-    const tree = decodeTree(encodeTree({ nodes: [{ ...base, name: 'b' }, { ...base, name: 'a' }, { ...base, name: 'ü' }] }), 't');
+    const tree = decodeTree(
+      encodeTree({
+        nodes: [
+          { ...base, name: 'b' },
+          { ...base, name: 'a' },
+          { ...base, name: 'ü' },
+        ],
+      }),
+      't',
+    );
     expect(tree.nodes.map((n) => n.name)).toEqual(['a', 'b', 'ü']);
     expect(findNode(tree, 'b')?.name).toBe('b');
     expect(findNode(tree, 'c')).toBeUndefined();
@@ -170,8 +187,22 @@ describe('trees', () => {
   const k = keys();
   const idOfSha256 = (sha: Buffer): string => k.blobIdOfSha256(sha);
   const time = fc.bigInt({ min: -(2n ** 62n), max: 2n ** 62n }).map(String);
-  const common = { name: fc.string({ minLength: 1, maxLength: 20 }).filter(isSafeName), mode: fc.nat({ max: 0o7777 }), uid: fc.nat(), gid: fc.nat(), mtimeNs: time, ctimeNs: fc.option(time, { nil: undefined }), inode: fc.option(fc.nat(), { nil: undefined }) };
-  const fileNode = fc.record({ ...common, type: fc.constant('file' as const), size: fc.nat(), chunks: fc.array(fc.tuple(hex32, fc.nat()), { maxLength: 4 }), sha256: fc.option(hex32, { nil: undefined }) });
+  const common = {
+    name: fc.string({ minLength: 1, maxLength: 20 }).filter(isSafeName),
+    mode: fc.nat({ max: 0o7777 }),
+    uid: fc.nat(),
+    gid: fc.nat(),
+    mtimeNs: time,
+    ctimeNs: fc.option(time, { nil: undefined }),
+    inode: fc.option(fc.nat(), { nil: undefined }),
+  };
+  const fileNode = fc.record({
+    ...common,
+    type: fc.constant('file' as const),
+    size: fc.nat(),
+    chunks: fc.array(fc.tuple(hex32, fc.nat()), { maxLength: 4 }),
+    sha256: fc.option(hex32, { nil: undefined }),
+  });
   /** A one-chunk file as format 2 writes it: the chunk's id follows from the file's SHA-256. */
   const derivedFile = fc.record({ ...common, content: fc.uint8Array({ maxLength: 64 }) }).map(({ content, ...n }): TreeNode => {
     const sha = createHash('sha256').update(content).digest();
@@ -192,7 +223,17 @@ describe('trees', () => {
     );
     const content = Buffer.from('one chunk');
     const sha = createHash('sha256').update(content).digest();
-    const node: TreeNode = { name: 'f', type: 'file', mode: 0o644, uid: 0, gid: 0, mtimeNs: '1', size: content.length, chunks: [[idOfSha256(sha), content.length]], sha256: sha.toString('hex') };
+    const node: TreeNode = {
+      name: 'f',
+      type: 'file',
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      mtimeNs: '1',
+      size: content.length,
+      chunks: [[idOfSha256(sha), content.length]],
+      sha256: sha.toString('hex'),
+    };
     const derived = encodeTree({ nodes: [node] }, idOfSha256);
     const explicit = encodeTree({ nodes: [{ ...node, chunks: [['ab'.repeat(32), content.length]] }] }, idOfSha256);
     expect(explicit.length - derived.length).toBe(32 + 2);
@@ -216,8 +257,32 @@ describe('trees', () => {
         expect(sameNodes(decoded, sorted(a.map((n) => ({ ...n, chunks: n.chunks?.map(([id, len]) => [id, len] as [string, number]) }))))).toBe(true);
       }),
     );
-    const file: TreeNode = { name: 'f', type: 'file', mode: 0o644, uid: 0, gid: 0, mtimeNs: '5', ctimeNs: '6', size: 3, inode: 7, chunks: [['ab'.repeat(32), 3]], sha256: 'cd'.repeat(32) };
-    const changes: Array<Partial<TreeNode>> = [{ mode: 0o600 }, { uid: 1 }, { gid: 1 }, { mtimeNs: '6' }, { ctimeNs: '7' }, { inode: 8 }, { size: 4 }, { sha256: 'ef'.repeat(32) }, { chunks: [['ab'.repeat(32), 4]] }, { chunks: [['ef'.repeat(32), 3]] }, { name: 'g' }];
+    const file: TreeNode = {
+      name: 'f',
+      type: 'file',
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      mtimeNs: '5',
+      ctimeNs: '6',
+      size: 3,
+      inode: 7,
+      chunks: [['ab'.repeat(32), 3]],
+      sha256: 'cd'.repeat(32),
+    };
+    const changes: Array<Partial<TreeNode>> = [
+      { mode: 0o600 },
+      { uid: 1 },
+      { gid: 1 },
+      { mtimeNs: '6' },
+      { ctimeNs: '7' },
+      { inode: 8 },
+      { size: 4 },
+      { sha256: 'ef'.repeat(32) },
+      { chunks: [['ab'.repeat(32), 4]] },
+      { chunks: [['ef'.repeat(32), 3]] },
+      { name: 'g' },
+    ];
     for (const change of changes) expect(sameNodes([file], [{ ...file, ...change }]), JSON.stringify(change)).toBe(false);
     expect(sameNodes([file], [{ ...file, chunks: [['ab'.repeat(32), 3]] }])).toBe(true);
     expect(sameNodes([file], [file, { ...file, name: 'g' }])).toBe(false);
@@ -225,12 +290,16 @@ describe('trees', () => {
 
   it('format 2 (binary): truncated, extended or unknown-flag trees are CORRUPT, and so is a binary tree read as format 1', () => {
     fc.assert(
-      fc.property(trees.filter((n) => n.length > 0), fc.nat(), (nodes, cut) => {
-        const buf = encodeTree({ nodes }, idOfSha256);
-        expectCorrupt(() => decodeTree(buf.subarray(0, 1 + (cut % (buf.length - 1))), 't', idOfSha256));
-        expectCorrupt(() => decodeTree(Buffer.concat([buf, Buffer.of(0)]), 't', idOfSha256));
-        expectCorrupt(() => decodeTree(buf, 't'));
-      }),
+      fc.property(
+        trees.filter((n) => n.length > 0),
+        fc.nat(),
+        (nodes, cut) => {
+          const buf = encodeTree({ nodes }, idOfSha256);
+          expectCorrupt(() => decodeTree(buf.subarray(0, 1 + (cut % (buf.length - 1))), 't', idOfSha256));
+          expectCorrupt(() => decodeTree(Buffer.concat([buf, Buffer.of(0)]), 't', idOfSha256));
+          expectCorrupt(() => decodeTree(buf, 't'));
+        },
+      ),
     );
     const one = encodeTree({ nodes: [{ name: 'a', type: 'symlink', mode: 0, uid: 0, gid: 0, mtimeNs: '0', size: 0, target: 'b' }] }, idOfSha256);
     for (const flags of [0x03, 0x40, 0x12 /* a symlink with a SHA-256 */, 0x20 /* derived without a SHA-256 */]) {

@@ -38,7 +38,7 @@ async function storeChunks(repo: Repository, n: number): Promise<Buffer[]> {
 
 afterEach(removeTempDirs);
 
-describe('freeing what is no longer used (the mount\'s own prune)', () => {
+describe("freeing what is no longer used (the mount's own prune)", () => {
   it('deletes packs nothing uses, repacks mostly unused ones, and keeps every used blob readable', async () => {
     const { dir, repo } = await newStore();
     const chunks = await storeChunks(repo, 24);
@@ -62,7 +62,7 @@ describe('freeing what is no longer used (the mount\'s own prune)', () => {
     expect(planGarbage(reopened, isUsed, { maxUnused: 0.3, moveBudget: Infinity }).bytesToFree).toBe(0);
   });
 
-  it('keeps the packs of index segments another process wrote, in a segment that is not this one\'s session output', async () => {
+  it("keeps the packs of index segments another process wrote, in a segment that is not this one's session output", async () => {
     const { dir, repo } = await newStore();
     await storeChunks(repo, 6);
     const other = await Repository.open(new LocalBackend(dir), password);

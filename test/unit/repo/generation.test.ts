@@ -10,7 +10,15 @@ import { removeTempDirs, tempDir } from '../../helpers/temp.js';
 const keys = (): Subkeys => new Subkeys({ encKey: randomBytes(32), idKey: randomBytes(32) }, 'aes-128-gcm', randomBytes(16).toString('hex'), true, true);
 const hex = (c: string): string => c.repeat(64);
 
-const sample = (counter: number): Generation => ({ counter, epoch: 3, index: [hex('a')], snapshots: [hex('b'), hex('c')], head: hex('d'), headSeq: 7, removing: [] });
+const sample = (counter: number): Generation => ({
+  counter,
+  epoch: 3,
+  index: [hex('a')],
+  snapshots: [hex('b'), hex('c')],
+  head: hex('d'),
+  headSeq: 7,
+  removing: [],
+});
 
 function corrupt(fn: () => unknown): boolean {
   try {

@@ -27,7 +27,16 @@ describe('prune of a store with many packs', () => {
     }
     const dropped = await repo.saveBlob(BlobKind.Data, randomBytes(64), false);
     await repo.flush();
-    const nodes = chunks.map(({ id, plain }, i) => ({ name: `f${i}`, type: 'file' as const, mode: 0o644, uid: 0, gid: 0, mtimeNs: '0', size: plain.length, chunks: [[id, plain.length]] as Array<[string, number]> }));
+    const nodes = chunks.map(({ id, plain }, i) => ({
+      name: `f${i}`,
+      type: 'file' as const,
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      mtimeNs: '0',
+      size: plain.length,
+      chunks: [[id, plain.length]] as Array<[string, number]>,
+    }));
     const tree = await repo.saveTree({ nodes });
     await repo.flush();
     await repo.saveSnapshot({ time: new Date().toISOString(), host: 'h', username: 'u', paths: ['/p'], tags: [], tree });

@@ -9,7 +9,17 @@ describe('refs/head payload', () => {
     expect(decodeHead(Buffer.from(JSON.stringify({ tree, time: '2026-01-01T00:00:00.000Z' })))).toEqual({ tree, time: '2026-01-01T00:00:00.000Z' });
   });
 
-  it.each(['', 'null', '[]', '"x"', '{"tree":5,"time":"t"}', '{"tree":"../etc","time":"t"}', `{"tree":"${tree}"}`, `{"tree":"${tree}","time":null}`, '{"tree":'])('rejects %j as CORRUPT (never a SyntaxError or TypeError)', (text) => {
+  it.each([
+    '',
+    'null',
+    '[]',
+    '"x"',
+    '{"tree":5,"time":"t"}',
+    '{"tree":"../etc","time":"t"}',
+    `{"tree":"${tree}"}`,
+    `{"tree":"${tree}","time":null}`,
+    '{"tree":',
+  ])('rejects %j as CORRUPT (never a SyntaxError or TypeError)', (text) => {
     let thrown: unknown = null;
     try {
       decodeHead(Buffer.from(text));

@@ -8,7 +8,16 @@ beforeAll(() => {
 });
 
 let n = 0;
-const snap = (time: string, extra: Partial<StoredSnapshot> = {}): StoredSnapshot => ({ id: (++n).toString(16).padStart(64, '0'), time, host: 'h', username: 'u', paths: ['/data'], tags: [], tree: 't', ...extra });
+const snap = (time: string, extra: Partial<StoredSnapshot> = {}): StoredSnapshot => ({
+  id: (++n).toString(16).padStart(64, '0'),
+  time,
+  host: 'h',
+  username: 'u',
+  paths: ['/data'],
+  tags: [],
+  tree: 't',
+  ...extra,
+});
 const kept = (snaps: StoredSnapshot[], policy: Parameters<typeof applyPolicy>[1]): string[] =>
   applyPolicy(snaps, policy)
     .filter((d) => d.keep)
@@ -17,7 +26,10 @@ const kept = (snaps: StoredSnapshot[], policy: Parameters<typeof applyPolicy>[1]
 
 describe('retention policy', () => {
   // Two snapshots a day for ten days in January 2026, at 06:00 and 18:00 UTC.
-  const days = Array.from({ length: 10 }, (_, i) => [snap(`2026-01-${String(i + 1).padStart(2, '0')}T06:00:00.000Z`), snap(`2026-01-${String(i + 1).padStart(2, '0')}T18:00:00.000Z`)]).flat();
+  const days = Array.from({ length: 10 }, (_, i) => [
+    snap(`2026-01-${String(i + 1).padStart(2, '0')}T06:00:00.000Z`),
+    snap(`2026-01-${String(i + 1).padStart(2, '0')}T18:00:00.000Z`),
+  ]).flat();
 
   it('keep-last keeps the newest N', () => {
     expect(kept(days, { last: 3 })).toEqual(['2026-01-09T18:00:00.000Z', '2026-01-10T06:00:00.000Z', '2026-01-10T18:00:00.000Z']);
@@ -32,7 +44,13 @@ describe('retention policy', () => {
   });
 
   it('keep-monthly and keep-yearly across years', () => {
-    const spread = [snap('2024-05-01T00:00:00Z'), snap('2024-12-31T12:00:00Z'), snap('2025-03-01T00:00:00Z'), snap('2025-03-20T00:00:00Z'), snap('2026-01-02T00:00:00Z')];
+    const spread = [
+      snap('2024-05-01T00:00:00Z'),
+      snap('2024-12-31T12:00:00Z'),
+      snap('2025-03-01T00:00:00Z'),
+      snap('2025-03-20T00:00:00Z'),
+      snap('2026-01-02T00:00:00Z'),
+    ];
     expect(kept(spread, { monthly: 2 })).toEqual(['2025-03-20T00:00:00Z', '2026-01-02T00:00:00Z']);
     expect(kept(spread, { yearly: 5 })).toEqual(['2024-12-31T12:00:00Z', '2025-03-20T00:00:00Z', '2026-01-02T00:00:00Z']);
   });
@@ -52,7 +70,10 @@ describe('retention policy', () => {
     const a2 = snap('2026-01-02T00:00:00Z', { host: 'a' });
     const groups = applyPolicyGrouped([a, b, a2], { last: 1 });
     expect(groups.size).toBe(2);
-    const keptIds = [...groups.values()].flat().filter((d) => d.keep).map((d) => d.snapshot.id);
+    const keptIds = [...groups.values()]
+      .flat()
+      .filter((d) => d.keep)
+      .map((d) => d.snapshot.id);
     expect(keptIds.sort()).toEqual([a2.id, b.id].sort());
   });
 

@@ -76,9 +76,17 @@ describe('tree names: writers', () => {
 
   it('encodeTree sorts names into the order decode demands, and refuses to store a duplicate or unsafe name (FATAL)', () => {
     for (const binary of [idOfSha256, undefined]) {
-      expect(decodeTree(encodeTree({ nodes: [file('é'), file('b'), file('B'), file('a')] }, binary), 't', binary).nodes.map((n) => n.name)).toEqual(['B', 'a', 'b', 'é']);
+      expect(decodeTree(encodeTree({ nodes: [file('é'), file('b'), file('B'), file('a')] }, binary), 't', binary).nodes.map((n) => n.name)).toEqual([
+        'B',
+        'a',
+        'b',
+        'é',
+      ]);
       // UTF-16 order, not UTF-8's: U+1F600 (a surrogate pair, D83D DE00) comes before U+FF01.
-      expect(decodeTree(encodeTree({ nodes: [file('\uff01'), file('\u{1f600}')] }, binary), 't', binary).nodes.map((n) => n.name)).toEqual(['\u{1f600}', '\uff01']);
+      expect(decodeTree(encodeTree({ nodes: [file('\uff01'), file('\u{1f600}')] }, binary), 't', binary).nodes.map((n) => n.name)).toEqual([
+        '\u{1f600}',
+        '\uff01',
+      ]);
       for (const nodes of [[link('a'), dir('a')], [file('..')], [file('a/b')], [file('')]]) {
         let err: unknown = null;
         try {
