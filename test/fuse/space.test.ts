@@ -16,6 +16,20 @@ async function writeDurably(path: string, data: Buffer): Promise<void> {
   await h.close();
 }
 
+/** A store on a 40 MiB tmpfs (1 MiB chunks and packs) mounted with quick commits: a disk that fills. */
+async function mountOnSmallDisk(
+  label: string,
+): Promise<{ store: { path: string; work: string }; disk: string; mnt: string; m: Awaited<ReturnType<typeof mount>> }> {
+  const work = await tempDir(label);
+  const disk = join(work, 'disk');
+  await mountTmpfs(disk, '40m');
+  const store = { path: join(disk, 'store'), work };
+  await initStore(store.path, ['--chunk-size', '1M', '--pack-size', '1M']);
+  const mnt = join(work, 'mnt');
+  const m = await mount(store, mnt, ['--commit-delay', '200ms', '--no-snapshot-on-unmount']);
+  return { store, disk, mnt, m };
+}
+
 describe('space that frees itself', () => {
   afterAll(async () => {
     await unmountTmpfsAll();
@@ -106,13 +120,7 @@ describe('space that frees itself', () => {
   });
 
   it('on a full disk, files deleted in the mount give their space back without unmounting', async () => {
-    const work = await tempDir('space-full');
-    const disk = join(work, 'disk');
-    await mountTmpfs(disk, '40m');
-    const store = { path: join(disk, 'store'), work };
-    await initStore(store.path, ['--chunk-size', '1M', '--pack-size', '1M']);
-    const mnt = join(work, 'mnt');
-    const m = await mount(store, mnt, ['--commit-delay', '200ms', '--no-snapshot-on-unmount']);
+    const { store, disk, mnt, m } = await mountOnSmallDisk('space-full');
     for (const name of ['a', 'b', 'c']) await writeDurably(join(mnt, `${name}.bin`), randomBytes(8 * MiB));
     // Nearly full: room for a commit of a few small files, not for another big file. A round the
     // writes started may still free space: top the filler up until the disk stays nearly full.
@@ -143,13 +151,7 @@ describe('space that frees itself', () => {
   });
 
   it('a pack that a full disk kept from being written does not block later commits: deletes commit, space comes back, later writes land, nothing committed is lost', async () => {
-    const work = await tempDir('space-enospc');
-    const disk = join(work, 'disk');
-    await mountTmpfs(disk, '40m');
-    const store = { path: join(disk, 'store'), work };
-    await initStore(store.path, ['--chunk-size', '1M', '--pack-size', '1M']);
-    const mnt = join(work, 'mnt');
-    const m = await mount(store, mnt, ['--commit-delay', '200ms', '--no-snapshot-on-unmount']);
+    const { store, disk, mnt, m } = await mountOnSmallDisk('space-enospc');
     const c = randomBytes(8 * MiB);
     for (const [name, data] of [
       ['a.bin', randomBytes(8 * MiB)],
