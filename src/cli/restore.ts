@@ -26,7 +26,6 @@ export function registerRestore(program: Command): void {
           const snap = await repo.findSnapshot(ref);
           const total = snap.summary?.bytes;
           const progress = ProgressLine.choose(Boolean(flags.json), 'restore');
-          const stopWorkers = repo.decodeInWorkers();
           const result = await restore(repo, snap.tree, resolve(target), {
             include: flags.include,
             overwrite: Boolean(flags.overwrite),
@@ -37,7 +36,7 @@ export function registerRestore(program: Command): void {
               if (flags.json) printJson({ type: 'error', path, message: err.message });
               else process.stderr.write(`sinki: cannot restore ${path}: ${err.message}\n`);
             },
-          }).finally(stopWorkers);
+          });
           progress.done();
           if (flags.json)
             printJson({

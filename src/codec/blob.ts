@@ -54,7 +54,7 @@ export function joinedPayload(payload: PayloadPieces): Buffer {
 }
 
 /** payload → plaintext, verified against the expected length (and xz's CRC64 when compressed). */
-export async function decodeBlob(payload: Buffer, plainLength: number, xz: XzEngine, what: string, options?: { here?: boolean }): Promise<Buffer> {
+export async function decodeBlob(payload: Buffer, plainLength: number, xz: XzEngine, what: string): Promise<Buffer> {
   const encoding = payload[0];
   const body = payload.subarray(1);
   if (encoding === BlobEncoding.Raw) {
@@ -64,7 +64,7 @@ export async function decodeBlob(payload: Buffer, plainLength: number, xz: XzEng
   if (encoding === BlobEncoding.Xz || encoding === BlobEncoding.XzCompact) {
     try {
       const stream = encoding === BlobEncoding.Xz ? body : streamOfCompact(body, plainLength);
-      return await xz.decompress(stream, plainLength, options);
+      return await xz.decompress(stream, plainLength);
     } catch (err) {
       throw new SinkiError('CORRUPT', `${what}: ${(err as Error).message}`, { cause: err });
     }

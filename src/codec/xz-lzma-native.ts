@@ -167,11 +167,11 @@ export function lzmaNativeEngine(name: string, lzma: LzmaNativeModule, slots = n
       };
       return here ? encode() : slots.run(encode);
     },
-    async decompress(data, expectedLength, options) {
+    async decompress(data, expectedLength) {
       assertExpectedLength(expectedLength);
       assertXzCrc64Header(data);
       warmHeap();
-      const here = options?.here === true || (expectedLength <= SYNC_DECOMPRESS_MAX && data.length <= SYNC_DECOMPRESS_MAX);
+      const here = expectedLength <= SYNC_DECOMPRESS_MAX && data.length <= SYNC_DECOMPRESS_MAX;
       const decode = async (): Promise<Buffer> => {
         const stream = new lzma.Stream();
         stream.streamDecoder_(DECODER_MEMLIMIT, LZMA_CONCATENATED);

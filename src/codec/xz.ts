@@ -10,11 +10,8 @@ export interface XzEngine {
    * slot; `here` codes a small input on the calling thread at once instead (engines that cannot, ignore it).
    */
   compress(data: Buffer, preset: number, options?: { here?: boolean }): Promise<Buffer>;
-  /**
-   * Verifies the CRC64; throws SinkiError('CORRUPT', ...) on any bad input; never returns wrong bytes. expectedLength: the exact plaintext length, reject otherwise.
-   * `here`: decode on the calling thread whatever the size (a worker thread of the decode pool asks so).
-   */
-  decompress(data: Buffer, expectedLength: number, options?: { here?: boolean }): Promise<Buffer>;
+  /** Verifies the CRC64; throws SinkiError('CORRUPT', ...) on any bad input; never returns wrong bytes. expectedLength: the exact plaintext length, reject otherwise. */
+  decompress(data: Buffer, expectedLength: number): Promise<Buffer>;
 }
 
 /**

@@ -8,7 +8,6 @@ import type { BlobIndex, IndexEntry } from './blob-index.js';
 import { packPath } from './layout.js';
 import { parsePackPrefix, PACK_PREFIX_LENGTH, type BlobKind } from './pack-format.js';
 import type { Subkeys } from './subkeys.js';
-import type { DecodePool } from './decode-pool.js';
 
 /**
  * A blob queued but not yet in a written pack: its plaintext until it is encoded, then its (usually
@@ -19,8 +18,6 @@ export type QueuedBlob = Buffer | { payload: Buffer; plainLength: number };
 /** Blobs out of packs, each checked by its tag, its codec and its id (docs/DESIGN.md, invariant 3). */
 export class BlobReader {
   private readonly packKeys = new LRUCache<string, Buffer>({ max: 4096 });
-  /** When set, blobs are opened, decoded and checked on its worker threads (restore). */
-  pool: DecodePool | null = null;
 
   /** `queued`: blobs the writer still holds in memory, served before the index is asked. */
   constructor(
@@ -36,10 +33,6 @@ export class BlobReader {
     const pending = this.queued(id);
     if (Buffer.isBuffer(pending)) return pending;
     if (pending) return decodeBlob(pending.payload, pending.plainLength, this.xz, `blob ${id.slice(0, 16)} (queued)`);
-    if (this.pool) {
-      const { entry, key, sealed, what } = await this.readSealed(id, expectedKind);
-      return this.pool.decode(sealed, key, this.keys.blobAad(entry.kind, id), entry.plainLength, id, what);
-    }
     const { entry, payload, what } = await this.openPayload(id, expectedKind);
     const plain = await decodeBlob(payload, entry.plainLength, this.xz, what);
     if (this.keys.blobId(plain) !== id) throw new SinkiError('CORRUPT', `${what}: content does not match its id`);
@@ -54,12 +47,6 @@ export class BlobReader {
 
   /** Where the index says the blob is: its pack range read and its tag checked. */
   private async openPayload(id: string, expectedKind?: BlobKind): Promise<{ entry: IndexEntry; payload: Buffer; what: string }> {
-    const { entry, key, sealed, what } = await this.readSealed(id, expectedKind);
-    return { entry, what, payload: openSealed(this.keys.cipher, key, sealed, this.keys.blobAad(entry.kind, id), what) };
-  }
-
-  /** Where the index says the blob is: its pack range read, and the pack's key. */
-  private async readSealed(id: string, expectedKind?: BlobKind): Promise<{ entry: IndexEntry; key: Buffer; sealed: Buffer; what: string }> {
     const entry = this.index.get(id);
     if (!entry) throw new SinkiError('CORRUPT', `blob ${id} is not in the index (missing data)`);
     if (expectedKind !== undefined && entry.kind !== expectedKind) throw new SinkiError('CORRUPT', `blob ${id} has the wrong kind`);
@@ -72,10 +59,10 @@ export class BlobReader {
     } catch (err) {
       // The mount frees space while reads go on: a pack deleted after its blobs moved is read again from where they went.
       const now = this.index.get(id);
-      if (isSinkiError(err, 'CORRUPT') && now && now.packId !== entry.packId) return this.readSealed(id, expectedKind);
+      if (isSinkiError(err, 'CORRUPT') && now && now.packId !== entry.packId) return this.openPayload(id, expectedKind);
       throw err;
     }
-    return { entry, key, sealed, what };
+    return { entry, what, payload: openSealed(this.keys.cipher, key, sealed, this.keys.blobAad(entry.kind, id), what) };
   }
 
   /** A pack's key follows from the salt in its prefix: read once per pack, then cached. */

@@ -17,7 +17,6 @@ import { newStoreConfig, parseStoreConfig, signStoreConfig, verifyStoreConfig, t
 import type { Tree } from './tree.js';
 import { TreeBlobs } from './tree-blobs.js';
 import { Subkeys } from './subkeys.js';
-import { DecodePool } from './decode-pool.js';
 import { addKey, listKeys, removeKey, unlockStore, type KeyOptions, type UnlockedKey } from './key-ring.js';
 import type { CommitOptions } from './generation.js';
 import type { GenerationMemory } from './generation-memory.js';
@@ -226,20 +225,6 @@ export class Repository implements BlobHolder, BlobLoader, ChunkSaver, Recompres
   }
 
   // ---- blobs out (BlobReader) ---------------------------------------------------
-
-  /**
-   * From now on blobs are opened, decoded and checked on worker threads (a restore: its main thread
-   * is left to read packs and write files). Returns the function that stops them. Without a built
-   * worker (the TypeScript sources run directly) blobs stay on this thread.
-   */
-  decodeInWorkers(): () => Promise<void> {
-    const pool = DecodePool.create({ cipher: this.keys.cipher, ...this.keys.idCheck(), xzEngine: this.xz.name.split(' ')[0]! });
-    this.reader.pool = pool;
-    return async () => {
-      this.reader.pool = null;
-      await pool?.close();
-    };
-  }
 
   loadBlob(id: string, expectedKind?: BlobKind): Promise<Buffer> {
     return this.reader.loadBlob(id, expectedKind);

@@ -38,11 +38,6 @@ export class Subkeys {
     return createHmac('sha256', this.master.idKey).update(sha256).digest('hex');
   }
 
-  /** What a decode worker needs to check blob ids (the id key stays in this process). */
-  idCheck(): { idKey: Buffer; idsOfHashes: boolean } {
-    return { idKey: this.master.idKey, idsOfHashes: this.idsOfHashes };
-  }
-
   packKey(salt: Buffer): Buffer {
     return deriveKey(this.master.encKey, salt, 'sinki pack v1', keyLength(this.cipher));
   }
