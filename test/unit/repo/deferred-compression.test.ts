@@ -11,7 +11,7 @@ import { BlobKind } from '../../../src/repo/pack-format.js';
 import { tidySessionOutput } from '../../../src/repo/session-tidy.js';
 import { Repository } from '../../../src/repo/repository.js';
 import { DEFAULTS, DEFAULT_NO_COMPRESS_EXT } from '../../../src/repo/store-config.js';
-import { CrashingBackend } from '../../helpers/crashing-backend.js';
+import { crashAtEveryStep } from '../../helpers/crashing-backend.js';
 import { removeTempDirs, tempDir } from '../../helpers/temp.js';
 import { FAST_KDF } from '../../helpers/store.js';
 
@@ -226,37 +226,25 @@ describe('tidying interrupted at every step', () => {
     expect(deferred.length).toBeGreaterThan(0);
     const written = [...repo.newIndexSegments];
     await repo.backend.close();
-    const pristine = `${dir}-pristine`;
-    await fs.cp(dir, pristine, { recursive: true });
-
-    let completed = false;
-    let crashAt = 0;
-    while (!completed) {
-      crashAt += 1;
-      expect(crashAt).toBeLessThan(200);
-      const copy = `${dir}-crash-${crashAt}`;
-      await fs.cp(pristine, copy, { recursive: true });
-      // The session that stored the raw chunks goes on to recompress and reclaim (it wrote those index segments).
-      const session = await Repository.open(new CrashingBackend(copy, crashAt), password);
-      for (const [name, records] of written) session.newIndexSegments.set(name, records);
-      try {
+    const runs = await crashAtEveryStep(
+      dir,
+      password,
+      async (session) => {
+        // The session that stored the raw chunks goes on to recompress and reclaim (it wrote those index segments).
+        for (const [name, records] of written) session.newIndexSegments.set(name, records);
         for (const id of deferred) await session.recompressBlob(id);
         await session.flush();
         await tidySessionOutput(session);
-        completed = true;
-      } catch (err) {
-        expect((err as Error).message).toMatch(/crash at step/);
-      }
-      await session.backend.close();
-      const after = await Repository.open(new LocalBackend(copy), password);
-      for (const chunk of chunks) expect((await after.loadBlob(after.blobId(chunk))).equals(chunk)).toBe(true);
-      const check = await checkStore(after, { readData: true });
-      expect(check.problems).toEqual([]);
-      if (completed) expect(check.unreferencedPacks).toEqual([]);
-      await after.backend.close();
-    }
+      },
+      async (after, completed) => {
+        for (const chunk of chunks) expect((await after.loadBlob(after.blobId(chunk))).equals(chunk)).toBe(true);
+        const check = await checkStore(after, { readData: true });
+        expect(check.problems).toEqual([]);
+        if (completed) expect(check.unreferencedPacks).toEqual([]);
+      },
+    );
     // Pack writes, the index segment, the rewritten segment, removals and SHA256SUMS: each was a crash point.
-    expect(crashAt).toBeGreaterThan(5);
+    expect(runs).toBeGreaterThan(5);
   });
 });
 

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LocalBackend } from '../../../src/backend/local.js';
@@ -10,7 +9,7 @@ import { Repository } from '../../../src/repo/repository.js';
 import { DEFAULTS, DEFAULT_NO_COMPRESS_EXT } from '../../../src/repo/store-config.js';
 import { packBytes } from '../../helpers/files.js';
 import { FAST_KDF } from '../../helpers/store.js';
-import { CrashingBackend } from '../../helpers/crashing-backend.js';
+import { crashAtEveryStep } from '../../helpers/crashing-backend.js';
 import { removeTempDirs, tempDir } from '../../helpers/temp.js';
 
 const password = Buffer.from('pw');
@@ -119,32 +118,19 @@ describe("freeing what is no longer used (the mount's own prune)", () => {
     const ids = chunks.map((c) => repo.blobId(c));
     const used = new Set(ids.filter((_, i) => i % 3 === 0));
     await repo.backend.close();
-    const pristine = `${dir}-pristine`;
-    await fs.cp(dir, pristine, { recursive: true });
-    let completed = false;
-    let crashAt = 0;
-    while (!completed) {
-      crashAt += 1;
-      expect(crashAt).toBeLessThan(200);
-      const copy = `${dir}-crash-${crashAt}`;
-      await fs.cp(pristine, copy, { recursive: true });
-      const session = await Repository.open(new CrashingBackend(copy, crashAt), password);
-      const isUsed = (id: string): boolean => used.has(id);
-      try {
-        await collectGarbage(session, isUsed, planGarbage(session, isUsed, { maxUnused: 0.3, moveBudget: Infinity }));
-        completed = true;
-      } catch (err) {
-        expect((err as Error).message).toMatch(/crash at step/);
-      }
-      await session.backend.close();
-      const after = await Repository.open(new LocalBackend(copy), password);
-      for (const [i, c] of chunks.entries()) if (used.has(ids[i]!)) expect((await after.loadBlob(ids[i]!)).equals(c)).toBe(true);
-      const check = await checkStore(after, { readData: true });
-      expect(check.problems).toEqual([]);
-      if (completed) expect(check.unreferencedPacks).toEqual([]);
-      await after.backend.close();
-    }
+    const isUsed = (id: string): boolean => used.has(id);
+    const runs = await crashAtEveryStep(
+      dir,
+      password,
+      (session) => collectGarbage(session, isUsed, planGarbage(session, isUsed, { maxUnused: 0.3, moveBudget: Infinity })),
+      async (after, completed) => {
+        for (const [i, c] of chunks.entries()) if (used.has(ids[i]!)) expect((await after.loadBlob(ids[i]!)).equals(c)).toBe(true);
+        const check = await checkStore(after, { readData: true });
+        expect(check.problems).toEqual([]);
+        if (completed) expect(check.unreferencedPacks).toEqual([]);
+      },
+    );
     // Pack writes, index segments, removals and SHA256SUMS: each was a crash point.
-    expect(crashAt).toBeGreaterThan(6);
+    expect(runs).toBeGreaterThan(6);
   });
 });
