@@ -92,11 +92,11 @@ export class FileIo {
     // Read-ahead only for a reader that is going through the file: once a read ends in the second
     // half of a chunk (or at its end), the next chunk loads meanwhile. A program that reads a file's
     // head (a file manager sniffing its type, `file`, a thumbnailer) costs that one chunk alone.
-    const end = pos + done;
-    const last = chunkIndexForOffset(starts, Math.max(pos, end - 1));
-    const lastLen = file.chunks[last]?.[1] ?? 0;
-    const next = file.chunks[last + 1];
-    if (next?.[0] && !file.dirty.has(last + 1) && end - starts[last]! >= lastLen / 2) this.cache.prefetch(next[0]);
+    if (done === 0) return 0;
+    // The loop left i one past the last chunk it read from.
+    const last = i - 1;
+    const next = file.chunks[i];
+    if (next?.[0] && !file.dirty.has(i) && pos + done - starts[last]! >= file.chunks[last]![1] / 2) this.cache.prefetch(next[0]);
     return done;
   }
 
